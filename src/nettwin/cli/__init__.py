@@ -1,0 +1,1 @@
+"""The ``nettwin`` command line: thin commands over the library."""

@@ -1,0 +1,92 @@
+"""Console output shared by the commands: tables, JSON, progress bars, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+__all__ = ["Format", "console", "err_console", "print_table", "print_json", "progress_bar", "error_line"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: str | None = None) -> None:
+    """A rich table; numbers right-aligned."""
+    table = Table(title=title, caption=caption, header_style="bold")
+    first = rows[0] if rows else [""] * len(columns)
+    for name, cell in zip(columns, first, strict=False):
+        table.add_column(name, justify="right" if isinstance(cell, int | float) or _numeric(cell) else "left")
+    for row in rows:
+        table.add_row(*(_cell(c) for c in row))
+    console.print(table)
+
+
+def _numeric(cell: Any) -> bool:
+    return isinstance(cell, str) and cell.replace(".", "", 1).replace("-", "", 1).replace("%", "").isdigit()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout."""
+    sys.stdout.write(json.dumps(data, indent=1, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+@contextmanager
+def progress_bar(description: str, total: int, unit: str = "samples", enabled: bool = True) -> Iterator[Any]:
+    """A progress bar with count, rate and ETA; yields ``advance(n=1)``."""
+    if not enabled:
+        yield lambda n=1: None
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        task = progress.add_task(description, total=total, rate="")
+
+        def advance(n: int = 1) -> None:
+            progress.advance(task, n)
+            speed = progress.tasks[task].speed
+            progress.update(task, rate=f"{speed:.1f} {unit}/s" if speed else "")
+
+        yield advance
+
+
+def error_line(message: str) -> None:
+    """Print an error on stderr, one line per problem."""
+    for line in str(message).strip().splitlines() or ["unknown error"]:
+        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)

@@ -1,0 +1,27 @@
+"""The exception hierarchy: one root, one type per layer, messages fit for a user."""
+
+__all__ = ["NettwinError", "ScenarioError", "UnknownNode", "Unreachable", "EngineError", "DatasetError"]
+
+
+class NettwinError(Exception):
+    """Root of every error nettwin raises on purpose; the CLI prints its message on one line."""
+
+
+class ScenarioError(NettwinError, ValueError):
+    """A scenario (or a file describing one) is invalid."""
+
+
+class UnknownNode(ScenarioError):
+    """A flow, link or path names a node the topology does not have."""
+
+
+class Unreachable(ScenarioError):
+    """No route exists between a flow's source and destination."""
+
+
+class EngineError(NettwinError):
+    """An engine cannot run a scenario, or failed while running it."""
+
+
+class DatasetError(NettwinError):
+    """A dataset spec, directory or shard is invalid or inconsistent."""

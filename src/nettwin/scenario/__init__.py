@@ -1,0 +1,38 @@
+"""Scenarios: topology sources, links, flows, traffic models, routing, units, validation and file I/O."""
+
+from nettwin.scenario.io import dump_scenario, load_scenario, parse_scenario
+from nettwin.scenario.network import Flow, Network, build_network
+from nettwin.scenario.spec import (
+    FlowSpec,
+    GridSpec,
+    LinkDefaults,
+    LinkSpec,
+    NodeSpec,
+    RoutingSpec,
+    Scenario,
+    SimulationSpec,
+    TopologySpec,
+    WirelessSpec,
+)
+from nettwin.scenario.traffic import PacketSize, Traffic
+
+__all__ = [
+    "Flow",
+    "FlowSpec",
+    "GridSpec",
+    "LinkDefaults",
+    "LinkSpec",
+    "Network",
+    "NodeSpec",
+    "PacketSize",
+    "RoutingSpec",
+    "Scenario",
+    "SimulationSpec",
+    "TopologySpec",
+    "Traffic",
+    "WirelessSpec",
+    "build_network",
+    "dump_scenario",
+    "load_scenario",
+    "parse_scenario",
+]

@@ -1,0 +1,279 @@
+"""A scenario resolved into arrays: the one input every engine, baseline and twin consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from nettwin.errors import ScenarioError, UnknownNode
+from nettwin.scenario import sources
+from nettwin.scenario.routing import shortest_paths
+from nettwin.scenario.spec import FlowSpec, LinkSpec, NodeRef, NodeSpec, Scenario, SimulationSpec, TopologySpec
+from nettwin.scenario.traffic import Traffic
+from nettwin.scenario.wireless import link_weight, wireless_links
+
+__all__ = ["Flow", "Network", "build_network"]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A flow with its nodes resolved to indices and its path to link indices."""
+
+    src: int
+    dst: int
+    traffic: Traffic
+    path: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Nodes, directed links (SI attributes), routed flows and simulation settings of one scenario.
+
+    Link ``i`` goes from ``link_src[i]`` to ``link_dst[i]``; a bidirectional link is two links.
+    """
+
+    name: str
+    nodes: tuple[str, ...]
+    link_src: np.ndarray
+    link_dst: np.ndarray
+    capacity: np.ndarray
+    delay: np.ndarray
+    buffer: np.ndarray
+    weight: np.ndarray
+    flows: tuple[Flow, ...]
+    simulation: SimulationSpec
+    medium: str = "wired"
+    positions: np.ndarray | None = None
+    scenario: Scenario | None = None
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_links(self) -> int:
+        return len(self.link_src)
+
+    @property
+    def n_flows(self) -> int:
+        return len(self.flows)
+
+    @cached_property
+    def path_ptr(self) -> np.ndarray:
+        """CSR offsets into :attr:`path_links`: flow ``f`` uses ``path_links[path_ptr[f]:path_ptr[f+1]]``."""
+        return np.concatenate([[0], np.cumsum([len(f.path) for f in self.flows])]).astype(np.int64)
+
+    @cached_property
+    def path_links(self) -> np.ndarray:
+        """All flows' link indices, concatenated in path order."""
+        return np.fromiter((l for f in self.flows for l in f.path), dtype=np.int64)
+
+    def path_nodes(self, flow: int) -> tuple[int, ...]:
+        """Node indices visited by ``flow``, source first."""
+        f = self.flows[flow]
+        return (f.src, *(int(self.link_dst[l]) for l in f.path))
+
+    @cached_property
+    def offered_load(self) -> np.ndarray:
+        """(L,) long-run offered bits per second on each link, ignoring losses."""
+        load = np.zeros(self.n_links)
+        for f in self.flows:
+            load[list(f.path)] += f.traffic.mean_rate
+        return load
+
+    def link_index(self, src: int, dst: int) -> int:
+        """Index of the first link ``src→dst``."""
+        hits = np.nonzero((self.link_src == src) & (self.link_dst == dst))[0]
+        if len(hits) == 0:
+            raise ScenarioError(f"no link {self.nodes[src]}→{self.nodes[dst]}")
+        return int(hits[0])
+
+
+def _node_index(ref: NodeRef, nodes: tuple[str, ...], lookup: dict[str, int], where: str) -> int:
+    if isinstance(ref, int):
+        if 0 <= ref < len(nodes):
+            return ref
+        raise UnknownNode(f"{where}: node {ref} does not exist (the topology has nodes 0..{len(nodes) - 1})")
+    if ref in lookup:
+        return lookup[ref]
+    if ref.isdigit() and int(ref) < len(nodes):
+        return int(ref)
+    raise UnknownNode(f"{where}: unknown node '{ref}'")
+
+
+def _read_source(topo: TopologySpec, base_dir: Path | None) -> sources.TopologyData:
+    if topo.builtin is not None:
+        return sources.builtin_topology(topo.builtin)
+    if topo.topohub is not None:
+        return sources.topohub_topology(topo.topohub)
+    if topo.file is not None:
+        path = Path(topo.file)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return sources.file_topology(path)
+    if topo.grid is not None:
+        g = topo.grid
+        return sources.grid_topology(g.rows, g.cols, g.spacing, g.perturb, seed=g.seed)
+    return _explicit_topology(topo)
+
+
+def _explicit_topology(topo: TopologySpec) -> sources.TopologyData:
+    specs = [n if isinstance(n, NodeSpec) else NodeSpec(name=n) for n in topo.nodes or []]
+    names = tuple(n.name for n in specs)
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ScenarioError(f"topology.nodes: node name '{dup}' appears more than once")
+    lookup = {n: i for i, n in enumerate(names)}
+    positions = None
+    if any(n.x is not None or n.y is not None for n in specs):
+        missing = [n.name for n in specs if n.x is None or n.y is None]
+        if missing:
+            raise ScenarioError(f"topology.nodes: node '{missing[0]}' has no x/y while others do")
+        positions = np.array([[n.x, n.y] for n in specs], dtype=float)
+    edges, attrs = [], []
+    for i, link in enumerate(topo.links or []):
+        u = _node_index(link.src, names, lookup, f"topology.links[{i}].src")
+        v = _node_index(link.dst, names, lookup, f"topology.links[{i}].dst")
+        if u == v:
+            raise ScenarioError(f"topology.links[{i}]: a link cannot connect node '{names[u]}' to itself")
+        given = {k: getattr(link, k) for k in ("capacity", "delay", "buffer", "weight") if getattr(link, k) is not None}
+        for a, b in ((u, v), (v, u)) if link.bidirectional else ((u, v),):
+            edges.append((a, b))
+            attrs.append(given)
+    return sources.TopologyData(
+        name="explicit", nodes=names, edges=tuple(edges), directed=True, positions=positions, edge_attrs=tuple(attrs)
+    )
+
+
+def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
+    """Resolve a scenario: read its topology, apply link defaults and overrides, and route its flows.
+
+    Parameters
+    ----------
+    scenario : the validated scenario.
+    base_dir : directory relative topology file paths are read from (the scenario file's directory).
+
+    Raises
+    ------
+    ScenarioError
+        With one line per problem found (unknown nodes, src == dst, broken explicit paths, unreachable pairs, ...).
+    """
+    topo = scenario.topology
+    data = _read_source(topo, base_dir)
+    nodes = data.nodes
+    lookup = {n: i for i, n in enumerate(nodes)}
+
+    if topo.medium == "wireless":
+        if data.positions is None:
+            raise ScenarioError(
+                "topology.medium: a wireless topology needs node positions (use a grid, or give x/y for every node)"
+            )
+        pairs = wireless_links(data.positions, topo.wireless)
+        if not pairs:
+            raise ScenarioError("topology.wireless: no two nodes are within radio range; move nodes closer")
+        edges = [e for u, v in pairs for e in ((u, v), (v, u))]
+        dist = np.array([np.linalg.norm(data.positions[u] - data.positions[v]) for u, v in edges])
+        attrs = [{"weight": float(w)} for w in link_weight(dist)]
+    elif data.directed:
+        edges, attrs = list(data.edges), list(data.edge_attrs)
+    else:
+        edges = [e for u, v in data.edges for e in ((u, v), (v, u))]
+        attrs = [a for a in data.edge_attrs for _ in range(2)]
+
+    d = topo.defaults
+    columns = {k: np.array([a.get(k, getattr(d, k)) for a in attrs], dtype=float)
+               for k in ("capacity", "delay", "buffer", "weight")}
+    link_src = np.array([u for u, _ in edges], dtype=np.int64)
+    link_dst = np.array([v for _, v in edges], dtype=np.int64)
+    where = {e: i for i, e in reversed(list(enumerate(edges)))}
+    for i, o in enumerate(topo.overrides):
+        _apply_override(o, f"topology.overrides[{i}]", nodes, lookup, where, columns)
+    columns["capacity"] *= topo.capacity_scale
+
+    problems: list[ScenarioError] = []
+    flows_in: list[tuple[int, int, FlowSpec]] = []
+    explicit: dict[int, tuple[int, ...]] = {}
+    for i, fs in enumerate(scenario.flows):
+        try:
+            s = _node_index(fs.src, nodes, lookup, f"flows[{i}].src")
+            t = _node_index(fs.dst, nodes, lookup, f"flows[{i}].dst")
+            if s == t:
+                raise ScenarioError(f"flows[{i}]: src and dst are the same node '{nodes[s]}'")
+            if fs.path is not None:
+                explicit[i] = _explicit_path(fs.path, s, t, nodes, lookup, where, f"flows[{i}].path")
+            flows_in.append((s, t, fs))
+        except ScenarioError as err:
+            problems.append(err)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ScenarioError("\n".join(map(str, problems)))
+
+    cost = _routing_cost(scenario.routing.weight, columns)
+    to_route = [i for i in range(len(flows_in)) if i not in explicit]
+    routed: dict[int, tuple[int, ...]] = dict(explicit)
+    if to_route:
+        pairs = [(flows_in[i][0], flows_in[i][1]) for i in to_route]
+        try:
+            found = shortest_paths(len(nodes), link_src, link_dst, cost, pairs, nodes)
+        except ScenarioError as err:
+            raise type(err)(f"routing: {err}") from err
+        routed.update(zip(to_route, found, strict=True))
+
+    flows = tuple(Flow(s, t, fs.traffic, routed[i]) for i, (s, t, fs) in enumerate(flows_in))
+    return Network(
+        name=scenario.name,
+        nodes=nodes,
+        link_src=link_src,
+        link_dst=link_dst,
+        capacity=columns["capacity"],
+        delay=columns["delay"],
+        buffer=columns["buffer"].astype(np.int64),
+        weight=columns["weight"],
+        flows=flows,
+        simulation=scenario.simulation,
+        medium=topo.medium,
+        positions=data.positions,
+        scenario=scenario,
+    )
+
+
+def _apply_override(o: LinkSpec, where_txt: str, nodes, lookup, where, columns) -> None:
+    u = _node_index(o.src, nodes, lookup, f"{where_txt}.src")
+    v = _node_index(o.dst, nodes, lookup, f"{where_txt}.dst")
+    for a, b in ((u, v), (v, u)) if o.bidirectional else ((u, v),):
+        if (a, b) not in where:
+            raise ScenarioError(f"{where_txt}: the topology has no link {nodes[a]}→{nodes[b]}")
+        for k in ("capacity", "delay", "buffer", "weight"):
+            value = getattr(o, k)
+            if value is not None:
+                columns[k][where[(a, b)]] = value
+
+
+def _explicit_path(path, s, t, nodes, lookup, where, what) -> tuple[int, ...]:
+    idx = [_node_index(n, nodes, lookup, what) for n in path]
+    if len(idx) < 2 or idx[0] != s or idx[-1] != t:
+        raise ScenarioError(f"{what}: must start at the flow's src '{nodes[s]}' and end at its dst '{nodes[t]}'")
+    if len(set(idx)) != len(idx):
+        raise ScenarioError(f"{what}: visits a node twice (loops are not allowed)")
+    links = []
+    for a, b in zip(idx, idx[1:], strict=False):
+        if (a, b) not in where:
+            raise ScenarioError(f"{what}: not contiguous, there is no link {nodes[a]}→{nodes[b]}")
+        links.append(where[(a, b)])
+    return tuple(links)
+
+
+def _routing_cost(weight: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+    if weight == "hops":
+        return np.ones_like(columns["capacity"])
+    if weight == "inverse_capacity":
+        return 1.0 / columns["capacity"]
+    cost = columns[weight].copy()
+    if weight == "delay":
+        # Zero-delay links still count, so that among equal delays fewer hops win.
+        cost += 1e-12
+    return cost

@@ -1,0 +1,88 @@
+"""Deterministic shortest-path routing over a directed link list."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from nettwin.errors import Unreachable
+
+__all__ = ["shortest_paths"]
+
+_REL_TOL = 1e-9
+
+
+def shortest_paths(
+    n_nodes: int,
+    link_src: np.ndarray,
+    link_dst: np.ndarray,
+    link_cost: np.ndarray,
+    pairs: list[tuple[int, int]],
+    node_names: tuple[str, ...] | None = None,
+) -> list[tuple[int, ...]]:
+    """Shortest path of every ``(src, dst)`` pair, as tuples of link indices.
+
+    Among equal-cost paths the one whose node sequence is lexicographically smallest is chosen, so routing does
+    not depend on input order or platform.
+
+    Parameters
+    ----------
+    n_nodes : number of nodes.
+    link_src, link_dst : (L,) int arrays, the directed links.
+    link_cost : (L,) positive float array.
+    pairs : the ``(src, dst)`` node pairs to route.
+    node_names : used in error messages.
+
+    Returns
+    -------
+    list of tuple of int
+        Link indices from source to destination, one tuple per pair.
+
+    Raises
+    ------
+    Unreachable
+        If a destination cannot be reached from its source.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src, dst = np.array([0, 1, 0, 2]), np.array([1, 3, 2, 3])
+    >>> shortest_paths(4, src, dst, np.ones(4), [(0, 3)])
+    [(0, 1)]
+    """
+    # Parallel links: keep the cheapest (lowest index on ties) for each node pair.
+    best: dict[tuple[int, int], int] = {}
+    for i, (u, v) in enumerate(zip(link_src.tolist(), link_dst.tolist(), strict=True)):
+        j = best.get((u, v))
+        if j is None or link_cost[i] < link_cost[j]:
+            best[(u, v)] = i
+    keys = sorted(best)
+    out_links: list[list[int]] = [[] for _ in range(n_nodes)]
+    for u, v in keys:
+        out_links[u].append(best[(u, v)])
+    idx = [best[k] for k in keys]
+    rows = np.array([k[1] for k in keys], dtype=np.int64)
+    cols = np.array([k[0] for k in keys], dtype=np.int64)
+    # Reversed graph: distances *to* each destination.
+    reverse = csr_matrix((link_cost[idx], (rows, cols)), shape=(n_nodes, n_nodes))
+    dests = sorted({d for _, d in pairs})
+    dist_to = dict(zip(dests, dijkstra(reverse, directed=True, indices=dests), strict=True))
+    names = node_names or tuple(str(i) for i in range(n_nodes))
+
+    paths = []
+    for s, d in pairs:
+        dist = dist_to[d]
+        if not np.isfinite(dist[s]):
+            raise Unreachable(f"flow {names[s]}→{names[d]}: destination unreachable from source")
+        path, node = [], s
+        while node != d:
+            # Links are sorted by next node, so the first tight link leads to the smallest next node.
+            for link in out_links[node]:
+                nxt = int(link_dst[link])
+                if abs(link_cost[link] + dist[nxt] - dist[node]) <= _REL_TOL * max(1.0, dist[node]):
+                    path.append(link)
+                    node = nxt
+                    break
+        paths.append(tuple(path))
+    return paths

@@ -1,0 +1,116 @@
+"""SimResult: the one result type of every engine and baseline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nettwin._files import atomic_write_text
+from nettwin.scenario.network import Network
+from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
+
+__all__ = ["SimResult"]
+
+
+@dataclass(eq=False)
+class SimResult:
+    """Per-flow KPIs, per-link statistics, resolved paths and run metadata.
+
+    ``flows`` maps each column of :data:`nettwin.sim.kpi.FLOW_COLUMNS` to an (F,) array in scenario flow order;
+    ``links`` maps :data:`~nettwin.sim.kpi.LINK_COLUMNS` to (L,) arrays in network link order. ``paths`` holds each
+    flow's node path. ``meta`` records engine, version, seed, wall seconds, packets and events.
+    """
+
+    flow_src: np.ndarray
+    flow_dst: np.ndarray
+    paths: tuple[tuple[int, ...], ...]
+    flows: dict[str, np.ndarray]
+    link_src: np.ndarray
+    link_dst: np.ndarray
+    links: dict[str, np.ndarray]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_network(
+        cls, network: Network, flows: dict[str, np.ndarray], links: dict[str, np.ndarray], meta: dict[str, Any]
+    ) -> SimResult:
+        """Wrap engine output for ``network``, checking that every column is present with the right length."""
+        for cols, data, n, what in ((FLOW_COLUMNS, flows, network.n_flows, "flow"),
+                                    (LINK_COLUMNS, links, network.n_links, "link")):
+            for c in cols:
+                if c not in data or len(data[c]) != n:
+                    raise ValueError(f"engine output lacks {what} column '{c}' of length {n}")
+        return cls(
+            flow_src=np.array([f.src for f in network.flows], dtype=np.int64),
+            flow_dst=np.array([f.dst for f in network.flows], dtype=np.int64),
+            paths=tuple(network.path_nodes(i) for i in range(network.n_flows)),
+            flows={c: np.asarray(flows[c]) for c in FLOW_COLUMNS},
+            link_src=network.link_src.copy(),
+            link_dst=network.link_dst.copy(),
+            links={c: np.asarray(links[c]) for c in LINK_COLUMNS},
+            meta=dict(meta),
+        )
+
+    @property
+    def n_flows(self) -> int:
+        return len(self.flow_src)
+
+    def kpi(self, name: str) -> np.ndarray:
+        """(F,) array of one per-flow KPI."""
+        try:
+            return self.flows[name]
+        except KeyError:
+            raise KeyError(f"unknown KPI '{name}'; known: {', '.join(self.flows)}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary: ``flows[]`` and ``links[]`` as records, plus ``meta``."""
+        flows = [
+            {"src": int(self.flow_src[i]), "dst": int(self.flow_dst[i]), "path": list(self.paths[i]),
+             **{c: _scalar(v[i]) for c, v in self.flows.items()}}
+            for i in range(self.n_flows)
+        ]
+        links = [
+            {"src": int(self.link_src[i]), "dst": int(self.link_dst[i]),
+             **{c: _scalar(v[i]) for c, v in self.links.items()}}
+            for i in range(len(self.link_src))
+        ]
+        return {"flows": flows, "links": links, "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SimResult:
+        """Inverse of :meth:`to_dict`."""
+        fl, ln = data["flows"], data["links"]
+        return cls(
+            flow_src=np.array([r["src"] for r in fl], dtype=np.int64),
+            flow_dst=np.array([r["dst"] for r in fl], dtype=np.int64),
+            paths=tuple(tuple(r["path"]) for r in fl),
+            flows={c: np.array([_unscalar(r[c]) for r in fl]) for c in FLOW_COLUMNS},
+            link_src=np.array([r["src"] for r in ln], dtype=np.int64),
+            link_dst=np.array([r["dst"] for r in ln], dtype=np.int64),
+            links={c: np.array([_unscalar(r[c]) for r in ln]) for c in LINK_COLUMNS},
+            meta=dict(data.get("meta", {})),
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write as JSON, atomically."""
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> SimResult:
+        """Read a JSON file written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, np.integer):
+        return int(v)
+    v = float(v)
+    return None if np.isnan(v) else v
+
+
+def _unscalar(v: Any) -> float:
+    return np.nan if v is None else v

@@ -1,0 +1,98 @@
+"""Resolving scenarios into networks: links, defaults/overrides, routing invariants."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from nettwin.scenario import build_network, parse_scenario
+from nettwin.scenario.routing import shortest_paths
+
+
+def test_bidirectional_links_become_two_directed_links(square):
+    net = build_network(parse_scenario(square))
+    assert net.n_links == 10
+    pairs = set(zip(net.link_src.tolist(), net.link_dst.tolist(), strict=True))
+    assert all((v, u) in pairs for u, v in pairs)
+
+
+def test_hop_routing_prefers_diagonal_and_weight_routing_avoids_it(square):
+    net = build_network(parse_scenario(square))
+    assert net.path_nodes(0) == (0, 2)
+    data = copy.deepcopy(square)
+    data["routing"] = {"weight": "weight"}
+    net = build_network(parse_scenario(data))
+    # a-b-c and a-d-c both cost 2 < 3; the tie goes to the smaller next node, b.
+    assert net.path_nodes(0) == (0, 1, 2)
+
+
+def test_explicit_path_is_kept(square):
+    data = copy.deepcopy(square)
+    data["flows"][0]["path"] = ["a", "d", "c"]
+    net = build_network(parse_scenario(data))
+    assert net.path_nodes(0) == (0, 3, 2)
+
+
+def test_overrides_beat_defaults_and_capacity_scale_applies(square):
+    data = copy.deepcopy(square)
+    data["topology"]["defaults"] = {"capacity": "1Mbps"}
+    data["topology"]["overrides"] = [{"src": "a", "dst": "b", "capacity": "5Mbps", "bidirectional": False}]
+    data["topology"]["capacity_scale"] = 2
+    net = build_network(parse_scenario(data))
+    ab, ba = net.link_index(0, 1), net.link_index(1, 0)
+    assert net.capacity[ab] == 10e6 and net.capacity[ba] == 2e6
+
+
+def test_path_invariants_on_nsfnet():
+    flows = [{"src": s, "dst": d, "traffic": {"model": "cbr", "rate": "10kbps"}}
+             for s in range(14) for d in range(14) if s != d]
+    for weight in ("hops", "delay"):
+        net = build_network(parse_scenario({"topology": {"builtin": "nsfnet"}, "flows": flows,
+                                            "routing": {"weight": weight}}))
+        for f in net.flows:
+            links = np.array(f.path)
+            # contiguous, from src to dst, loop-free
+            assert net.link_src[links[0]] == f.src and net.link_dst[links[-1]] == f.dst
+            assert np.all(net.link_dst[links[:-1]] == net.link_src[links[1:]])
+            nodes = [f.src, *net.link_dst[links].tolist()]
+            assert len(set(nodes)) == len(nodes)
+
+
+def test_shortest_paths_are_optimal_and_deterministic():
+    rng = np.random.default_rng(3)
+    n = 30
+    src, dst = [], []
+    for u in range(n):
+        for v in rng.choice(n, size=4, replace=False):
+            if u != v:
+                src += [u, int(v)]
+                dst += [int(v), u]
+    src, dst = np.array(src), np.array(dst)
+    cost = rng.integers(1, 4, size=len(src)).astype(float)
+    pairs = [(0, d) for d in range(1, n)]
+    paths = shortest_paths(n, src, dst, cost, pairs)
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for u, v, c in zip(src, dst, cost, strict=True):
+        if not g.has_edge(u, v) or g[u][v]["w"] > c:
+            g.add_edge(int(u), int(v), w=c)
+    for (s, d), p in zip(pairs, paths, strict=True):
+        assert cost[list(p)].sum() == pytest.approx(nx.shortest_path_length(g, s, d, weight="w"))
+    # order of pairs does not change the chosen paths
+    assert shortest_paths(n, src, dst, cost, pairs[::-1]) == paths[::-1]
+
+
+def test_wireless_grid_links_follow_radio_range():
+    from nettwin.scenario.wireless import radio_range
+
+    data = {"topology": {"grid": {"rows": 3, "cols": 3, "spacing": 150}, "medium": "wireless"},
+            "flows": [{"src": 0, "dst": 8, "traffic": {"model": "onoff", "rate": "50kbps", "tau_on": 1, "tau_off": 1}}]}
+    net = build_network(parse_scenario(data))
+    reach = radio_range(parse_scenario(data).topology.wireless)
+    assert 212 < reach < 230  # GLANCE's model with ns-3's default power and sensitivity
+    d = np.linalg.norm(net.positions[net.link_src] - net.positions[net.link_dst], axis=1)
+    assert np.all(d <= reach)
+    # neighbours at 150 m and diagonals at 212 m are in range; 300 m is not
+    assert net.n_links == 2 * (12 + 8)
+    assert np.allclose(net.weight, 1 / np.log1p(d**2))

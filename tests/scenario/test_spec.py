@@ -1,0 +1,147 @@
+"""Scenario validation: every bad input gets one line naming the field and the problem."""
+
+import copy
+
+import pytest
+
+from nettwin.errors import ScenarioError, UnknownNode, Unreachable
+from nettwin.scenario import build_network, dump_scenario, load_scenario, parse_scenario
+
+
+def _bad(square, path: str, value):
+    data = copy.deepcopy(square)
+    *parents, last = path.split(".")
+    node = data
+    for p in parents:
+        node = node[int(p)] if p.isdigit() else node[p]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[int(last) if last.isdigit() else last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("topology.colour", "red", r"^topology\.colour: unknown key$"),
+        ("flows.0.traffic.rate", "-5kbps", r"flows\[0\]\.traffic\.rate: cannot read .-5kbps. as a rate: .*negative"),
+        ("flows.0.traffic.rate", 0, r"flows\[0\]\.traffic\.rate: .*greater than 0, got 0"),
+        ("flows.0.traffic.rate", "10Mbs", r"flows\[0\]\.traffic\.rate: cannot read '10Mbs' as a rate"),
+        ("flows.0.traffic.model", "burst", r"flows\[0\]\.traffic\.model: .*'cbr', 'poisson' or 'onoff'"),
+        ("topology.links.0.capacity", 0, r"topology\.links\[0\]\.capacity: .*greater than 0"),
+        ("topology.links.0.delay", "-1ms", r"topology\.links\[0\]\.delay: cannot read '-1ms' as a duration: .*negative"),
+        ("flows", [], r"^flows: .*at least 1"),
+        ("simulation", {"duration": "1s", "warmup": "2s"}, r"warmup \(2 s\) must be shorter than duration \(1 s\)"),
+        ("topology.builtin", "nsfnet", r"exactly one topology source.*builtin, nodes"),
+    ],
+)
+def test_field_errors_are_one_line_each(square, path, value, message):
+    with pytest.raises(ScenarioError, match=message) as info:
+        parse_scenario(_bad(square, path, value))
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_several_problems_give_one_line_each(square):
+    data = _bad(square, "flows.0.traffic.rate", 0)
+    data["flows"][0]["traffic"]["colour"] = "red"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2
+    assert any("traffic.colour: unknown key" in line for line in lines)
+
+
+def test_onoff_needs_taus(square):
+    data = _bad(square, "flows.0.traffic", {"model": "onoff", "rate": "50kbps", "tau_on": 1})
+    with pytest.raises(ScenarioError, match=r"flows\[0\]\.traffic: onoff traffic needs tau_off"):
+        parse_scenario(data)
+
+
+def test_binomial_size_needs_sizes(square):
+    data = _bad(square, "flows.0.traffic.packet_size", {"dist": "binomial", "mean": 100})
+    with pytest.raises(ScenarioError, match="binomial packet size needs 'sizes"):
+        parse_scenario(data)
+
+
+@pytest.mark.parametrize(
+    ("flow", "error", "message"),
+    [
+        ({"src": "a", "dst": "zz"}, UnknownNode, r"flows\[0\]\.dst: unknown node 'zz'"),
+        ({"src": 7, "dst": "a"}, UnknownNode, r"flows\[0\]\.src: node 7 does not exist \(the topology has nodes 0\.\.3\)"),
+        ({"src": "b", "dst": "b"}, ScenarioError, r"flows\[0\]: src and dst are the same node 'b'"),
+        ({"src": "a", "dst": "c", "path": ["a", "d", "b", "c"]}, ScenarioError,
+         r"flows\[0\]\.path: not contiguous, there is no link d→b"),
+        ({"src": "a", "dst": "c", "path": ["b", "c"]}, ScenarioError, r"must start at the flow's src 'a'"),
+    ],
+)
+def test_flow_problems(square, flow, error, message):
+    data = copy.deepcopy(square)
+    data["flows"][0].update(flow)
+    with pytest.raises(error, match=message):
+        build_network(parse_scenario(data))
+
+
+def test_unreachable_destination(square):
+    data = copy.deepcopy(square)
+    data["topology"]["nodes"].append("island")
+    data["flows"][0]["dst"] = "island"
+    with pytest.raises(Unreachable, match="routing: flow a→island: destination unreachable"):
+        build_network(parse_scenario(data))
+
+
+def test_override_of_missing_link(square):
+    data = copy.deepcopy(square)
+    data["topology"]["overrides"] = [{"src": "b", "dst": "d", "capacity": "1Mbps"}]
+    # overrides apply to explicit topologies too, and must name existing links
+    with pytest.raises(ScenarioError, match=r"topology\.overrides\[0\]: the topology has no link b→d"):
+        build_network(parse_scenario(data))
+
+
+def test_wireless_needs_positions(square):
+    data = copy.deepcopy(square)
+    data["topology"]["medium"] = "wireless"
+    with pytest.raises(ScenarioError, match="wireless topology needs node positions"):
+        build_network(parse_scenario(data))
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("topology: [unclosed\n")
+    with pytest.raises(ScenarioError, match="bad.yaml: not valid YAML"):
+        load_scenario(bad)
+    listy = tmp_path / "list.json"
+    listy.write_text("[1, 2]")
+    with pytest.raises(ScenarioError, match="expected a mapping at the top level, got list"):
+        load_scenario(listy)
+
+
+def test_units_are_stored_in_si(square):
+    data = copy.deepcopy(square)
+    data["flows"][0]["traffic"] = {"model": "onoff", "rate": "50kbps", "packet_size": "1.5kB", "tau_on": "10ms",
+                                   "tau_off": "2s"}
+    data["topology"]["defaults"] = {"capacity": "2Mbps", "delay": "3ms", "buffer": 7}
+    sc = parse_scenario(data)
+    t = sc.flows[0].traffic
+    assert (t.rate, t.packet_size.mean_bytes, t.tau_on, t.tau_off) == (50e3, 1500.0, 0.01, 2.0)
+    assert t.mean_rate == pytest.approx(50e3 * 0.01 / 2.01)
+    net = build_network(sc)
+    assert set(net.capacity) == {2e6} and set(net.delay) == {3e-3} and set(net.buffer) == {7}
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_round_trip_through_files(square, tmp_path, suffix):
+    sc = parse_scenario(square)
+    path = tmp_path / f"sc{suffix}"
+    dump_scenario(sc, path)
+    assert load_scenario(path) == sc
+
+
+def test_example_scenario_loads():
+    from pathlib import Path
+
+    sc = load_scenario(Path(__file__).parents[2] / "examples" / "nsfnet.yaml")
+    net = build_network(sc)
+    assert (net.n_nodes, net.n_links, net.n_flows) == (14, 42, 14)
