@@ -12,7 +12,8 @@ import typer
 from nettwin._files import atomic_write_text
 from nettwin.cli.output import Format, console, print_json, print_table
 from nettwin.scenario.units import format_rate, format_time
-from nettwin.sim import SimResult, as_network, simulate as run_simulation
+from nettwin.sim import SimResult, as_network
+from nettwin.sim import simulate as run_simulation
 from nettwin.sim.compare import relative_gap
 
 __all__ = ["register", "simulate"]
@@ -51,7 +52,8 @@ def _print_flows(nodes: tuple[str, ...], results: list[SimResult], other: SimRes
     r0 = results[0]
     columns = ["flow", "src→dst", "hops", "delay ms", "jitter ms", "p99 ms", "thr kbps", "tx", "rx", "drop %"]
     if other is not None:
-        columns += [f"{other.meta['engine']} delay ms", f"{other.meta['engine']} thr kbps", f"{other.meta['engine']} drop %"]
+        name = other.meta["engine"]
+        columns += [f"{name} delay ms", f"{name} thr kbps", f"{name} drop %"]
     rows = []
     for i in range(r0.n_flows):
         row = [

@@ -58,7 +58,8 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
         first = str(err).strip().splitlines()[0]
-        raise ScenarioError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {first}") from err
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise ScenarioError(f"{path}: not valid {kind}: {first}") from err
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data

@@ -69,12 +69,12 @@ class Network:
     @cached_property
     def path_links(self) -> np.ndarray:
         """All flows' link indices, concatenated in path order."""
-        return np.fromiter((l for f in self.flows for l in f.path), dtype=np.int64)
+        return np.fromiter((link for f in self.flows for link in f.path), dtype=np.int64)
 
     def path_nodes(self, flow: int) -> tuple[int, ...]:
         """Node indices visited by ``flow``, source first."""
         f = self.flows[flow]
-        return (f.src, *(int(self.link_dst[l]) for l in f.path))
+        return (f.src, *(int(self.link_dst[link]) for link in f.path))
 
     @cached_property
     def offered_load(self) -> np.ndarray:

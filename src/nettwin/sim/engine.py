@@ -51,7 +51,8 @@ def get_engine(name: str) -> Engine:
     try:
         factory = _REGISTRY[name]
     except KeyError:
-        raise EngineError(f"simulation.engine: unknown engine '{name}'; choose one of {', '.join(engine_names())}") from None
+        known = ", ".join(engine_names())
+        raise EngineError(f"simulation.engine: unknown engine '{name}'; choose one of {known}") from None
     return factory()
 
 
