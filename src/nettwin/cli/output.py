@@ -15,8 +15,16 @@ from rich.table import Table
 
 __all__ = ["Format", "console", "err_console", "print_table", "print_json", "progress_bar", "error_line"]
 
-console = Console()
-err_console = Console(stderr=True)
+def _console(stderr: bool = False) -> Console:
+    con = Console(stderr=stderr)
+    if not con.is_terminal:
+        # Piped output (logs, CI): wide enough that KPI tables are not folded.
+        con.width = 160
+    return con
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 class Format(StrEnum):
