@@ -1,0 +1,24 @@
+"""The queueing-theory baseline: M/M/1/b closed forms and the network fixed-point model built on them."""
+
+from nettwin.analytic.mm1b import (
+    mm1b_blocking,
+    mm1b_mean_system,
+    mm1b_mean_waiting,
+    mm1b_sojourn_mean,
+    mm1b_sojourn_var,
+    mm1b_state_probs,
+    mm1b_utilisation,
+)
+from nettwin.analytic.model import FixedPoint, QueueingModel
+
+__all__ = [
+    "FixedPoint",
+    "QueueingModel",
+    "mm1b_blocking",
+    "mm1b_mean_system",
+    "mm1b_mean_waiting",
+    "mm1b_sojourn_mean",
+    "mm1b_sojourn_var",
+    "mm1b_state_probs",
+    "mm1b_utilisation",
+]
