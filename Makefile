@@ -24,7 +24,7 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/nettwin simulate examples/nsfnet.yaml --vs analytic
 	rm -rf demo-out/dataset
-	$(BIN)/nettwin dataset generate examples/datasets/demo.yaml --out demo-out/dataset --workers 2
+	$(BIN)/nettwin dataset generate examples/datasets/nsfnet-glance.yaml --samples 400 --out demo-out/dataset --workers 2
 	$(BIN)/nettwin dataset info demo-out/dataset
 
 test: install-dev

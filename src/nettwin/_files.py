@@ -9,6 +9,12 @@ from pathlib import Path
 __all__ = ["atomic_write_bytes", "atomic_write_text"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
     path = Path(path)
@@ -17,6 +23,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            # mkstemp creates the file private; give it the mode a plain open() would have.
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -1,0 +1,204 @@
+"""``nettwin dataset``: generate datasets from specs and summarise generated ones."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pyarrow.compute as pc
+import typer
+
+from nettwin.cli.output import Format, console, err_console, print_json, print_table, progress_bar
+from nettwin.data import storage
+from nettwin.data.generate import generate_dataset
+from nettwin.data.spec import SPLITS, load_dataset_spec
+from nettwin.sim.kpi import FLOW_KPIS
+
+__all__ = ["app", "generate", "info", "dataset_info"]
+
+app = typer.Typer(
+    help="Generate datasets of simulated scenarios (Parquet) and summarise them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+class ExecutorKind(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+@app.command("generate")
+def generate(
+    spec: Annotated[Path, typer.Argument(help="Dataset spec file (YAML or JSON).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory (created; resumed if it exists).")],
+    workers: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = 2,
+    executor: Annotated[ExecutorKind, typer.Option(help="local (process pool) or ray.")] = ExecutorKind.local,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS, else a local Ray).")
+    ] = None,
+    samples: Annotated[int | None, typer.Option(min=1, help="Override the spec's sample count.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Generate the dataset of SPEC into --out; re-running the same command resumes an interrupted run."""
+    parsed = load_dataset_spec(spec)
+    if samples is not None:
+        parsed = parsed.with_samples(samples)
+    with contextlib.ExitStack() as stack:
+        advance = None
+        shown = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal advance, shown
+            if advance is None:
+                if total and done == 0 and total < parsed.samples:
+                    err_console.print(
+                        f"resuming: {parsed.samples - total} of {parsed.samples} samples already in {out}",
+                        highlight=False,
+                    )
+                advance = stack.enter_context(progress_bar(f"generating {parsed.dataset_name}", total))
+            advance(done - shown)
+            shown = done
+
+        summary = generate_dataset(
+            parsed, out, workers=workers, executor=executor.value, address=address, progress=progress
+        )
+    if fmt is Format.json:
+        print_json(summary)
+        return
+    rows = [
+        ["samples", summary["samples"]],
+        ["ok", summary["ok"]],
+        ["failed", summary["failed"]],
+        ["generated now", summary["generated"]],
+        ["already present", summary["resumed"]],
+        ["train / val / test (ok)", " / ".join(str(summary["splits"][s]) for s in SPLITS)],
+        ["wall time", f"{summary['wall_seconds']:.1f} s"],
+        ["samples/s", f"{summary['samples_per_second']:.2f}"],
+        ["status", summary["status"]],
+    ]
+    print_table(f"dataset {out}", ["", "value"], rows)
+    if summary["failed"]:
+        console.print(f"{summary['failed']} sample(s) failed; 'nettwin dataset info {out}' lists why")
+
+
+def dataset_info(path: Path) -> dict[str, Any]:
+    """Counts, KPI distributions (run 0) and busiest-link statistics of a dataset directory, JSON-ready."""
+    manifest = storage.read_manifest(path)
+    table = storage.read_table(
+        path, ["sample_id", "split", "status", "error", "n_runs", "max_load", "link_utilisation", *FLOW_KPIS]
+    )
+    counts = Counter(zip(table["split"].to_pylist(), table["status"].to_pylist(), strict=True))
+    ok = table.filter(pc.equal(table["status"], "ok"))
+    runs = Counter(zip(ok["split"].to_pylist(), ok["n_runs"].to_pylist(), strict=True))
+    splits = {
+        s: {
+            "ok": counts[(s, "ok")],
+            "failed": counts[(s, "failed")],
+            "runs": sorted({n for (sp, n) in runs if sp == s}),
+        }
+        for s in SPLITS
+    }
+    kpis = {k: _describe(storage.flow_values(ok[k], 0)) for k in FLOW_KPIS}
+    for k in FLOW_KPIS:
+        kpis[k]["unit"] = FLOW_KPIS[k]
+        kpis[k]["train_iqr"] = (manifest.get("kpi_iqr") or {}).get(k)
+    busiest = _busiest(ok)
+    load = np.asarray(ok["max_load"].to_numpy(zero_copy_only=False), dtype=float) if ok.num_rows else np.empty(0)
+    errors = Counter(e for e in table.filter(pc.equal(table["status"], "failed"))["error"].to_pylist())
+    return {
+        "path": str(path),
+        "name": manifest.get("name"),
+        "status": manifest.get("status"),
+        "engine": manifest.get("engine"),
+        "seed": manifest.get("seed"),
+        "samples": manifest.get("samples"),
+        "stored": table.num_rows,
+        "ok": ok.num_rows,
+        "failed": table.num_rows - ok.num_rows,
+        "splits": splits,
+        "kpis": kpis,
+        "busiest_link_utilisation": _describe(busiest),
+        "busiest_link_offered_load": {
+            **_describe(load),
+            "share_above_1": float(np.mean(load > 1.0)) if len(load) else None,
+        },
+        "errors": [{"error": e, "samples": n} for e, n in errors.most_common(10)],
+        "created": manifest.get("created"),
+        "updated": manifest.get("updated"),
+        "spec_hash": manifest.get("spec_hash"),
+    }
+
+
+def _busiest(ok: Any) -> np.ndarray:
+    """Largest run-0 link utilisation of each ok sample."""
+    if ok.num_rows == 0:
+        return np.empty(0)
+    per_run = pc.list_element(ok["link_utilisation"], 0).to_pylist()
+    return np.array([max(v) if v else np.nan for v in per_run], dtype=float)
+
+
+def _describe(values: np.ndarray) -> dict[str, float | int | None]:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return {"n": 0, "min": None, "p25": None, "median": None, "p75": None, "max": None, "iqr": None}
+    q = np.percentile(values, [0, 25, 50, 75, 100])
+    return {
+        "n": int(len(values)),
+        "min": float(q[0]),
+        "p25": float(q[1]),
+        "median": float(q[2]),
+        "p75": float(q[3]),
+        "max": float(q[4]),
+        "iqr": float(q[3] - q[1]),
+    }
+
+
+_DISPLAY_UNITS = {"s": ("ms", 1e3), "bit/s": ("kbps", 1e-3), "packets": ("packets", 1.0), "": ("", 1.0)}
+
+
+@app.command("info")
+def info(
+    path: Annotated[Path, typer.Argument(help="Dataset directory.")],
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Summarise a dataset: samples per split and status, KPI distributions (run 0), busiest-link load."""
+    data = dataset_info(path)
+    if fmt is Format.json:
+        print_json(data)
+        return
+    console.print(
+        f"[bold]{data['name']}[/]  {data['path']}  status [bold]{data['status']}[/], engine {data['engine']}, "
+        f"seed {data['seed']}, {data['stored']} of {data['samples']} samples stored",
+        highlight=False,
+    )
+    rows = [[s, v["ok"], v["failed"], ", ".join(str(n) for n in v["runs"]) or "—"] for s, v in data["splits"].items()]
+    rows.append(["all", data["ok"], data["failed"], ""])
+    print_table("samples", ["split", "ok", "failed", "runs per sample"], rows)
+
+    def stat_row(name: str, d: dict[str, Any], scale: float = 1.0, extra: Any = None) -> list[Any]:
+        cells = [d[k] * scale if d[k] is not None else "—" for k in ("min", "p25", "median", "p75", "max", "iqr")]
+        return [name, *cells] + ([extra] if extra is not None else [])
+
+    kpi_rows = []
+    for k, v in data["kpis"].items():
+        label, scale = _DISPLAY_UNITS.get(v["unit"], (v["unit"], 1.0))
+        kpi_rows.append(stat_row(f"{k} ({label})" if label else k, v, scale))
+    print_table("per-flow KPIs, run 0, all ok samples", ["KPI", "min", "p25", "median", "p75", "max", "IQR"], kpi_rows)
+    load = data["busiest_link_offered_load"]
+    share = f"{100 * load['share_above_1']:.0f}%" if load["share_above_1"] is not None else "—"
+    print_table(
+        "busiest link of each sample, run 0",
+        ["measure", "min", "p25", "median", "p75", "max", "IQR", "> 1"],
+        [
+            stat_row("utilisation", data["busiest_link_utilisation"], extra="—"),
+            stat_row("offered / capacity", load, extra=share),
+        ],
+    )
+    if data["errors"]:
+        print_table("failed samples", ["error", "samples"], [[e["error"], e["samples"]] for e in data["errors"]])

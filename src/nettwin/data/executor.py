@@ -1,0 +1,235 @@
+"""Executors: run sample tasks in parallel and stream their rows back as they finish.
+
+:class:`LocalExecutor` uses a pool of worker processes on this machine; :class:`RayExecutor` uses Ray tasks on
+a local Ray instance or a cluster. Both keep a bounded number of tasks in flight, and both turn every failure
+into a ``failed`` row for the sample concerned, so the rows of all other samples are kept:
+
+* an exception inside a sample's simulation is caught in the worker (:func:`nettwin.data.worker.run_sample`);
+* a worker process that dies (``os._exit``, a segfault, the OOM killer) breaks the local pool: the pool is
+  rebuilt, and the samples that were in flight are retried one at a time, so that the one that kills its
+  worker again is identified and recorded as failed while the others complete. Ray retries a task whose worker
+  died once, then the sample is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from nettwin.data.spec import DatasetSpec
+from nettwin.data.worker import Task, error_text, failed_row, run_sample, spec_from_json
+from nettwin.errors import DatasetError
+
+__all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "WORKER_DIED"]
+
+WORKER_DIED = "the worker process died while simulating this sample (twice)"
+
+
+class Executor(Protocol):
+    """Runs sample tasks and yields one row per task, in completion order."""
+
+    def run(self, spec: DatasetSpec, tasks: Sequence[Task]) -> Iterator[dict[str, Any]]: ...
+
+
+def make_executor(
+    kind: str | Executor, workers: int = 2, *, address: str | None = None, imports: Sequence[str] = ()
+) -> Executor:
+    """An executor by name (``local`` or ``ray``), or ``kind`` itself if it is already one."""
+    if not isinstance(kind, str):
+        return kind
+    if workers < 1:
+        raise DatasetError(f"workers must be >= 1, got {workers}")
+    if kind == "local":
+        return LocalExecutor(workers, imports=imports)
+    if kind == "ray":
+        return RayExecutor(workers, address=address, imports=imports)
+    raise DatasetError(f"unknown executor '{kind}'; choose local or ray")
+
+
+# ---------------------------------------------------------------------------------------- worker side
+
+_worker_spec: DatasetSpec | None = None
+
+
+def _init_worker(spec_json: str, imports: tuple[str, ...], sys_path: list[str]) -> None:
+    global _worker_spec
+    for entry in reversed(sys_path):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    for module in imports:
+        importlib.import_module(module)
+    _worker_spec = spec_from_json(spec_json)
+
+
+def _work(task: Task) -> dict[str, Any]:
+    assert _worker_spec is not None, "worker used before its initializer ran"
+    return run_sample(_worker_spec, task)
+
+
+def _ping() -> bool:
+    return True
+
+
+def _check_starts(pool: ProcessPoolExecutor) -> None:
+    """Fail fast, once, if worker processes cannot even start (rather than failing every sample)."""
+    try:
+        pool.submit(_ping).result()
+    except BrokenProcessPool as err:
+        raise DatasetError(
+            "worker processes die on start-up; a script that generates datasets must call generate_dataset under "
+            "'if __name__ == \"__main__\":' (worker processes import the main module), and modules given in "
+            "'imports' must import cleanly"
+        ) from err
+
+
+def _ray_work(spec_json: str, imports: tuple[str, ...], task: Task) -> dict[str, Any]:
+    for module in imports:
+        importlib.import_module(module)
+    return run_sample(spec_from_json(spec_json), task)
+
+
+# ---------------------------------------------------------------------------------------- local
+
+
+class LocalExecutor:
+    """A pool of ``workers`` processes on this machine (forkserver start method where available, else spawn).
+
+    Worker processes live for the whole run, so each compiles the engine once. ``imports`` names modules every
+    worker imports first (e.g. one that registers a third-party engine).
+    """
+
+    def __init__(self, workers: int = 2, *, imports: Sequence[str] = ()) -> None:
+        if workers < 1:
+            raise DatasetError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.imports = tuple(imports)
+
+    def __repr__(self) -> str:
+        return f"LocalExecutor(workers={self.workers})"
+
+    def _pool(self, spec: DatasetSpec) -> ProcessPoolExecutor:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["nettwin.data.worker"])
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(spec.model_dump_json(), self.imports, list(sys.path)),
+        )
+
+    def run(self, spec: DatasetSpec, tasks: Sequence[Task]) -> Iterator[dict[str, Any]]:
+        """Yield one row per task as tasks finish."""
+        queue: deque[Task] = deque(tasks)
+        suspects: deque[Task] = deque()  # in flight when a worker died: retried alone
+        limit = self.workers + 1
+        while queue or suspects:
+            pool = self._pool(spec)
+            broken = clean = False
+            try:
+                _check_starts(pool)
+                while suspects and not broken:
+                    task = suspects.popleft()
+                    try:
+                        row = pool.submit(_work, task).result()
+                    except BrokenProcessPool:
+                        row, broken = failed_row(spec, task, WORKER_DIED), True
+                    yield row
+                inflight: dict[Future[dict[str, Any]], Task] = {}
+                while (queue or inflight) and not broken:
+                    while queue and len(inflight) < limit and not broken:
+                        task = queue.popleft()
+                        try:
+                            inflight[pool.submit(_work, task)] = task
+                        except BrokenProcessPool:
+                            queue.appendleft(task)
+                            broken = True
+                    if broken:
+                        break
+                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    for future in sorted(done, key=lambda f: inflight[f].sample_id):
+                        task = inflight.pop(future)
+                        try:
+                            row = future.result()
+                        except BrokenProcessPool:
+                            suspects.append(task)
+                            broken = True
+                            continue
+                        except Exception as err:  # the row could not come back (e.g. pickling failed)
+                            row = failed_row(spec, task, error_text(err))
+                        yield row
+                if broken:
+                    # Tasks still in flight lost their results with the pool; finished ones are kept.
+                    for future, task in sorted(inflight.items(), key=lambda kv: kv[1].sample_id):
+                        if future.done() and not future.cancelled() and future.exception() is None:
+                            yield future.result()
+                        else:
+                            suspects.append(task)
+                clean = not broken
+            finally:
+                # Wait for workers only after a normal end; when interrupted or broken, do not block on them.
+                pool.shutdown(wait=clean, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------------------- ray
+
+
+class RayExecutor:
+    """Ray tasks, one per sample.
+
+    Connects to ``address`` (or ``RAY_ADDRESS``) when given, otherwise starts a local Ray instance with
+    ``workers`` CPUs and stops it afterwards; an already initialised Ray is used as it is. ``workers`` also
+    bounds the tasks in flight (twice that many are queued).
+    """
+
+    def __init__(self, workers: int = 2, *, address: str | None = None, imports: Sequence[str] = ()) -> None:
+        if workers < 1:
+            raise DatasetError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self.address = address
+        self.imports = tuple(imports)
+
+    def __repr__(self) -> str:
+        return f"RayExecutor(workers={self.workers}, address={self.address!r})"
+
+    def run(self, spec: DatasetSpec, tasks: Sequence[Task]) -> Iterator[dict[str, Any]]:
+        """Yield one row per task as tasks finish."""
+        try:
+            import ray
+        except ImportError as err:
+            raise DatasetError("the ray executor needs Ray: pip install 'nettwin[ray]'") from err
+        started = False
+        if not ray.is_initialized():
+            address = self.address or os.environ.get("RAY_ADDRESS")
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            started = True
+        try:
+            remote = ray.remote(num_cpus=1, max_retries=1)(_ray_work)
+            spec_ref = ray.put(spec.model_dump_json())
+            queue: deque[Task] = deque(tasks)
+            inflight: dict[Any, Task] = {}
+            while queue or inflight:
+                while queue and len(inflight) < 2 * self.workers:
+                    task = queue.popleft()
+                    inflight[remote.remote(spec_ref, self.imports, task)] = task
+                ready, _ = ray.wait(list(inflight), num_returns=1)
+                for ref in ready:
+                    task = inflight.pop(ref)
+                    try:
+                        yield ray.get(ref)
+                    except ray.exceptions.RayError as err:
+                        yield failed_row(spec, task, f"ray task failed: {error_text(err).splitlines()[0][:300]}")
+        finally:
+            if started:
+                ray.shutdown()

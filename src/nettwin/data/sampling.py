@@ -1,0 +1,227 @@
+"""Drawing one sample's scenario from a dataset spec, and assigning samples to splits.
+
+Every random choice for sample ``i`` comes from one generator,
+``numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(i,)))``, used in a fixed order:
+
+1. topology (one of ``topology.choices``; then the grid radius and seed when ``topology.perturb`` is set),
+2. ``capacity_scale``,
+3. flows (random pairs and their count, or the traffic matrix),
+4. per-flow traffic parameters, one parameter at a time over all flows (rate, tau_on, tau_off, packet_size),
+5. per-link routing weights.
+
+The sample's simulation seed comes from ``SeedSequence(seed, spawn_key=(i, 0))``. So a sample depends on the
+spec, the seed and its id only: not on worker count, order, or which samples were generated before.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from nettwin.data.spec import SPLITS, DatasetSpec
+from nettwin.errors import DatasetError
+from nettwin.scenario.io import dump_scenario, parse_scenario
+from nettwin.scenario.network import Network, build_network
+from nettwin.scenario.spec import RoutingSpec, Scenario, SimulationSpec, TopologySpec
+
+__all__ = ["sample_rng", "sample_seed", "split_assignment", "runs_for_split", "draw_scenario", "scenario_json"]
+
+
+def sample_rng(seed: int, i: int) -> np.random.Generator:
+    """The generator every random choice of sample ``i`` is drawn from."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+
+
+def sample_seed(seed: int, i: int) -> int:
+    """Simulation seed of sample ``i`` (a 31-bit number), independent of what the sample's draws were."""
+    state = np.random.SeedSequence(seed, spawn_key=(i, 0)).generate_state(1, dtype=np.uint32)
+    return int(state[0] >> np.uint32(1))
+
+
+def split_assignment(spec: DatasetSpec) -> np.ndarray:
+    """(samples,) array of split names: a permutation seeded by ``spec.seed`` cut into train, val and test.
+
+    Split sizes are exact (:meth:`Splits.sizes`); sample ``i``'s split depends on ``seed``, ``samples`` and the
+    fractions only.
+    """
+    n = spec.samples
+    order = np.random.default_rng(np.random.SeedSequence(spec.seed)).permutation(n)
+    sizes = spec.splits.sizes(n)
+    out = np.empty(n, dtype=object)
+    start = 0
+    for name in SPLITS:
+        out[order[start : start + sizes[name]]] = name
+        start += sizes[name]
+    return out
+
+
+def runs_for_split(spec: DatasetSpec, split: str) -> int:
+    """How many runs a sample of ``split`` gets: R0..R(simbase_runs) for test, R0 alone otherwise."""
+    return 1 + spec.simbase_runs if split == "test" else 1
+
+
+def draw_scenario(spec: DatasetSpec, i: int) -> Scenario:
+    """The scenario of sample ``i``: a pure function of ``spec`` and ``i``.
+
+    Raises
+    ------
+    DatasetError
+        If ``i`` is out of range, or the drawn sample cannot be built (e.g. more unique random pairs than the
+        topology has).
+    ScenarioError
+        If the drawn scenario is invalid (e.g. a fixed flow names a node the drawn topology lacks).
+
+    Examples
+    --------
+    >>> from nettwin.data.spec import parse_dataset_spec
+    >>> spec = parse_dataset_spec({"samples": 4, "base": {"topology": {"builtin": "nsfnet"},
+    ...     "flows": [{"src": 0, "dst": 5, "traffic": {"model": "cbr", "rate": "10kbps"}}]},
+    ...     "traffic": {"rate": {"choice": ["10kbps", "20kbps"]}}})
+    >>> draw_scenario(spec, 3) == draw_scenario(spec, 3)
+    True
+    """
+    if not 0 <= i < spec.samples:
+        raise DatasetError(f"sample {i} does not exist; the spec has samples 0..{spec.samples - 1}")
+    rng = sample_rng(spec.seed, i)
+    base = spec.base
+
+    topo = base.topology
+    if spec.topology.choices is not None:
+        topo = spec.topology.choices[int(rng.integers(len(spec.topology.choices)))]
+    topo_data = topo.model_dump(mode="json")
+    if spec.topology.perturb is not None and topo.grid is not None:
+        radius = float(spec.topology.perturb.draw(rng))
+        grid_seed = int(rng.integers(2**31))
+        topo_data["grid"] = {**topo_data["grid"], "perturb": radius, "seed": grid_seed}
+    if spec.capacity_scale is not None:
+        topo_data["capacity_scale"] = topo.capacity_scale * float(spec.capacity_scale.draw(rng))
+
+    links = _links(TopologySpec.model_validate(topo_data).model_dump_json())
+    n_nodes = len(links[0])
+
+    if spec.flows.random is not None:
+        flows = _random_flows(spec, rng, n_nodes)
+    elif spec.flows.matrix is not None:
+        flows = _matrix_flows(spec, rng, n_nodes)
+    else:
+        flows = [f.model_dump(mode="json") for f in base.flows]
+
+    _vary_traffic(spec, rng, flows)
+
+    routing = base.routing.model_dump(mode="json")
+    if spec.routing.link_weights is not None:
+        topo_data["overrides"] = [*topo_data["overrides"], *_weight_overrides(spec, rng, links)]
+        routing = {**routing, "weight": "weight"}
+
+    simulation = {
+        **base.simulation.model_dump(mode="json"),
+        "seed": sample_seed(spec.seed, i),
+        "engine": spec.engine_name,
+    }
+    data = {
+        "name": f"{spec.dataset_name}-{i}",
+        "topology": topo_data,
+        "flows": flows,
+        "routing": routing,
+        "simulation": simulation,
+    }
+    return parse_scenario(data, f"sample {i}")
+
+
+def scenario_json(scenario: Scenario) -> str:
+    """Compact JSON text of a scenario (SI values, defaults left out), as stored in datasets."""
+    import json
+
+    return json.dumps(dump_scenario(scenario), separators=(",", ":"))
+
+
+@lru_cache(maxsize=64)
+def _links(topology_json: str) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Node names and directed links (src, dst arrays, in network link order) of a topology."""
+    topo = TopologySpec.model_validate_json(topology_json)
+    # A scenario without flows is not valid, but resolving its topology needs none: build it unvalidated.
+    probe = Scenario.model_construct(
+        name="probe", topology=topo, flows=[], routing=RoutingSpec(), simulation=SimulationSpec()
+    )
+    network: Network = build_network(probe)
+    return network.nodes, network.link_src.copy(), network.link_dst.copy()
+
+
+def _random_flows(spec: DatasetSpec, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+    rf = spec.flows.random
+    assert rf is not None
+    count = int(rf.count.draw_int(rng))
+    n_pairs = n * (n - 1)
+    if n_pairs == 0:
+        raise DatasetError(f"flows.random: the topology has {n} node(s); random flows need at least 2")
+    if rf.unique_pairs:
+        if count > n_pairs:
+            raise DatasetError(
+                f"flows.random: {count} flows with unique_pairs, but the topology has only {n_pairs} ordered pairs"
+            )
+        picks = rng.choice(n_pairs, size=count, replace=False)
+        src = picks // (n - 1)
+        off = picks % (n - 1)
+        dst = np.where(off >= src, off + 1, off)
+    else:
+        src = rng.integers(n, size=count)
+        dst = (src + rng.integers(1, n, size=count)) % n
+    traffic = rf.traffic.model_dump(mode="json")
+    return [{"src": int(s), "dst": int(d), "traffic": dict(traffic)} for s, d in zip(src, dst, strict=True)]
+
+
+def _matrix_flows(spec: DatasetSpec, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+    tm = spec.flows.matrix
+    assert tm is not None
+    if n < 2:
+        raise DatasetError(f"flows.matrix: the topology has {n} node(s); a traffic matrix needs at least 2")
+    intensity = float(tm.intensity.draw(rng))
+    src, dst = np.nonzero(~np.eye(n, dtype=bool))
+    if tm.model == "uniform":
+        rates = intensity * rng.uniform(tm.low, 1.0, size=len(src))
+    else:
+        mass = rng.uniform(tm.low, 1.0, size=n)
+        weight = mass[src] * mass[dst]
+        rates = intensity * weight / weight.max()
+    template = tm.traffic.model_dump(mode="json")
+    return [
+        {"src": int(s), "dst": int(d), "traffic": {**template, "rate": float(r)}}
+        for s, d, r in zip(src, dst, rates, strict=True)
+    ]
+
+
+def _vary_traffic(spec: DatasetSpec, rng: np.random.Generator, flows: list[dict[str, Any]]) -> None:
+    var = spec.traffic
+    n = len(flows)
+    for field in var.fields:
+        values = getattr(var, field).draw(rng, n)
+        for flow, value in zip(flows, values, strict=True):
+            traffic = flow["traffic"] = dict(flow["traffic"])
+            if field == "packet_size":
+                size = traffic.get("packet_size") or {}
+                dist = size.get("dist", "fixed") if isinstance(size, dict) else "fixed"
+                traffic["packet_size"] = {"dist": dist if dist != "binomial" else "fixed", "mean": float(value)}
+            elif field in ("tau_on", "tau_off"):
+                if traffic.get("model") == "onoff":
+                    traffic[field] = float(value)
+            else:
+                traffic[field] = float(value)
+
+
+def _weight_overrides(
+    spec: DatasetSpec, rng: np.random.Generator, links: tuple[tuple[str, ...], np.ndarray, np.ndarray]
+) -> list[dict[str, Any]]:
+    _, link_src, link_dst = links
+    dist = spec.routing.link_weights
+    assert dist is not None
+    weights = dist.draw(rng, len(link_src))
+    chosen: dict[tuple[int, int], float] = {}
+    for u, v, w in zip(link_src.tolist(), link_dst.tolist(), weights.tolist(), strict=True):
+        if (u, v) in chosen:
+            continue  # parallel links: an override names the first one only
+        if spec.routing.symmetric and (v, u) in chosen:
+            w = chosen[(v, u)]
+        chosen[(u, v)] = float(w)
+    return [{"src": u, "dst": v, "weight": w, "bidirectional": False} for (u, v), w in chosen.items()]

@@ -1,0 +1,286 @@
+"""Dataset directories on disk: Parquet shards of sample rows, and ``manifest.json``.
+
+Layout::
+
+    <dir>/manifest.json              spec, seed, versions, counts, split sizes, KPI IQRs, status, timestamps
+    <dir>/shards/part-00000.parquet  one row per sample (schema :data:`SCHEMA`), sorted by sample_id
+    <dir>/shards/part-00001.parquet  ...
+
+Shards and the manifest are written atomically (temporary file, then rename), so a killed run leaves only
+complete files; the shards are the record of which samples exist. Per-run values are lists indexed
+``[run][flow]`` (or ``[run][link]``), run 0 being the reference run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import platform
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from nettwin._files import atomic_write_bytes, atomic_write_text
+from nettwin.errors import DatasetError
+from nettwin.sim.kpi import FLOW_COLUMNS, FLOW_KPIS, LINK_COLUMNS
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: generation works, without the guard against two writers
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "SCHEMA",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "SHARD_DIR",
+    "shard_paths",
+    "write_shard",
+    "read_table",
+    "read_manifest",
+    "write_manifest",
+    "versions",
+    "kpi_iqr",
+    "kpi_stats",
+    "flow_values",
+    "DirectoryLock",
+    "now",
+]
+
+FORMAT = "nettwin-dataset"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+SHARD_DIR = "shards"
+
+_INT_FLOW = {"tx_packets", "rx_packets", "dropped"}
+_INT_LINK = {"drops", "tx_packets"}
+
+
+def _runs_of(value_type: pa.DataType) -> pa.DataType:
+    return pa.list_(pa.list_(value_type))
+
+
+SCHEMA = pa.schema(
+    [
+        pa.field("sample_id", pa.int64(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error", pa.string()),
+        pa.field("scenario", pa.string()),
+        pa.field("seed", pa.int64()),
+        pa.field("n_nodes", pa.int32()),
+        pa.field("n_links", pa.int32()),
+        pa.field("n_flows", pa.int32()),
+        pa.field("n_runs", pa.int32()),
+        pa.field("flow_src", pa.list_(pa.int32())),
+        pa.field("flow_dst", pa.list_(pa.int32())),
+        pa.field("paths", pa.list_(pa.list_(pa.int32()))),
+        pa.field("link_src", pa.list_(pa.int32())),
+        pa.field("link_dst", pa.list_(pa.int32())),
+        pa.field("link_capacity", pa.list_(pa.float64())),
+        pa.field("link_offered_load", pa.list_(pa.float64())),
+        pa.field("max_load", pa.float64()),
+        *(pa.field(c, _runs_of(pa.int64() if c in _INT_FLOW else pa.float64())) for c in FLOW_COLUMNS),
+        *(pa.field(f"link_{c}", _runs_of(pa.int64() if c in _INT_LINK else pa.float64())) for c in LINK_COLUMNS),
+        pa.field("wall_seconds", pa.float64()),
+        pa.field("meta", pa.string()),
+    ]
+)
+"""One row per sample. ``status`` is ``ok`` or ``failed`` (then ``error`` says why and the KPI columns are null).
+``scenario`` is the sample's full scenario as JSON (SI units); ``paths`` the node path of each flow;
+``max_load`` the largest offered load / capacity over links. Every per-flow column of
+:data:`nettwin.sim.kpi.FLOW_COLUMNS` is a list of runs, each a list over flows; per-link columns are prefixed
+``link_``. ``meta`` holds each run's engine metadata as JSON."""
+
+
+def now() -> str:
+    """Current UTC time as ISO 8601 text."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the software that wrote a dataset."""
+    import nettwin
+
+    return {
+        "nettwin": nettwin.__version__,
+        "numpy": np.__version__,
+        "pyarrow": pa.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def shard_paths(root: Path) -> list[Path]:
+    """Shard files of a dataset directory, in name order."""
+    folder = root / SHARD_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("part-*.parquet") if p.is_file())
+
+
+def write_shard(root: Path, rows: Sequence[dict[str, Any]], spec_hash: str) -> Path:
+    """Write rows (sorted by sample id) as the next shard, atomically; returns its path."""
+    existing = shard_paths(root)
+    number = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=-1)
+    path = root / SHARD_DIR / f"part-{number:05d}.parquet"
+    ordered = sorted(rows, key=lambda r: r["sample_id"])
+    table = pa.Table.from_pylist(ordered, schema=SCHEMA)
+    table = table.replace_schema_metadata({b"nettwin.spec_hash": spec_hash.encode()})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def read_table(root: Path, columns: Iterable[str] | None = None) -> pa.Table:
+    """All shards of a dataset as one table sorted by ``sample_id``.
+
+    Raises
+    ------
+    DatasetError
+        If a shard cannot be read or lacks a column.
+    """
+    cols = list(columns) if columns is not None else None
+    tables = []
+    for path in shard_paths(root):
+        try:
+            table = pq.read_table(path, columns=cols)
+        except (pa.ArrowException, OSError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise DatasetError(
+                f"{path}: cannot read this shard ({first}); delete it and run generate again to redo its samples"
+            ) from err
+        tables.append(table.replace_schema_metadata(None))
+    if not tables:
+        schema = SCHEMA if cols is None else pa.schema([SCHEMA.field(c) for c in cols])
+        return schema.empty_table()
+    table = pa.concat_tables(tables).combine_chunks()
+    return table.sort_by("sample_id") if "sample_id" in table.column_names else table
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """The manifest of a dataset directory.
+
+    Raises
+    ------
+    DatasetError
+        If the directory or manifest is missing, or the manifest is not a nettwin dataset manifest.
+    """
+    if not root.exists():
+        raise DatasetError(f"{root}: no such dataset directory")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a directory")
+    path = root / MANIFEST
+    if not path.is_file():
+        raise DatasetError(
+            f"{root}: not a nettwin dataset (no {MANIFEST}); generate one with 'nettwin dataset generate'"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
+        raise DatasetError(f"{path}: corrupt manifest ({err})") from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise DatasetError(f"{path}: not a nettwin dataset manifest (format is not '{FORMAT}')")
+    if data.get("format_version", 0) > FORMAT_VERSION:
+        raise DatasetError(
+            f"{path}: dataset format version {data.get('format_version')} is newer than this nettwin reads "
+            f"({FORMAT_VERSION}); upgrade nettwin"
+        )
+    return data
+
+
+def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest atomically."""
+    atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to a manifest")
+
+
+def kpi_stats(table: pa.Table, run: int = 0) -> dict[str, dict[str, float] | None]:
+    """Distribution of each per-flow KPI over all flows of the table's ``ok`` rows, for run ``run``.
+
+    Per KPI: ``n``, ``mean``, ``std``, ``p25``, ``median``, ``p75`` and ``iqr``. NaN values (e.g. the delay of a
+    flow that received nothing) are ignored; a KPI without any value gives None.
+    """
+    ok = table.filter(pc.equal(table["status"], "ok"))
+    out: dict[str, dict[str, float] | None] = {}
+    for kpi in FLOW_KPIS:
+        values = flow_values(ok[kpi], run) if ok.num_rows else np.empty(0)
+        values = values[np.isfinite(values)]
+        if len(values) == 0:
+            out[kpi] = None
+            continue
+        q25, q50, q75 = np.percentile(values, [25, 50, 75])
+        out[kpi] = {
+            "n": int(len(values)),
+            "mean": float(values.mean()),
+            "std": float(values.std()),
+            "p25": float(q25),
+            "median": float(q50),
+            "p75": float(q75),
+            "iqr": float(q75 - q25),
+        }
+    return out
+
+
+def kpi_iqr(table: pa.Table, run: int = 0) -> dict[str, float | None]:
+    """Inter-quartile range of each per-flow KPI (see :func:`kpi_stats`)."""
+    return {k: (v["iqr"] if v is not None else None) for k, v in kpi_stats(table, run).items()}
+
+
+def flow_values(column: pa.ChunkedArray | pa.Array, run: int) -> np.ndarray:
+    """All values of a ``[run][item]`` column for one run, concatenated over rows (rows lacking the run skipped)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if len(column) == 0:
+        return np.empty(0)
+    has = pc.greater(pc.list_value_length(column), run)
+    column = column.filter(pc.fill_null(has, False))
+    if len(column) == 0:
+        return np.empty(0)
+    per_run = pc.list_element(column, run)
+    return np.asarray(pc.list_flatten(per_run).to_numpy(zero_copy_only=False), dtype=float)
+
+
+class DirectoryLock:
+    """An exclusive lock on a dataset directory, held while one process generates into it.
+
+    Released when the process ends, however it ends.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> DirectoryLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            return self
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DatasetError(
+                f"{self.path.parent}: another process is generating into this directory; wait for it to finish"
+            ) from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,126 @@
+"""Running one sample: draw its scenario, simulate its runs, and return its dataset row.
+
+This is what executors run in worker processes. An exception while drawing or simulating a sample never
+escapes: the sample comes back as a ``failed`` row carrying a one-line error, so one bad sample costs one row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from nettwin.data.sampling import draw_scenario, sample_seed, scenario_json
+from nettwin.data.spec import DatasetSpec
+from nettwin.errors import NettwinError
+from nettwin.scenario.network import build_network
+from nettwin.sim.engine import Engine, get_engine
+from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
+
+__all__ = ["Task", "run_sample", "failed_row", "error_text", "spec_from_json"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One sample to generate: its id, its split and how many runs (R0..R(runs-1)) to simulate."""
+
+    sample_id: int
+    split: str
+    runs: int
+
+
+def error_text(err: BaseException) -> str:
+    """An exception as one line: nettwin errors by their message, others prefixed with their type."""
+    text = " | ".join(line.strip() for line in str(err).strip().splitlines() if line.strip())
+    if isinstance(err, NettwinError):
+        return text or type(err).__name__
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def failed_row(
+    spec: DatasetSpec, task: Task, error: str, scenario: str | None = None, wall_seconds: float = 0.0
+) -> dict[str, Any]:
+    """The row of a sample that could not be generated."""
+    return {
+        "sample_id": task.sample_id,
+        "split": task.split,
+        "status": "failed",
+        "error": error,
+        "scenario": scenario,
+        "seed": sample_seed(spec.seed, task.sample_id),
+        "n_runs": 0,
+        "wall_seconds": wall_seconds,
+    }
+
+
+@lru_cache(maxsize=8)
+def _engine(name: str) -> Engine:
+    # One engine per process and name, so compiled kernels and caches are reused across samples.
+    return get_engine(name)
+
+
+@lru_cache(maxsize=4)
+def spec_from_json(text: str) -> DatasetSpec:
+    """A spec from its resolved JSON (what executors ship to workers), parsed once per process."""
+    return DatasetSpec.from_resolved(json.loads(text))
+
+
+def run_sample(spec: DatasetSpec, task: Task) -> dict[str, Any]:
+    """Generate one sample and return its row (see :data:`nettwin.data.storage.SCHEMA`); never raises."""
+    t0 = time.perf_counter()
+    text = None
+    try:
+        scenario = draw_scenario(spec, task.sample_id)
+        text = scenario_json(scenario)
+        network = build_network(scenario)
+        engine = _engine(scenario.simulation.engine)
+        results = [engine.simulate(network, run=r) for r in range(task.runs)]
+    except Exception as err:  # isolate the sample: whatever went wrong is recorded in its row
+        return failed_row(spec, task, error_text(err), text, time.perf_counter() - t0)
+
+    offered = network.offered_load
+    row: dict[str, Any] = {
+        "sample_id": task.sample_id,
+        "split": task.split,
+        "status": "ok",
+        "error": None,
+        "scenario": text,
+        "seed": scenario.simulation.seed,
+        "n_nodes": network.n_nodes,
+        "n_links": network.n_links,
+        "n_flows": network.n_flows,
+        "n_runs": len(results),
+        "flow_src": [f.src for f in network.flows],
+        "flow_dst": [f.dst for f in network.flows],
+        "paths": [list(network.path_nodes(f)) for f in range(network.n_flows)],
+        "link_src": network.link_src.tolist(),
+        "link_dst": network.link_dst.tolist(),
+        "link_capacity": network.capacity.astype(float).tolist(),
+        "link_offered_load": offered.astype(float).tolist(),
+        "max_load": float(np.max(offered / network.capacity)) if network.n_links else None,
+        "meta": json.dumps([r.meta for r in results], separators=(",", ":"), default=_plain),
+    }
+    for c in FLOW_COLUMNS:
+        row[c] = [_column(r.flows[c], c in INT_FLOW_COLUMNS) for r in results]
+    for c in LINK_COLUMNS:
+        row[f"link_{c}"] = [_column(r.links[c], c in INT_LINK_COLUMNS) for r in results]
+    row["wall_seconds"] = time.perf_counter() - t0
+    return row
+
+
+INT_FLOW_COLUMNS = frozenset({"tx_packets", "rx_packets", "dropped"})
+INT_LINK_COLUMNS = frozenset({"drops", "tx_packets"})
+
+
+def _column(values: np.ndarray, integer: bool) -> list[Any]:
+    return np.asarray(values, dtype=np.int64 if integer else np.float64).tolist()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)

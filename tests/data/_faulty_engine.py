@@ -1,0 +1,32 @@
+"""An engine that fails on purpose, for isolation tests; workers import it through ``generate_dataset(imports=...)``.
+
+It is the built-in engine, except that it kills its own process on samples in :data:`CRASH` and raises on samples in
+:data:`RAISE` (the sample id is the suffix of the scenario name, ``<dataset>-<id>``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from nettwin.scenario.network import Network
+from nettwin.sim.builtin import BuiltinEngine
+from nettwin.sim.engine import register_engine
+from nettwin.sim.result import SimResult
+
+CRASH = frozenset({3})
+RAISE = frozenset({5})
+
+
+class FaultyEngine(BuiltinEngine):
+    name = "faulty"
+
+    def simulate(self, network: Network, *, seed: int | None = None, run: int = 0) -> SimResult:
+        sample = int(network.name.rsplit("-", 1)[1])
+        if sample in CRASH:
+            os._exit(3)
+        if sample in RAISE:
+            raise RuntimeError(f"injected failure in sample {sample}")
+        return super().simulate(network, seed=seed, run=run)
+
+
+register_engine("faulty", FaultyEngine)
