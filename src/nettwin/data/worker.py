@@ -96,7 +96,8 @@ def run_sample(spec: DatasetSpec, task: Task) -> dict[str, Any]:
         "n_runs": len(results),
         "flow_src": [f.src for f in network.flows],
         "flow_dst": [f.dst for f in network.flows],
-        "paths": [list(network.path_nodes(f)) for f in range(network.n_flows)],
+        # The reference run's paths: what the engine actually routed (OLSR may differ from the static routes).
+        "paths": [list(p) for p in results[0].paths],
         "link_src": network.link_src.tolist(),
         "link_dst": network.link_dst.tolist(),
         "link_capacity": network.capacity.astype(float).tolist(),

@@ -13,7 +13,14 @@ def _analytic():
     return QueueingModel()
 
 
+def _ns3():
+    from nettwin.sim.ns3 import engine_factory
+
+    return engine_factory()
+
+
 register_engine("analytic", _analytic)
+register_engine("ns3", _ns3)
 
 __all__ = [
     "FLOW_COLUMNS",

@@ -1,0 +1,184 @@
+"""The plain-data description of one ns-3 run that travels to a worker process, and what the engine checks first.
+
+A job holds only built-in types (lists, floats, strings), so a worker never needs the scenario classes, and
+the checks here run in the caller's process, before a worker is involved, with messages that name the value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nettwin.errors import EngineError
+from nettwin.scenario.network import Network
+from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO
+
+__all__ = ["Ns3Options", "WIRED_HEADER_BYTES", "WIRELESS_HEADER_BYTES", "make_job", "ns3_seed"]
+
+WIRED_HEADER_BYTES = 30
+"""Bytes ns-3 adds to a UDP payload on a point-to-point link: UDP 8 + IPv4 20 + PPP 2."""
+
+WIRELESS_HEADER_BYTES = 28
+"""Bytes of UDP and IPv4 headers; on Wi-Fi a scenario packet size is the IP datagram (the MAC adds its own)."""
+
+MAX_WIRED_BYTES = 65535
+"""Largest packet a point-to-point link carries unfragmented (its MTU is raised to the IPv4 maximum)."""
+
+_ROUTING = ("static", "global")
+_WIFI_MODES = ("DsssRate1Mbps", "DsssRate2Mbps", "DsssRate5_5Mbps", "DsssRate11Mbps")
+
+
+@dataclass(frozen=True)
+class Ns3Options:
+    """Settings of the ns-3 engine that scenarios do not carry.
+
+    Parameters
+    ----------
+    routing : wired networks: ``static`` installs every flow's resolved path as static routes (ns-3 forwards
+        exactly on the scenario's paths); ``global`` lets ns-3's global routing choose shortest-hop paths, and
+        the paths it took are recorded.
+    olsr_warmup : wireless networks: seconds OLSR runs before traffic starts (GLANCE used 900 s).
+    wifi_mode : wireless networks: the 802.11b rate of the constant-rate manager, data and control frames.
+    drain : wireless networks: seconds simulated after ``duration`` for packets still in flight; wired runs
+        drain until the network is empty.
+    """
+
+    routing: str = "static"
+    olsr_warmup: float = 900.0
+    wifi_mode: str = "DsssRate1Mbps"
+    drain: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.routing not in _ROUTING:
+            raise EngineError(f"ns3 routing must be one of {', '.join(_ROUTING)}, got '{self.routing}'")
+        if not (math.isfinite(self.olsr_warmup) and self.olsr_warmup >= 0):
+            raise EngineError(f"ns3 olsr_warmup must be a finite number of seconds >= 0, got {self.olsr_warmup}")
+        if self.wifi_mode not in _WIFI_MODES:
+            raise EngineError(f"ns3 wifi_mode must be one of {', '.join(_WIFI_MODES)}, got '{self.wifi_mode}'")
+        if not (math.isfinite(self.drain) and self.drain > 0):
+            raise EngineError(f"ns3 drain must be a finite number of seconds > 0, got {self.drain}")
+
+
+def ns3_seed(seed: int) -> int:
+    """ns-3's global seed (1 ≤ s < 2³¹) derived from a scenario seed; the run number selects ns-3's substream."""
+    if seed < 0:
+        raise EngineError(f"simulation.seed must be >= 0, got {seed}")
+    state = np.random.SeedSequence(entropy=seed).generate_state(1, dtype=np.uint32)[0]
+    return int(state) % (2**31 - 2) + 1
+
+
+def make_job(network: Network, seed: int, run: int, options: Ns3Options) -> dict[str, Any]:
+    """Check ``network`` and describe one run of it for a worker.
+
+    Raises
+    ------
+    EngineError
+        For values ns-3 cannot simulate the way nettwin defines them (named in the message).
+    """
+    _check(network)
+    if run < 0:
+        raise EngineError(f"run must be >= 0, got {run}")
+    sim = network.simulation
+    wireless = network.medium == "wireless"
+    flows = []
+    for flow in network.flows:
+        tr, ps = flow.traffic, flow.traffic.packet_size
+        small, large = ps.sizes if ps.dist == "binomial" else (0.0, 0.0)  # type: ignore[misc]
+        flows.append(
+            {
+                "src": flow.src,
+                "dst": flow.dst,
+                "path": [int(ln) for ln in flow.path],
+                "model": tr.model,
+                "rate": float(tr.rate),
+                "tau_on": float(tr.tau_on or 0.0),
+                "tau_off": float(tr.tau_off or 0.0),
+                "size_dist": ps.dist,
+                "size_mean": float(ps.mean_bytes),
+                "size_small": float(small),
+                "size_large": float(large),
+                "size_p": float(ps.p),
+            }
+        )
+    job: dict[str, Any] = {
+        "name": network.name,
+        "medium": network.medium,
+        "n_nodes": network.n_nodes,
+        "links": {
+            "src": network.link_src.tolist(),
+            "dst": network.link_dst.tolist(),
+            "capacity": network.capacity.tolist(),
+            "delay": network.delay.tolist(),
+            "buffer": network.buffer.tolist(),
+        },
+        "flows": flows,
+        "duration": float(sim.duration),
+        "warmup": float(sim.warmup),
+        "seed": ns3_seed(seed),
+        "scenario_seed": int(seed),
+        "run": int(run),
+        "header_bytes": WIRELESS_HEADER_BYTES if wireless else WIRED_HEADER_BYTES,
+        "hist": {"min": HIST_MIN, "ratio": HIST_RATIO, "bins": HIST_BINS},
+        "options": {
+            "routing": options.routing,
+            "olsr_warmup": options.olsr_warmup,
+            "wifi_mode": options.wifi_mode,
+            "drain": options.drain,
+        },
+    }
+    if wireless:
+        sc = network.scenario
+        w = sc.topology.wireless if sc is not None else None
+        job["positions"] = np.asarray(network.positions, dtype=float).tolist()
+        job["radio"] = {
+            "exponent": w.exponent if w else 3.0,
+            "reference_loss": w.reference_loss if w else 46.67,
+            "tx_power": w.tx_power if w else 16.0206,
+            "rx_sensitivity": w.rx_sensitivity if w else -101.0,
+        }
+    return job
+
+
+def _check(network: Network) -> None:
+    names = network.nodes
+    if network.n_flows == 0:
+        raise EngineError("the network has no flows; add at least one flow to simulate")
+    wireless = network.medium == "wireless"
+    if wireless and network.positions is None:
+        raise EngineError("a wireless network needs node positions")
+    header = WIRELESS_HEADER_BYTES if wireless else WIRED_HEADER_BYTES
+
+    def link_name(i: int) -> str:
+        return f"link {i} ({names[network.link_src[i]]}→{names[network.link_dst[i]]})"
+
+    if not wireless:
+        for i in range(network.n_links):
+            cap, delay, buf = network.capacity[i], network.delay[i], network.buffer[i]
+            if not (math.isfinite(cap) and cap >= 1.0):
+                raise EngineError(f"capacity must be finite and >= 1 bit/s for ns-3, got {cap} for {link_name(i)}")
+            if not (math.isfinite(delay) and 0 <= delay < 1e6):
+                raise EngineError(f"delay must be in [0, 1e6) s for ns-3, got {delay} for {link_name(i)}")
+            if buf < 1:
+                raise EngineError(
+                    f"buffer must be >= 1 for ns-3, got {buf} for {link_name(i)}: a point-to-point device queues "
+                    "every packet before sending it, so a zero buffer would drop everything"
+                )
+    for i, flow in enumerate(network.flows):
+        ps = flow.traffic.packet_size
+        sizes = list(ps.sizes) if ps.dist == "binomial" else ([ps.mean_bytes] if ps.dist == "fixed" else [])
+        for s in sizes:
+            if s < header:
+                raise EngineError(
+                    f"flow {i}: packet size {s:g} B is smaller than the {header} B of headers ns-3 adds "
+                    f"({'UDP+IPv4' if wireless else 'UDP+IPv4+PPP'}); use packets of at least {header} B"
+                )
+            if not wireless and s > MAX_WIRED_BYTES:
+                raise EngineError(f"flow {i}: packet size {s:g} B exceeds the IPv4 maximum of {MAX_WIRED_BYTES} B")
+        if not wireless:
+            path = flow.path
+            nodes = [int(network.link_src[path[0]]), *(int(network.link_dst[ln]) for ln in path)] if path else []
+            if not path or nodes[0] != flow.src or nodes[-1] != flow.dst:
+                raise EngineError(f"flow {i}: path {list(path)} does not lead from node {flow.src} to {flow.dst}")

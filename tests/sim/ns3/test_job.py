@@ -1,0 +1,79 @@
+"""What the engine checks and sends to workers; no ns-3 needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from nettwin.errors import EngineError
+from nettwin.sim.ns3 import Ns3Engine, Ns3Options
+from nettwin.sim.ns3.job import WIRED_HEADER_BYTES, make_job, ns3_seed
+from nettwin.sim.ns3.wired import _channels
+
+
+def cbr(size="500B", rate="100kbps"):
+    return {"model": "cbr", "rate": rate, "packet_size": size}
+
+
+def test_job_is_plain_data(single_link_factory):
+    job = make_job(single_link_factory(cbr()), 3, 1, Ns3Options())
+    assert job["medium"] == "wired" and job["run"] == 1 and job["scenario_seed"] == 3
+    assert job["header_bytes"] == WIRED_HEADER_BYTES
+    assert job["flows"][0]["path"] == [0] and job["flows"][0]["size_mean"] == 500.0
+    assert all(isinstance(v, list) for v in job["links"].values())
+
+
+def test_seed_mapping_is_deterministic_and_valid():
+    assert ns3_seed(1) == ns3_seed(1) != ns3_seed(2)
+    assert all(1 <= ns3_seed(s) < 2**31 for s in range(50))
+    with pytest.raises(EngineError, match="seed must be >= 0"):
+        ns3_seed(-1)
+
+
+def test_packets_smaller_than_headers_are_refused(single_link_factory):
+    with pytest.raises(EngineError, match="smaller than the 30 B of headers"):
+        make_job(single_link_factory(cbr(size="20B")), 1, 0, Ns3Options())
+
+
+def test_zero_buffer_is_refused(single_link_factory):
+    with pytest.raises(EngineError, match="buffer must be >= 1 for ns-3"):
+        make_job(single_link_factory(cbr(), buffer=0), 1, 0, Ns3Options())
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"routing": "ospf"}, "routing must be one of"),
+        ({"olsr_warmup": -1.0}, "olsr_warmup"),
+        ({"wifi_mode": "OfdmRate6Mbps"}, "wifi_mode"),
+    ],
+)
+def test_bad_options(kw, match):
+    with pytest.raises(EngineError, match=match):
+        Ns3Engine(**kw)
+
+
+def test_invalid_items_fail_alone_without_workers(single_link_factory):
+    # Both items are refused before any worker starts, each with its own error.
+    engine = Ns3Engine()
+    out = engine.simulate_many(
+        [(single_link_factory(cbr(size="10B")), 1, 0), (single_link_factory(cbr(), buffer=0), 1, 0)]
+    )
+    assert [type(o) for o in out] == [EngineError, EngineError]
+    assert engine._pool is None
+
+
+def test_reverse_links_share_a_channel_when_delays_match(scenario_factory):
+    net = scenario_factory(
+        ["a", "b", "c"],
+        [
+            {"src": "a", "dst": "b"},
+            {"src": "b", "dst": "c", "delay": "5ms", "bidirectional": False},
+            {"src": "c", "dst": "b", "delay": "7ms", "bidirectional": False},
+        ],
+        [{"src": "a", "dst": "c", "traffic": cbr()}],
+    )
+    job = make_job(net, 1, 0, Ns3Options())
+    pairs = _channels(job)
+    # a→b and b→a share a channel; b→c (5 ms) and c→b (7 ms) cannot, so each gets its own.
+    assert sorted(len([x for x in p if x is not None]) for p in pairs) == [1, 1, 2]
+    assert sorted(ln for p in pairs for ln in p if ln is not None) == list(range(net.n_links))
