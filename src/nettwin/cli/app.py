@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from nettwin.cli import simulate
+from nettwin.cli import dataset, simulate, te
 from nettwin.cli.output import error_line
 from nettwin.errors import NettwinError
 
@@ -20,15 +20,8 @@ app = typer.Typer(
     add_completion=False,
 )
 simulate.register(app)
-
-
-def _register_optional() -> None:
-    from nettwin.cli import dataset
-
-    app.add_typer(dataset.app, name="dataset")
-
-
-_register_optional()
+app.add_typer(dataset.app, name="dataset")
+app.add_typer(te.app, name="te")
 
 
 def main() -> None:

@@ -1,0 +1,245 @@
+"""``nettwin te``: traffic engineering — solve, train and evaluate min-MLU split ratios."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from nettwin._files import atomic_write_text
+from nettwin.cli.output import Format, console, print_json, print_table, progress_bar
+from nettwin.te.errors import TEError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Traffic engineering: min-MLU split ratios over k candidate paths (LP, learned, baselines).",
+    no_args_is_help=True,
+)
+
+
+class SolverName(StrEnum):
+    lp = "lp"
+    ecmp = "ecmp"
+    shortest = "shortest"
+    geminet = "geminet"
+    dote = "dote"
+
+
+class Learned(StrEnum):
+    geminet = "geminet"
+    dote = "dote"
+
+
+Topology = Annotated[str, typer.Option("--topology", "-t", help="topohub key (sndlib/geant) or built-in name.")]
+Steps = Annotated[int, typer.Option(min=1, help="Demand matrices (15-minute steps).")]
+Traffic = Annotated[str | None, typer.Option(help="sndlib | gravity | bimodal; default: sndlib where available.")]
+Seed = Annotated[int, typer.Option(min=0, help="Seed of traffic, changes and training.")]
+K = Annotated[int, typer.Option("--k", min=1, help="Candidate paths per pair.")]
+Method = Annotated[str, typer.Option(help="Candidate paths: yen (k shortest) or disjoint (edge-disjoint).")]
+Endpoints = Annotated[int | None, typer.Option(min=2, help="Route only among this many sampled nodes.")]
+Dynamic = Annotated[bool, typer.Option("--dynamic", help="Changing-topology snapshots (DynGeant-like).")]
+Failures = Annotated[int, typer.Option(min=0, help="Random link failures per instance (paths pruned).")]
+Fmt = Annotated[Format, typer.Option("--format", help="table or json.")]
+
+
+def _instances(topology, steps, traffic, seed, k, method, endpoints, dynamic, failures, split):  # noqa: ANN001
+    from nettwin.te.suite import make_instances
+
+    with console.status(f"building {topology} instances"):
+        return make_instances(
+            topology, steps=steps, traffic=traffic, seed=seed, k=k, method=method, endpoints=endpoints,
+            dynamic=dynamic, failures=failures, split=split,
+        )
+
+
+def _solver(name: str, model: Path | None):  # noqa: ANN202
+    from nettwin.te.baselines import ECMPSolver, ShortestPathSolver
+    from nettwin.te.checkpoint import load_solver
+    from nettwin.te.lp import LPSolver
+
+    if name in ("geminet", "dote"):
+        if model is None:
+            raise TEError(f"solver '{name}' needs --model CHECKPOINT (train one with 'nettwin te train')")
+        solver = load_solver(model)
+        if solver.name != name:
+            raise TEError(f"checkpoint '{model}' holds a {solver.name} solver, not {name}")
+        return solver
+    return {"lp": LPSolver, "ecmp": ECMPSolver, "shortest": ShortestPathSolver}[name]()
+
+
+@app.command()
+def solve(
+    topology: Topology = "sndlib/geant",
+    solver: Annotated[SolverName, typer.Option(help="Which solver.")] = SolverName.lp,
+    model: Annotated[Path | None, typer.Option(help="Checkpoint for geminet/dote.")] = None,
+    step: Annotated[int, typer.Option(min=0, help="Which time step's demand matrix.")] = 0,
+    traffic: Traffic = None,
+    seed: Seed = 0,
+    k: K = 4,
+    method: Method = "yen",
+    endpoints: Endpoints = None,
+    dynamic: Dynamic = False,
+    failures: Failures = 0,
+    top: Annotated[int, typer.Option(min=0, help="Show this many most-utilised links.")] = 10,
+    out: Annotated[Path | None, typer.Option(help="Write split ratios as JSON here.")] = None,
+    fmt: Fmt = Format.table,
+) -> None:
+    """Solve one instance and print its MLU, the time taken and the most utilised links."""
+    import time
+
+    from nettwin.te.lp import solve_lp
+
+    inst = _instances(topology, step + 1, traffic, seed, k, method, endpoints, dynamic, failures, "all")[step]
+    s = _solver(solver.value, model)
+    start = time.perf_counter()
+    x = s.solve(inst)
+    seconds = time.perf_counter() - start
+    mlu = inst.mlu(x)
+    optimum = mlu if solver is SolverName.lp else solve_lp(inst).mlu
+    util = inst.utilisation(x)
+    order = np.argsort(-util)[:top]
+    g = inst.graph
+    payload = {
+        "instance": inst.name,
+        "solver": solver.value,
+        "mlu": mlu,
+        "optimum": optimum,
+        "normalised": mlu / optimum if optimum > 0 else 1.0,
+        "seconds": seconds,
+        "pairs": inst.n_pairs,
+        "paths": inst.n_paths,
+        "links": [
+            {"src": g.nodes[g.edges[e, 0]], "dst": g.nodes[g.edges[e, 1]], "utilisation": float(util[e])} for e in order
+        ],
+    }
+    if out is not None:
+        ratios = [
+            {"src": g.nodes[inst.paths.pairs[p, 0]], "dst": g.nodes[inst.paths.pairs[p, 1]],
+             "paths": [{"links": inst.paths.path(q), "ratio": float(x[q])}
+                       for q in range(inst.paths.pair_ptr[p], inst.paths.pair_ptr[p + 1])]}
+            for p in range(inst.n_pairs)
+        ]
+        atomic_write_text(out, json.dumps({**payload, "ratios": ratios}, indent=1))
+    if fmt is Format.json:
+        print_json(payload)
+        return
+    rows = [[d["src"], d["dst"], round(d["utilisation"], 4)] for d in payload["links"]]
+    caption = (
+        f"{solver.value}: MLU {mlu:.4f}, optimum {optimum:.4f}, normalised {payload['normalised']:.4f}, "
+        f"{seconds * 1e3:.1f} ms, {inst.n_pairs} pairs, {inst.n_paths} paths"
+    )
+    print_table(inst.name, ["src", "dst", "utilisation"], rows, caption=caption)
+    if out is not None:
+        console.print(f"wrote {out}")
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint file to write.")],
+    topology: Annotated[
+        list[str], typer.Option("--topology", "-t", help="Training topology; repeat to train on several.")
+    ] = ["sndlib/geant"],  # noqa: B006
+    solver: Annotated[
+        Learned, typer.Option(help="geminet (any topology) or dote (one fixed topology).")
+    ] = Learned.geminet,
+    steps: Steps = 400,
+    traffic: Traffic = None,
+    seed: Seed = 0,
+    k: K = 4,
+    method: Method = "yen",
+    endpoints: Endpoints = None,
+    dynamic: Dynamic = False,
+    failures: Failures = 0,
+    train_steps: Annotated[int, typer.Option(min=0, help="Optimisation steps.")] = 600,
+    batch_size: Annotated[int, typer.Option(min=1, help="Instances per optimisation step.")] = 8,
+    lr: Annotated[float, typer.Option(min=0.0, help="Learning rate.")] = 3e-3,
+    hidden: Annotated[int | None, typer.Option(min=1, help="MLP width (default 32 geminet, 128 dote).")] = None,
+    dual_steps: Annotated[int, typer.Option(min=0, help="geminet: dual-update steps T.")] = 8,
+) -> None:
+    """Train a learned solver on the training part (first 75 % in time) of each topology's sequence."""
+    import time
+
+    from nettwin.te.checkpoint import save_solver
+    from nettwin.te.dote import DOTESolver
+    from nettwin.te.geminet import GeminetSolver
+
+    if solver is Learned.dote and len(topology) > 1:
+        raise TEError("dote learns one fixed topology; pass a single --topology")
+    instances = []
+    for t in topology:
+        instances += _instances(t, steps, traffic, seed, k, method, endpoints, dynamic, failures, "train")
+    if solver is Learned.geminet:
+        model = GeminetSolver(hidden or 32, dual_steps, train_steps, batch_size, lr, seed=seed)
+    else:
+        model = DOTESolver(hidden or 128, train_steps, batch_size, lr, seed=seed)
+    start = time.perf_counter()
+    with progress_bar(f"training {solver.value}", train_steps, unit="steps") as advance:
+        model.fit(instances, callback=lambda step, loss: advance())
+    seconds = time.perf_counter() - start
+    save_solver(model, out)
+    console.print(
+        f"trained {solver.value} on {len(instances)} instances ({', '.join(topology)}) in {seconds:.1f} s; "
+        f"final loss {model.history_[-1] if model.history_ else float('nan'):.4f} (MLU ÷ equal-split MLU); wrote {out}"
+    )
+
+
+@app.command()
+def evaluate(
+    topology: Topology = "sndlib/geant",
+    model: Annotated[list[Path], typer.Option("--model", "-m", help="Checkpoint(s) of learned solvers.")] = [],  # noqa: B006
+    baselines: Annotated[
+        str, typer.Option(help="Comma-separated baselines: ecmp, shortest, rescale (after failures).")
+    ] = "ecmp,shortest",
+    steps: Steps = 400,
+    split: Annotated[str, typer.Option(help="test (last 25 % in time), train or all.")] = "test",
+    traffic: Traffic = None,
+    seed: Seed = 0,
+    k: K = 4,
+    method: Method = "yen",
+    endpoints: Endpoints = None,
+    dynamic: Dynamic = False,
+    failures: Failures = 0,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG CDF of normalised MLU here.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write all figures as JSON here.")] = None,
+    fmt: Fmt = Format.table,
+) -> None:
+    """Compare solvers against the LP optimum: normalised MLU avg/p50/p75/p99, time per instance, peak memory."""
+    from nettwin.te.baselines import ECMPSolver, RescaleSolver, ShortestPathSolver
+    from nettwin.te.checkpoint import load_solver
+    from nettwin.te.evaluate import evaluate as run_evaluation
+    from nettwin.te.evaluate import plot_cdf
+    from nettwin.te.lp import LPSolver
+
+    instances = _instances(topology, steps, traffic, seed, k, method, endpoints, dynamic, failures, split)
+    solvers = {}
+    for path in model:
+        s = load_solver(path)
+        solvers[f"{s.name}:{path.stem}"] = s
+    known = {"ecmp": ECMPSolver, "shortest": ShortestPathSolver, "rescale": lambda: RescaleSolver(LPSolver())}
+    for name in filter(None, (b.strip() for b in baselines.split(","))):
+        if name not in known:
+            raise TEError(f"unknown baseline {name!r}; choose from {', '.join(known)}")
+        solvers[name] = known[name]()
+    total = len(instances) * (len(solvers) + 1)
+    with progress_bar("evaluating", total, unit="solves", enabled=fmt is Format.table) as advance:
+        result = run_evaluation(solvers, instances, callback=lambda name, i: advance())
+    if plot is not None:
+        plot_cdf(result, plot, title=f"{topology}, {len(instances)} {split} instances")
+    if out is not None:
+        atomic_write_text(out, json.dumps(result.to_dict(), indent=1))
+    if fmt is Format.json:
+        print_json({"topology": topology, "instances": len(instances), "solvers": result.rows()})
+        return
+    columns = ["solver", "avg", "p50", "p75", "p99", "max", "ms/inst", "peak MiB", "solved", "note"]
+    rows = [
+        [r["solver"], r["avg"], r["p50"], r["p75"], r["p99"], r["max"], r["ms"], r["peak_mib"], r["solved"], r["note"]]
+        for r in result.rows()
+    ]
+    print_table(f"normalised MLU on {topology} ({len(instances)} {split} instances)", columns, rows)
+    for path in filter(None, (plot, out)):
+        console.print(f"wrote {path}")

@@ -1,0 +1,59 @@
+"""Traffic engineering: min-MLU split ratios over k candidate paths.
+
+Instances (:class:`TEInstance`: a :class:`TEGraph`, demands, a :class:`PathSet`), the exact LP
+(:class:`LPSolver`), a Geminet-style learned dual-update solver (:class:`GeminetSolver`), DOTE
+(:class:`DOTESolver`), classic baselines, topology changes and evaluation. Every solver follows one contract:
+``fit(instances) -> self``, ``solve(instance) -> split ratios``.
+
+Examples
+--------
+>>> from nettwin.te import LPSolver, ECMPSolver, make_instances
+>>> inst = make_instances("sndlib/abilene", steps=1)[0]
+>>> inst.mlu(LPSolver().solve(inst)) <= inst.mlu(ECMPSolver().solve(inst)) + 1e-9
+True
+"""
+
+from nettwin.te.base import TESolver
+from nettwin.te.baselines import ECMPSolver, RescaleSolver, ShortestPathSolver
+from nettwin.te.changes import dynamic_sequence, fail_links, random_failures, scale_capacity
+from nettwin.te.checkpoint import load_solver, save_solver
+from nettwin.te.datasets import sequence_instances
+from nettwin.te.dote import DOTESolver
+from nettwin.te.errors import NotFittedError, TEError
+from nettwin.te.evaluate import Evaluation, evaluate, plot_cdf
+from nettwin.te.geminet import GeminetNet, GeminetSolver
+from nettwin.te.graph import TEGraph, te_graph
+from nettwin.te.instance import TEInstance
+from nettwin.te.lp import LPSolver, solve_lp
+from nettwin.te.paths import PathSet, compute_paths
+from nettwin.te.suite import make_instances
+
+__all__ = [
+    "DOTESolver",
+    "ECMPSolver",
+    "Evaluation",
+    "GeminetNet",
+    "GeminetSolver",
+    "LPSolver",
+    "NotFittedError",
+    "PathSet",
+    "RescaleSolver",
+    "ShortestPathSolver",
+    "TEError",
+    "TEGraph",
+    "TEInstance",
+    "TESolver",
+    "compute_paths",
+    "dynamic_sequence",
+    "evaluate",
+    "fail_links",
+    "load_solver",
+    "make_instances",
+    "plot_cdf",
+    "random_failures",
+    "save_solver",
+    "scale_capacity",
+    "sequence_instances",
+    "solve_lp",
+    "te_graph",
+]

@@ -1,0 +1,247 @@
+"""A Geminet-style learned solver: a topology-agnostic update operator on edge dual variables.
+
+After Liu et al., *Geminet: Learning the Duality-based Iterative Process for Lightweight Traffic Engineering
+in Changing Topologies* (2025). The solver keeps one dual variable ``λ_e ≥ 0`` per edge; a path costs the sum of
+its edges' duals and each pair splits its demand by a softmin over its candidate paths' costs:
+
+.. math::
+
+    c_q = \\sum_{e \\in q} λ_e, \\qquad x_q = \\frac{\\exp(-β c_q)}{\\sum_{q' \\in Q(p)} \\exp(-β c_{q'})}.
+
+**Initial duals.** Per path, ``φ(log(1 + a_q), log b̃_q)`` with ``a_q = d_q / (b_q r)`` (the share of the
+bottleneck capacity ``b_q`` the whole demand would take, relative to ``r``, the instance's MLU under equal
+splitting) is averaged over the paths crossing each edge and, with the edge's own quantities (equal-split
+utilisation ``u⁰_e / r``, ``log(1 + Σ_{q∋e} d_q / (c_e r))``, ``log c̃_e``), mapped by ``ψ`` to ``z⁰_e``.
+
+**Updates.** For ``t = 1 … T``, with ``λ = softplus(z)``, loads ``ℓ_e = Σ_{q∋e} d_q x_q`` and
+``u_e = ℓ_e / c_e``, ``M = max_e u_e``:
+
+.. math::
+
+    z^{t}_e = z^{t-1}_e + f\\big(u_e / M,\\; \\log(M / r),\\; λ_e,\\; \\log c̃_e,\\; u⁰_e / r,\\; t / T\\big)
+
+with one small MLP ``f`` shared by every edge and every step. The network only ever sees these per-edge and
+per-path quantities, never the topology's shape or size, so one trained model runs on any topology.
+Everything is gathers and ``index_add``/``scatter_reduce`` over the path–edge incidences: memory grows with
+edges + incidences, not with pairs × paths × hidden size. Trained end to end on the differentiable MLU
+(:mod:`nettwin.te.training`).
+
+Parameters
+----------
+hidden : width of the MLPs (default 32).
+steps : dual-update steps T (default 8).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from nettwin.te.base import TESolver
+from nettwin.te.errors import TEError
+from nettwin.te.instance import TEInstance
+from nettwin.te.tensors import TEBatch, default_device, edge_loads, graph_mlu, segment_softmax, utilisation
+from nettwin.te.training import train_model
+
+__all__ = ["GeminetNet", "GeminetSolver"]
+
+
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.SiLU())
+    return nn.Sequential(*layers)
+
+
+class GeminetNet(nn.Module):
+    """The dual-update network (module docstring). ``forward(batch) -> (Q,)`` split ratios."""
+
+    def __init__(self, hidden: int = 32, steps: int = 8) -> None:
+        super().__init__()
+        if hidden < 1 or steps < 0:
+            raise TEError(f"GeminetNet needs hidden ≥ 1 and steps ≥ 0, got {hidden}, {steps}")
+        self.hidden = hidden
+        self.steps = steps
+        self.path_enc = _mlp([2, hidden, hidden])
+        self.edge_init = _mlp([hidden + 3, hidden, 1])
+        self.update = _mlp([6, hidden, hidden, 1])
+        self.beta_raw = nn.Parameter(torch.zeros(()))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                m.reset_parameters()
+        nn.init.zeros_(self.update[-1].weight)
+        nn.init.zeros_(self.update[-1].bias)
+        with torch.no_grad():
+            self.beta_raw.fill_(math.log(math.expm1(4.0)))
+
+    @property
+    def beta(self) -> torch.Tensor:
+        return nn.functional.softplus(self.beta_raw)
+
+    def _ratios(self, batch: TEBatch, lam: torch.Tensor) -> torch.Tensor:
+        cost = lam.new_zeros(batch.n_paths).index_add(0, batch.nnz_path, lam[batch.nnz_edge])
+        logits = torch.where(batch.path_alive, -self.beta * cost, torch.full_like(cost, -torch.inf))
+        return segment_softmax(logits, batch.path_pair, batch.n_pairs)
+
+    def forward(self, batch: TEBatch, trace: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Split ratios ``(Q,)``; with ``trace``, appends each step's per-instance MLU to it."""
+        alive = batch.path_alive
+        d = batch.path_demand
+        zero_logits = torch.where(alive, torch.zeros_like(d), torch.full_like(d, -torch.inf))
+        eq = segment_softmax(zero_logits, batch.path_pair, batch.n_pairs)
+        u0 = utilisation(batch, edge_loads(batch, eq))
+        r = graph_mlu(batch, u0).clamp_min(1e-12)
+        r_edge = r[batch.edge_graph]
+        path_graph = batch.pair_graph[batch.path_pair]
+        log_cap = torch.log(batch.cap.clamp_min(1e-6))
+        # initial duals from per-path (demand, bottleneck) aggregated to edges
+        bottleneck = torch.full((batch.n_paths,), torch.inf, device=batch.cap.device)
+        bottleneck = bottleneck.scatter_reduce(0, batch.nnz_path, batch.cap[batch.nnz_edge], "amin", include_self=True)
+        bottleneck = bottleneck.clamp_min(1e-6)
+        a = torch.where(alive, batch.path_demand / (bottleneck * r[path_graph]), torch.zeros_like(bottleneck))
+        h = self.path_enc(torch.stack([torch.log1p(a), torch.log(bottleneck)], dim=1))
+        h = h * alive.unsqueeze(1)
+        agg = h.new_zeros(batch.n_edges, self.hidden).index_add(0, batch.nnz_edge, h[batch.nnz_path])
+        count = h.new_zeros(batch.n_edges).index_add(0, batch.nnz_edge, alive[batch.nnz_path].float())
+        pot = batch.path_demand.new_zeros(batch.n_edges).index_add(
+            0, batch.nnz_edge, (batch.path_demand * alive)[batch.nnz_path]
+        )
+        pot = utilisation(batch, pot) / r_edge
+        u0r = u0 / r_edge
+        x0 = torch.cat([agg / count.clamp_min(1).unsqueeze(1), torch.stack([u0r, torch.log1p(pot), log_cap], 1)], 1)
+        z = self.edge_init(x0).squeeze(1)
+        for t in range(self.steps):
+            lam = nn.functional.softplus(z)
+            x = self._ratios(batch, lam)
+            u = utilisation(batch, edge_loads(batch, x))
+            m = graph_mlu(batch, u).clamp_min(1e-12)
+            if trace is not None:
+                trace.append(m / r)
+            m_edge = m[batch.edge_graph]
+            feats = torch.stack(
+                [
+                    u / m_edge,
+                    torch.log(m_edge / r_edge),
+                    lam,
+                    log_cap,
+                    u0r,
+                    torch.full_like(u, (t + 1) / max(self.steps, 1)),
+                ],
+                dim=1,
+            )
+            z = z + self.update(feats).squeeze(1)
+        return self._ratios(batch, nn.functional.softplus(z))
+
+    def extra_repr(self) -> str:
+        return f"hidden={self.hidden}, T={self.steps}"
+
+
+def relative_mlu_loss(model: nn.Module, batch: TEBatch, trace_weight: float = 0.0) -> torch.Tensor:
+    """Mean over the batch of MLU ÷ equal-split MLU (plus ``trace_weight`` × the same at every step)."""
+    trace: list[torch.Tensor] = []
+    x = model(batch, trace=trace if trace_weight else None)
+    u = utilisation(batch, edge_loads(batch, x))
+    m = graph_mlu(batch, u)
+    eq = segment_softmax(
+        torch.where(batch.path_alive, torch.zeros_like(x), torch.full_like(x, -torch.inf)),
+        batch.path_pair,
+        batch.n_pairs,
+    )
+    r = graph_mlu(batch, utilisation(batch, edge_loads(batch, eq))).clamp_min(1e-12)
+    loss = (m / r).mean()
+    if trace:
+        loss = loss + trace_weight * torch.stack(trace).mean()
+    return loss
+
+
+class GeminetSolver(TESolver):
+    """Estimator around :class:`GeminetNet`: ``fit`` trains it, ``solve`` runs it.
+
+    Parameters
+    ----------
+    hidden : MLP width.
+    steps : dual-update steps T.
+    train_steps : optimisation steps of :meth:`fit`.
+    batch_size : instances per optimisation step.
+    lr : Adam learning rate.
+    trace_weight : weight of the per-step MLU terms in the loss.
+    seed : seeds initialisation and batch draws.
+    device : ``"cpu"``, ``"cuda"``, or None for CUDA when available.
+
+    Attributes
+    ----------
+    net_ : the trained :class:`GeminetNet`.
+    history_ : training loss per step.
+
+    Examples
+    --------
+    >>> GeminetSolver(steps=4)
+    GeminetSolver(hidden=32, steps=4, train_steps=600, batch_size=8, lr=0.003, trace_weight=0.1, seed=0, device=None)
+    """
+
+    name = "geminet"
+    needs_fit = True
+
+    def __init__(
+        self,
+        hidden: int = 32,
+        steps: int = 8,
+        train_steps: int = 600,
+        batch_size: int = 8,
+        lr: float = 3e-3,
+        trace_weight: float = 0.1,
+        seed: int = 0,
+        device: str | None = None,
+    ) -> None:
+        self.hidden = hidden
+        self.steps = steps
+        self.train_steps = train_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.trace_weight = trace_weight
+        self.seed = seed
+        self.device = device
+
+    def _device(self) -> torch.device:
+        return torch.device(self.device) if self.device else default_device()
+
+    def config(self) -> dict:
+        """The constructor arguments, for checkpoints."""
+        return self.get_params()
+
+    def fit(
+        self, instances: Sequence[TEInstance], callback: Callable[[int, float], None] | None = None
+    ) -> GeminetSolver:
+        """Train a fresh network on ``instances`` (any mix of topologies); returns ``self``."""
+        device = self._device()
+        torch.manual_seed(self.seed)
+        net = GeminetNet(self.hidden, self.steps).to(device)
+        tw = self.trace_weight
+        self.history_ = train_model(
+            net, list(instances), lambda m, b: relative_mlu_loss(m, b, tw), self.train_steps, self.batch_size,
+            self.lr, self.seed, device, callback,
+        )
+        self.net_ = net
+        return self
+
+    def solve(self, instance: TEInstance) -> np.ndarray:
+        self._check_fitted("net_")
+        with torch.inference_mode():
+            batch = TEBatch.from_instances([instance], self._device())
+            return batch.split_paths(self.net_(batch))[0]
+
+    def solve_many(self, instances: Sequence[TEInstance]) -> list[np.ndarray]:
+        """Solve several instances in one stacked pass."""
+        self._check_fitted("net_")
+        with torch.inference_mode():
+            batch = TEBatch.from_instances(list(instances), self._device())
+            return batch.split_paths(self.net_(batch))

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from nettwin.cli.te import app
+from nettwin.te import TEError
+
+runner = CliRunner()
+
+
+def test_solve_prints_mlu_and_optimum_as_json():
+    res = runner.invoke(app, ["solve", "-t", "sndlib/abilene", "--solver", "ecmp", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["solver"] == "ecmp" and data["normalised"] >= 1.0 - 1e-9 and data["pairs"] == 132
+
+
+def test_train_and_evaluate_round_trip(tmp_path):
+    ckpt = tmp_path / "m.pt"
+    args = ["train", "-t", "sndlib/abilene", "--steps", "12", "--train-steps", "3", "--out", str(ckpt)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    png, out = tmp_path / "cdf.png", tmp_path / "ev.json"
+    res = runner.invoke(app, ["evaluate", "-t", "sndlib/abilene", "--steps", "12", "-m", str(ckpt),
+                              "--plot", str(png), "--out", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    names = [r["solver"] for r in json.loads(res.output)["solvers"]]
+    assert names == ["lp", "geminet:m", "ecmp", "shortest"]
+    assert png.read_bytes()[:4] == b"\x89PNG" and json.loads(out.read_text())["instances"]
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["solve", "--solver", "geminet"], "needs --model CHECKPOINT"),
+        (["solve", "-t", "sndlib/nowhere"], "unknown topohub topology"),
+        (["evaluate", "--baselines", "magic", "-t", "sndlib/abilene", "--steps", "4"], "unknown baseline 'magic'"),
+        (["solve", "--solver", "dote", "--model", "/nonexistent.pt"], "does not exist"),
+    ],
+)
+def test_errors_are_one_line_te_errors(args, match):
+    res = runner.invoke(app, args)
+    assert res.exit_code != 0
+    assert isinstance(res.exception, TEError)
+    assert match in str(res.exception) and "\n" not in str(res.exception)
