@@ -1,6 +1,15 @@
 """The exception hierarchy: one root, one type per layer, messages fit for a user."""
 
-__all__ = ["NettwinError", "ScenarioError", "UnknownNode", "Unreachable", "EngineError", "DatasetError"]
+__all__ = [
+    "NettwinError",
+    "ScenarioError",
+    "UnknownNode",
+    "Unreachable",
+    "EngineError",
+    "DatasetError",
+    "TEError",
+    "NotFittedError",
+]
 
 
 class NettwinError(Exception):
@@ -25,3 +34,11 @@ class EngineError(NettwinError):
 
 class DatasetError(NettwinError):
     """A dataset spec, directory or shard is invalid or inconsistent."""
+
+
+class TEError(NettwinError, ValueError):
+    """A traffic-engineering instance, solver, checkpoint or option is invalid."""
+
+
+class NotFittedError(NettwinError, ValueError):
+    """A learned model (twin, TE solver, generator) was used before ``fit`` or before loading a checkpoint."""

@@ -12,7 +12,7 @@ import typer
 
 from nettwin._files import atomic_write_text
 from nettwin.cli.output import Format, console, print_json, print_table, progress_bar
-from nettwin.te.errors import TEError
+from nettwin.errors import TEError
 
 __all__ = ["app"]
 

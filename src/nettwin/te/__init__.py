@@ -13,13 +13,13 @@ Examples
 True
 """
 
+from nettwin.errors import NotFittedError, TEError
 from nettwin.te.base import TESolver
 from nettwin.te.baselines import ECMPSolver, RescaleSolver, ShortestPathSolver
 from nettwin.te.changes import dynamic_sequence, fail_links, random_failures, scale_capacity
 from nettwin.te.checkpoint import load_solver, save_solver
 from nettwin.te.datasets import sequence_instances
 from nettwin.te.dote import DOTESolver
-from nettwin.te.errors import NotFittedError, TEError
 from nettwin.te.evaluate import Evaluation, evaluate, plot_cdf
 from nettwin.te.geminet import GeminetNet, GeminetSolver
 from nettwin.te.graph import TEGraph, te_graph

@@ -2,7 +2,7 @@
 
 ``__init__`` only stores arguments; ``fit(instances)`` learns what the solver needs and returns ``self``; learned
 state ends in ``_``; ``solve(instance)`` returns split ratios (one per candidate path, ≥ 0, summing to 1 per pair)
-and raises :class:`~nettwin.te.errors.NotFittedError` if the solver needs fitting and was not fitted.
+and raises :class:`~nettwin.errors.NotFittedError` if the solver needs fitting and was not fitted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nettwin.te.errors import NotFittedError
+from nettwin.errors import NotFittedError
 from nettwin.te.instance import TEInstance
 
 __all__ = ["TESolver"]

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
+from nettwin.errors import TEError
 from nettwin.te.datasets import base_matrix, demand_pairs, ecmp_mlu
-from nettwin.te.errors import TEError
 from nettwin.te.graph import TEGraph, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import PathSet, compute_paths

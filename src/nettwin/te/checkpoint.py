@@ -6,7 +6,7 @@ A checkpoint is a ``torch.save`` dictionary::
      "config": {constructor arguments}, "state": {extra learned state}, "weights": state_dict, "history": [...]}
 
 It loads with ``weights_only=True`` (no code runs on load) and on any device. Loading a file of another format,
-a newer format version or an unknown kind raises :class:`~nettwin.te.errors.TEError` saying why.
+a newer format version or an unknown kind raises :class:`~nettwin.errors.TEError` saying why.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import torch
 
 from nettwin import __version__
 from nettwin._files import atomic_write_bytes
+from nettwin.errors import TEError
 from nettwin.te.dote import DOTENet, DOTESolver
-from nettwin.te.errors import TEError
 from nettwin.te.geminet import GeminetNet, GeminetSolver
 
 __all__ = ["save_solver", "load_solver", "FORMAT", "FORMAT_VERSION"]

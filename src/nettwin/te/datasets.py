@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nettwin.te.errors import TEError
+from nettwin.errors import TEError
 from nettwin.te.graph import TEGraph, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import PathSet, compute_paths

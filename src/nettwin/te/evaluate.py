@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from nettwin._files import atomic_write_bytes
+from nettwin.errors import TEError
 from nettwin.te.base import TESolver
-from nettwin.te.errors import TEError
 from nettwin.te.instance import TEInstance
 from nettwin.te.lp import solve_lp
 

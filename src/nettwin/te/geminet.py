@@ -41,8 +41,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from nettwin.errors import TEError
 from nettwin.te.base import TESolver
-from nettwin.te.errors import TEError
 from nettwin.te.instance import TEInstance
 from nettwin.te.tensors import TEBatch, default_device, edge_loads, graph_mlu, segment_softmax, utilisation
 from nettwin.te.training import train_model

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from nettwin.errors import ScenarioError
+from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.sources import TopologyData, builtin_topology, topohub_topology
-from nettwin.te.errors import TEError
 
 __all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "betweenness_capacity"]
 

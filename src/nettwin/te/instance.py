@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nettwin.te.errors import TEError
+from nettwin.errors import TEError
 from nettwin.te.graph import TEGraph
 from nettwin.te.paths import PathSet
 

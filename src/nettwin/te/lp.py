@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from nettwin.errors import TEError
 from nettwin.te.base import TESolver
-from nettwin.te.errors import TEError
 from nettwin.te.instance import TEInstance, pair_sums
 
 __all__ = ["LPResult", "LPSolver", "solve_lp"]

@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from nettwin.te.errors import TEError
+from nettwin.errors import TEError
 from nettwin.te.graph import TEGraph
 
 __all__ = ["PathSet", "compute_paths", "PATH_METHODS"]

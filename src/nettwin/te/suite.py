@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from nettwin.errors import TEError
 from nettwin.te.changes import dynamic_sequence, random_failures
 from nettwin.te.datasets import sequence_instances
-from nettwin.te.errors import TEError
 from nettwin.te.instance import TEInstance
 from nettwin.te.traffic import split_by_time
 

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from nettwin.te.errors import TEError
+from nettwin.errors import TEError
 
 __all__ = ["sndlib_demands", "gravity", "bimodal", "temporal", "split_by_time", "TRAFFIC_MODELS"]
 

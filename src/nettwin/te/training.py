@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from nettwin.te.errors import TEError
+from nettwin.errors import TEError
 from nettwin.te.instance import TEInstance
 from nettwin.te.tensors import TEBatch
 
