@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--spec", type=Path, default=SPEC, help="dataset spec (default: nsfnet-glance)")
     args = parser.parse_args()
 
-    spec = load_dataset_spec(args.spec).with_samples(args.samples)
+    spec = load_dataset_spec(args.spec).replace(samples=args.samples)
     stamps: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -125,6 +125,18 @@ def test_example_specs_draw_valid_samples(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["nsfnet-glance", "nsfnet-random-flows", "grid-4x4", "geant2-tm"])
 def test_example_specs_run(name, tmp_path):
-    spec = load_dataset_spec(EXAMPLES / f"{name}.yaml").with_samples(3)
+    spec = load_dataset_spec(EXAMPLES / f"{name}.yaml").replace(samples=3)
     summary = generate_dataset(spec, tmp_path / name, workers=2)
     assert summary["ok"] == 3 and summary["failed"] == 0
+
+
+def test_engine_override(spec_file, tmp_path):
+    out = tmp_path / "qt"
+    res = run_cli("dataset", "generate", str(spec_file), "--out", str(out), "--engine", "analytic", "--samples", "2")
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["engine"] == "analytic"
+    assert {s.n_runs for s in Dataset(out).samples()} <= {1, 2}
+    res = run_cli("dataset", "generate", str(spec_file), "--out", str(tmp_path / "bad"), "--engine", "warp")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "unknown engine 'warp'" in res.stderr

@@ -132,7 +132,7 @@ def test_conflicting_keys(changes, match):
 def test_hash_is_stable_and_sensitive():
     a, b = parse_dataset_spec(tiny_spec()), parse_dataset_spec(tiny_spec())
     assert a.spec_hash() == b.spec_hash()
-    assert a.with_samples(11).spec_hash() != a.spec_hash()
+    assert a.replace(samples=11).spec_hash() != a.spec_hash()
     assert parse_dataset_spec(tiny_spec(seed=8)).spec_hash() != a.spec_hash()
     # human units and SI give the same resolved spec
     si = tiny_spec()
@@ -148,11 +148,11 @@ def test_resolved_round_trip():
         assert again.resolved() == spec.resolved()
 
 
-def test_with_samples_keeps_the_given_mapping():
-    spec = parse_dataset_spec(tiny_spec()).with_samples(3)
+def test_replace_keeps_the_given_mapping():
+    spec = parse_dataset_spec(tiny_spec()).replace(samples=3)
     assert spec.samples == 3 and spec.given["samples"] == 3
     with pytest.raises(DatasetError, match="samples"):
-        spec.with_samples(0)
+        spec.replace(samples=0)
 
 
 def test_split_sizes_are_exact():

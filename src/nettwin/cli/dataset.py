@@ -42,12 +42,14 @@ def generate(
         str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS, else a local Ray).")
     ] = None,
     samples: Annotated[int | None, typer.Option(min=1, help="Override the spec's sample count.")] = None,
+    engine: Annotated[str | None, typer.Option(help="Override the spec's engine (builtin, ns3, analytic).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Generate the dataset of SPEC into --out; re-running the same command resumes an interrupted run."""
     parsed = load_dataset_spec(spec)
-    if samples is not None:
-        parsed = parsed.with_samples(samples)
+    overrides = {k: v for k, v in (("samples", samples), ("engine", engine)) if v is not None}
+    if overrides:
+        parsed = parsed.replace(**overrides)
     with contextlib.ExitStack() as stack:
         advance = None
         shown = 0

@@ -356,14 +356,15 @@ class DatasetSpec(_Strict):
         text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def with_samples(self, samples: int) -> DatasetSpec:
-        """The same spec with another sample count (the mapping as given is updated too)."""
+    def replace(self, **changes: Any) -> DatasetSpec:
+        """The same spec with some top-level fields replaced, e.g. ``samples`` or ``engine`` (the mapping as
+        given is updated too, so the change shows in the manifest and the spec hash)."""
         try:
-            spec = DatasetSpec.model_validate({**self.model_dump(), "samples": samples})
+            spec = DatasetSpec.model_validate({**self.model_dump(), **changes})
         except ValidationError as err:
             raise DatasetError(format_validation_error(err)) from err
         if self._given is not None:
-            spec._given = {**self._given, "samples": samples}
+            spec._given = {**self._given, **changes}
         return spec
 
     @classmethod
