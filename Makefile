@@ -23,9 +23,10 @@ install-dev: $(VENV)/.installed-dev
 
 demo: install
 	$(BIN)/nettwin simulate examples/nsfnet.yaml --vs analytic
-	rm -rf demo-out/dataset
-	$(BIN)/nettwin dataset generate examples/datasets/nsfnet-glance.yaml --samples 400 --out demo-out/dataset --workers 2
-	$(BIN)/nettwin dataset info demo-out/dataset
+	rm -rf demo-out
+	$(BIN)/nettwin dataset generate examples/datasets/nsfnet-glance.yaml --out demo-out/dataset --workers 2
+	$(BIN)/nettwin train demo-out/dataset --model glance --strategy mtl --max-minutes 4 --out demo-out/glance-mtl.pt
+	$(BIN)/nettwin evaluate demo-out/glance-mtl.pt demo-out/dataset --out demo-out/report
 
 test: install-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -8,6 +8,7 @@ __all__ = [
     "EngineError",
     "DatasetError",
     "TEError",
+    "TwinError",
     "NotFittedError",
 ]
 
@@ -38,6 +39,10 @@ class DatasetError(NettwinError):
 
 class TEError(NettwinError, ValueError):
     """A traffic-engineering instance, solver, checkpoint or option is invalid."""
+
+
+class TwinError(NettwinError, ValueError):
+    """A twin, its options, its checkpoint or its input is invalid."""
 
 
 class NotFittedError(NettwinError, ValueError):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from nettwin.cli import dataset, simulate, te
+from nettwin.cli import dataset, simulate, te, twin
 from nettwin.cli.output import error_line
 from nettwin.errors import NettwinError
 
@@ -20,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 simulate.register(app)
+twin.register(app)
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(te.app, name="te")
 

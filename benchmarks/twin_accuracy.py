@@ -1,0 +1,203 @@
+"""Twin accuracy against SimBase levels and queueing theory (the bars of the learnable-twin issue).
+
+Usage::
+
+    python benchmarks/twin_accuracy.py --suite nsfnet                  # 2,500 NSFNET samples, 1.5K/0.5K/0.5K
+    python benchmarks/twin_accuracy.py --suite grid --samples 1000     # random flows on the 4x4 grid
+    python benchmarks/twin_accuracy.py --suite topologies              # grids of several sizes (random topologies)
+    python benchmarks/twin_accuracy.py --suite generalisation          # NSFNET + GEANT2 -> unseen GBN (delay MRE)
+
+Each suite generates its dataset(s) under ``--out`` with the built-in engine (reused when already there), trains
+every twin of ``--twins`` (MTL unless ``--strategy``), evaluates them next to SimBase, SimBase+, SimBase++ and
+queueing theory, prints the NMAE/MRE tables and the bar checks, and writes ``report.json``/``report.png`` and the
+checkpoints. Every figure comes from the run that prints it; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nettwin.cli.output import print_table
+from nettwin.data import Dataset, generate_dataset
+from nettwin.twin import QueueingTwin, Twin, load_twin
+from nettwin.twin.evaluate import evaluate, report_table, write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "datasets"
+SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}
+
+
+def _example(name: str) -> dict[str, Any]:
+    spec = yaml.safe_load((EXAMPLES / name).read_text())
+    if isinstance(spec.get("base"), str):
+        spec["base"] = str(EXAMPLES / spec["base"])
+    return spec
+
+
+def _random_flows_spec(name: str, topologies: list[dict[str, Any]], samples: int, seed: int) -> dict[str, Any]:
+    """Random Poisson flows on wired topologies, RouteNet style: rates and packet sizes vary per flow."""
+    return {
+        "name": name,
+        "base": {
+            "name": name,
+            "topology": topologies[0],
+            "simulation": {"engine": "builtin", "duration": "60s", "warmup": "2s"},
+        },
+        "samples": samples,
+        "seed": seed,
+        "splits": SPLITS,
+        "simbase_runs": 3,
+        "shard_size": 100,
+        "flows": {
+            "random": {
+                "count": {"uniform": [15, 40]},
+                "traffic": {
+                    "model": "poisson",
+                    "rate": "100kbps",
+                    "packet_size": {"dist": "exponential", "mean": "1000B"},
+                },
+            }
+        },
+        "traffic": {"rate": {"loguniform": ["20kbps", "250kbps"]}, "packet_size": {"choice": ["500B", "1000B"]}},
+        "topology": {"choices": topologies} if len(topologies) > 1 else {},
+    }
+
+
+def _wired(**source: Any) -> dict[str, Any]:
+    return {**source, "defaults": {"capacity": "1Mbps", "delay": "2ms", "buffer": 32}}
+
+
+def suite_specs(suite: str, samples: int | None) -> dict[str, dict[str, Any]]:
+    """Dataset specs of a suite: ``{"main": spec}`` plus ``{"unseen": spec}`` for generalisation."""
+    if suite == "nsfnet":
+        spec = _example("nsfnet-glance.yaml")
+        spec.update(name="nsfnet-glance-2500", samples=samples or 2500, splits=SPLITS)
+        return {"main": spec}
+    if suite == "grid":
+        spec = _example("grid-4x4.yaml")
+        spec.update(samples=samples or 1000, splits=SPLITS)
+        return {"main": spec}
+    if suite == "topologies":
+        grids = [_wired(grid={"rows": r, "cols": c}) for r, c in ((3, 4), (4, 4), (4, 5), (5, 5))]
+        return {"main": _random_flows_spec("grids-random", grids, samples or 1000, 11)}
+    if suite == "generalisation":
+        seen = _random_flows_spec(
+            "nsfnet-geant2", [_wired(builtin="nsfnet"), _wired(builtin="geant2")], samples or 1500, 21
+        )
+        unseen = copy.deepcopy(_random_flows_spec("gbn", [_wired(builtin="gbn")], 300, 22))
+        unseen["splits"] = {"train": 0.0, "val": 0.0, "test": 1.0}
+        return {"main": seen, "unseen": unseen}
+    raise SystemExit(f"unknown suite '{suite}'")
+
+
+def _dataset(spec: dict[str, Any], out: Path, workers: int) -> Dataset:
+    path = out / spec["name"]
+    start = time.perf_counter()
+    generate_dataset(spec, path, workers=workers)
+    ds = Dataset(path)
+    print(
+        f"dataset {path}: {len(ds)} samples, splits "
+        f"{ {k: len(v) for k, v in ds.splits.items()} } ({time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
+    return ds
+
+
+def _print(report: dict[str, Any], title: str) -> None:
+    for metric in ("nmae", "mre"):
+        columns, rows = report_table(report, metric)
+        print_table(f"{title}: {metric.upper()}", columns, rows)
+
+
+def _bars(report: dict[str, Any]) -> None:
+    methods = {m["name"]: m for m in report["methods"]}
+    ref = methods.get("SimBase++")
+    qt = methods.get("QT")
+    for m in report["methods"]:
+        if m["kind"] != "twin":
+            continue
+        kpis = report["kpis"]
+        if ref:
+            wins = [k for k in kpis if m["nmae"][k] <= ref["nmae"][k]]
+            print(f"{m['name']}: NMAE ≤ SimBase++ on {len(wins)}/{len(kpis)} KPIs ({', '.join(wins) or 'none'})")
+        if qt:
+            below = [k for k in kpis if m["nmae"][k] < qt["nmae"][k]]
+            listed = ", ".join(below) or "none"
+            print(f"{m['name']}: NMAE < queueing theory on {len(below)}/{len(kpis)} KPIs ({listed})")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--suite", default="nsfnet", choices=("nsfnet", "grid", "topologies", "generalisation"))
+    p.add_argument("--samples", type=int)
+    p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-twin")
+    p.add_argument("--twins", default="glance,routenet,routenet_fermi,gnn")
+    p.add_argument("--strategy", default="mtl")
+    p.add_argument("--kpis", default="delay,jitter,throughput,drops", help="KPIs to learn (TL: the targets)")
+    p.add_argument("--epochs", type=int, default=300)
+    p.add_argument("--patience", type=int, default=25)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-minutes", type=float, default=20.0, help="training time cap per model")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reuse", action="store_true", help="load checkpoints already in the output directory")
+    a = p.parse_args()
+
+    out = a.out / a.suite
+    specs = suite_specs(a.suite, a.samples)
+    datasets = {k: _dataset(s, a.out / "data", a.workers) for k, s in specs.items()}
+    ds = datasets["main"]
+    twins = []
+    for name in a.twins.split(","):
+        ckpt = out / f"{name}-{a.strategy}.pt"
+        if a.reuse and ckpt.is_file():
+            twins.append(load_twin(ckpt))
+            continue
+        twin = Twin(
+            name,
+            strategy=a.strategy,
+            kpis=a.kpis.split(","),
+            epochs=a.epochs,
+            patience=a.patience,
+            batch_size=a.batch_size,
+            max_seconds=a.max_minutes * 60,
+            seed=a.seed,
+        )
+        start = time.perf_counter()
+        twin.fit(ds)
+        best = min(twin.history_, key=lambda r: r["val_score"])
+        print(
+            f"{twin.name}: {len(twin.history_)} epochs, best {best['epoch']} (val NMAE "
+            f"{json.dumps({k: round(v, 4) for k, v in best['val_nmae'].items()})}), "
+            f"{time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
+        twin.save(ckpt)
+        twins.append(twin)
+    kpis = a.kpis.split(",")
+    report = evaluate([*twins, QueueingTwin(kpis).fit(ds)], ds)
+    write_report(report, out)
+    _print(report, f"{a.suite} ({ds.manifest['name']}, test split)")
+    _bars(report)
+    if "unseen" in datasets:
+        unseen = evaluate([*twins, QueueingTwin(kpis).fit(ds)], datasets["unseen"], iqr=report["iqr"])
+        write_report(unseen, out / "unseen")
+        _print(unseen, f"unseen topology ({datasets['unseen'].manifest['name']})")
+        for seen_m, unseen_m in zip(report["methods"], unseen["methods"], strict=False):
+            if seen_m["name"] == unseen_m["name"]:
+                print(
+                    f"{seen_m['name']}: delay MRE seen {100 * seen_m['mre']['delay']:.1f}% / unseen "
+                    f"{100 * unseen_m['mre']['delay']:.1f}%"
+                )
+    print(f"wrote {out / 'report.json'} and {out / 'report.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Learnable digital twins: graph batching, the shared message-passing blocks, models, training, evaluation.
+
+>>> from nettwin.data import Dataset
+>>> from nettwin.twin import Twin, load_twin
+>>> twin = Twin("glance", strategy="mtl").fit(Dataset("out/nsfnet"))          # doctest: +SKIP
+>>> twin.save("glance.pt")                                                     # doctest: +SKIP
+>>> load_twin("glance.pt").predict("examples/nsfnet.yaml")["delay"]            # doctest: +SKIP
+"""
+
+from nettwin.errors import NotFittedError, TwinError
+from nettwin.twin.batch import GraphBatch
+from nettwin.twin.estimator import BaseTwin, Twin, load_twin, make_twin
+from nettwin.twin.graph import Graph, graph_from_network
+from nettwin.twin.metrics import mre, nmae
+from nettwin.twin.models import GLANCE, GNN, RouteNet, RouteNetFermi
+from nettwin.twin.models.qt import QueueingTwin
+from nettwin.twin.normalise import Normalisation
+from nettwin.twin.registry import build_model, model_names, register_model, twin_names
+
+__all__ = [
+    "GLANCE",
+    "GNN",
+    "BaseTwin",
+    "Graph",
+    "GraphBatch",
+    "Normalisation",
+    "NotFittedError",
+    "QueueingTwin",
+    "RouteNet",
+    "RouteNetFermi",
+    "Twin",
+    "TwinError",
+    "build_model",
+    "graph_from_network",
+    "load_twin",
+    "make_twin",
+    "model_names",
+    "mre",
+    "nmae",
+    "register_model",
+    "twin_names",
+]

@@ -1,0 +1,570 @@
+"""The estimator contract every twin follows, and :class:`Twin`, the learnable one.
+
+The contract (as scikit-learn's): ``__init__`` only stores its arguments; ``fit(train, val)`` learns and returns
+``self``; learned state ends in ``_``; ``predict`` checks the twin was fitted and says so if not; ``save``/``load``
+round-trip through one checkpoint file; :func:`load_twin` opens any twin's checkpoint.
+
+Inputs are flexible and normalised once (:func:`as_items`, :func:`as_graph`): training data is a
+:class:`~nettwin.data.Dataset` (its train/val splits and manifest IQRs), or samples (objects with ``network()`` and
+``kpis()``), or ``(network, {kpi: (F,) array})`` pairs. Predictions take networks, scenarios, scenario files or
+samples, and return ``{kpi: (F,) array}`` in SI units (s, bit/s, packets) per network.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nettwin.errors import NotFittedError, TwinError
+from nettwin.scenario.network import Network
+from nettwin.twin._validation import Interval, OneOf, validate_params
+from nettwin.twin.batch import GraphBatch
+from nettwin.twin.blocks import TwinModel
+from nettwin.twin.checkpoint import read_checkpoint, write_checkpoint
+from nettwin.twin.graph import Graph, graph_from_network
+from nettwin.twin.metrics import nmae
+from nettwin.twin.models._features import DEFAULT_KPIS
+from nettwin.twin.normalise import Normalisation
+from nettwin.twin.registry import build_model, display_name, model_names
+from nettwin.twin.training import STRATEGIES, Item, TrainConfig
+
+__all__ = [
+    "BaseTwin",
+    "Twin",
+    "load_twin",
+    "make_twin",
+    "cross_validate",
+    "as_items",
+    "as_graph",
+    "as_network",
+    "pick_device",
+    "torch_threads",
+    "KPIS",
+]
+
+KPIS = ("delay", "jitter", "throughput", "drops", "drop_rate", "delay_std", "delay_p50", "delay_p90", "delay_p99")
+"""KPIs a twin can learn (per-flow, see :mod:`nettwin.sim.kpi`)."""
+
+NONNEGATIVE = set(KPIS)
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run a block with torch limited to ``n`` intra-op threads (``None``: unchanged), restoring the setting."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def pick_device(device: str | torch.device | None) -> torch.device:
+    """``None`` → CUDA when present, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def as_network(x: Any) -> Network:
+    """A resolved network from a Network, Scenario, scenario file or dataset sample."""
+    if isinstance(x, Network):
+        return x
+    if hasattr(x, "network") and callable(x.network):
+        return x.network()
+    from nettwin.sim import as_network as resolve
+
+    return resolve(x)
+
+
+def as_graph(x: Any) -> Graph:
+    """The twin's raw arrays of anything :func:`as_network` accepts (a :class:`Graph` passes through)."""
+    return x if isinstance(x, Graph) else graph_from_network(as_network(x))
+
+
+def as_items(data: Iterable[Any], run: int = 0) -> list[Item]:
+    """Training items ``(graph, targets)`` from samples or ``(network, kpis)`` pairs."""
+    items = []
+    for x in data:
+        if isinstance(x, tuple) and len(x) == 2:
+            items.append((as_graph(x[0]), {k: np.asarray(v, dtype=float) for k, v in x[1].items()}))
+        elif hasattr(x, "kpis"):
+            items.append((as_graph(x), {k: np.asarray(v, dtype=float) for k, v in x.kpis(run).items()}))
+        else:
+            raise TwinError(f"cannot train on a {type(x).__name__}; give samples or (network, kpis) pairs")
+    return items
+
+
+def _is_dataset(x: Any) -> bool:
+    return hasattr(x, "samples") and hasattr(x, "manifest")
+
+
+class BaseTwin:
+    """What every twin offers; see the module docstring."""
+
+    kind = ""
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (stored in checkpoints)."""
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        """Name used in reports, e.g. ``GLANCE-MTL``."""
+        return display_name(self.kind)
+
+    def fit(
+        self,
+        train: Any,
+        val: Any = None,
+        *,
+        iqr: Mapping[str, float] | None = None,
+        callback: Callable[[dict[str, Any]], None] | None = None,
+    ) -> BaseTwin:
+        raise NotImplementedError
+
+    def predict(self, networks: Any) -> Any:
+        raise NotImplementedError
+
+    def predict_graphs(
+        self,
+        graphs: Sequence[Graph],
+        networks: Sequence[Network] | None = None,
+    ) -> list[dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+    @property
+    def fitted(self) -> bool:
+        return hasattr(self, "kpis_")
+
+    def _check_fitted(self) -> None:
+        if not self.fitted:
+            raise NotFittedError(
+                f"this {type(self).__name__} ({self.name}) is not fitted yet; call fit() or load a checkpoint first"
+            )
+
+    def score(self, samples: Iterable[Any], iqr: Mapping[str, float] | None = None) -> dict[str, float]:
+        """NMAE per KPI against the samples' run-0 KPIs (IQRs: given, else the twin's training IQRs)."""
+        self._check_fitted()
+        inputs, targets = [], []
+        for x in samples:
+            if isinstance(x, tuple) and len(x) == 2:
+                inputs.append(x[0])
+                targets.append(x[1])
+            else:
+                inputs.append(as_network(x))
+                targets.append(x.kpis(0))
+        preds = self.predict(inputs)
+        scale = dict(iqr or getattr(self, "iqr_", {}))
+        return {
+            k: nmae(
+                np.concatenate([p[k] for p in preds]),
+                np.concatenate([np.asarray(t[k], float) for t in targets]),
+                scale.get(k, 1.0),
+            )
+            for k in self.kpis_
+        }
+
+    def save(self, path: str | Path) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> BaseTwin:
+        """Open a checkpoint written by :meth:`save` (any twin kind: see :func:`load_twin`)."""
+        return load_twin(path, device)
+
+
+class Twin(BaseTwin):
+    """A learnable twin: a registered model trained with a strategy.
+
+    Parameters
+    ----------
+    model : ``glance``, ``routenet``, ``routenet_fermi``, ``gnn`` (see :func:`~nettwin.twin.registry.model_names`).
+    strategy : ``stl``, ``mtl`` (default) or ``tl``.
+    kpis : KPIs to predict (default delay, jitter, throughput, drops).
+    source_kpis : TL only: the KPIs to pre-train on (default: the other default KPIs).
+    options : model constructor options (e.g. ``{"T": 3, "path": 32}``).
+    epochs, batch_size, lr, weight_decay, patience, loss : optimisation (Adam with L2 ``weight_decay``; early
+        stopping after ``patience`` epochs without a better validation NMAE; ``loss`` mae, mse or huber).
+    lr_decay : multiply the learning rate by this when validation stalls for ``max(2, patience // 3)`` epochs
+        (1 keeps it constant).
+    probabilistic : heads predict a Normal (mean, σ); ``predict`` then also returns ``<kpi>_std``.
+    max_seconds : stop training a model after this much wall time.
+    seed : seeds weight initialisation and batch order.
+    device : ``cpu``, ``cuda``; default CUDA when present.
+    threads : CPU threads torch may use inside ``fit``/``predict`` (default 1: message passing on small graphs
+        runs fastest single-threaded, and oversubscribed cores slow multi-threaded kernels down many times;
+        None keeps torch's setting).
+    verbose : print one line per epoch.
+
+    Attributes (after ``fit``)
+    --------------------------
+    models_ : {``mtl`` | ``tl`` | KPI name: TwinModel}; normalisation_ : Normalisation; kpis_ : KPIs predicted;
+    iqr_ : {KPI: IQR}; history_ : one record per epoch; fit_seconds_ : training wall time.
+
+    Examples
+    --------
+    >>> from nettwin.scenario import parse_scenario, build_network
+    >>> net = build_network(parse_scenario({"topology": {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b"}]},
+    ...     "flows": [{"src": "a", "dst": "b", "traffic": {"model": "cbr", "rate": "1Mbps"}}]}))
+    >>> twin = Twin("glance", kpis=["delay"], epochs=2).fit([(net, {"delay": [0.01]})])
+    >>> twin.predict(net)["delay"].shape
+    (1,)
+    """
+
+    def __init__(
+        self,
+        model: str = "glance",
+        *,
+        strategy: str = "mtl",
+        kpis: Sequence[str] = DEFAULT_KPIS,
+        source_kpis: Sequence[str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        epochs: int = 100,
+        batch_size: int = 16,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-5,
+        patience: int = 15,
+        loss: str = "mae",
+        lr_decay: float = 0.5,
+        probabilistic: bool = False,
+        max_seconds: float | None = None,
+        seed: int = 0,
+        device: str | None = None,
+        threads: int | None = 1,
+        verbose: bool = False,
+    ) -> None:
+        self.model = model
+        self.strategy = strategy
+        self.kpis = kpis
+        self.source_kpis = source_kpis
+        self.options = options
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.loss = loss
+        self.lr_decay = lr_decay
+        self.probabilistic = probabilistic
+        self.max_seconds = max_seconds
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+        self.verbose = verbose
+
+    _CHECKS = {
+        "model": OneOf(model_names),
+        "strategy": OneOf(tuple(STRATEGIES)),
+        "kpis": OneOf(KPIS, many=True),
+        "source_kpis": OneOf(KPIS, many=True, none_ok=True),
+        "epochs": Interval(int, 1),
+        "batch_size": Interval(int, 1),
+        "lr": Interval(float, 0, open_low=True),
+        "weight_decay": Interval(float, 0),
+        "patience": Interval(int, 1),
+        "loss": OneOf(("mae", "mse", "huber")),
+        "lr_decay": Interval(float, 0, 1, open_low=True),
+        "probabilistic": OneOf((True, False)),
+        "max_seconds": Interval(float, 0, open_low=True, none_ok=True),
+        "seed": Interval(int, 0),
+        "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
+        "threads": Interval(int, 1, none_ok=True),
+    }
+
+    _PARAMS = (
+        "model",
+        "strategy",
+        "kpis",
+        "source_kpis",
+        "options",
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "patience",
+        "loss",
+        "lr_decay",
+        "probabilistic",
+        "max_seconds",
+        "seed",
+        "device",
+        "threads",
+        "verbose",
+    )
+
+    def get_params(self) -> dict[str, Any]:
+        params = {k: getattr(self, k) for k in self._PARAMS}
+        params["kpis"] = list(params["kpis"])
+        params["source_kpis"] = list(params["source_kpis"]) if params["source_kpis"] is not None else None
+        params["options"] = dict(params["options"] or {})
+        return params
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return self.model
+
+    @property
+    def name(self) -> str:
+        return f"{display_name(self.model)}-{self.strategy.upper()}"
+
+    def _source_kpis(self) -> list[str]:
+        if self.source_kpis is not None:
+            return list(self.source_kpis)
+        others = [k for k in DEFAULT_KPIS if k not in self.kpis]
+        if not others:
+            raise TwinError(
+                "Twin: strategy 'tl' needs source_kpis other than the target KPIs "
+                f"{list(self.kpis)}; pass source_kpis=[...]"
+            )
+        return others
+
+    def _build(self, kpis: Sequence[str]) -> TwinModel:
+        options = dict(self.options or {})
+        options.setdefault("probabilistic", self.probabilistic)
+        return build_model(self.model, kpis=list(kpis), **options)
+
+    def fit(
+        self,
+        train: Any,
+        val: Any = None,
+        *,
+        iqr: Mapping[str, float] | None = None,
+        callback: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Twin:
+        """Learn from ``train``, early-stopping on ``val`` (default: the dataset's val split, or 10 % of train).
+
+        ``iqr`` overrides the KPI scales (default: a dataset's manifest IQRs where > 0, else computed from
+        ``train``). ``callback`` receives each epoch's record. Returns ``self``.
+        """
+        validate_params("Twin", self.get_params(), self._CHECKS)
+        with torch_threads(self.threads):
+            return self._fit(train, val, iqr, callback)
+
+    def _fit(
+        self, train: Any, val: Any, iqr: Mapping[str, float] | None, callback: Callable[[dict[str, Any]], None] | None
+    ) -> Twin:
+        kpis = list(self.kpis)
+        source = self._source_kpis() if self.strategy == "tl" else []
+        if _is_dataset(train):
+            dataset = train
+            if iqr is None:
+                iqr = {k: v for k in dict.fromkeys(kpis + source) if (v := dataset.iqr(k)) > 0}
+            train, val = dataset.samples("train"), (dataset.samples("val") if val is None else val)
+        rng = np.random.default_rng(self.seed)
+        train_items = as_items(train)
+        if not train_items:
+            raise TwinError("Twin.fit: the training set is empty")
+        val_items = as_items(val) if val is not None else []
+        if not val_items and len(train_items) >= 10:
+            perm = rng.permutation(len(train_items))
+            cut = max(1, len(train_items) // 10)
+            val_items = [train_items[i] for i in perm[:cut]]
+            train_items = [train_items[i] for i in perm[cut:]]
+        all_kpis = list(dict.fromkeys(kpis + source))
+        norm = Normalisation.fit([g for g, _ in train_items], [t for _, t in train_items], all_kpis, iqr)
+        torch.manual_seed(self.seed)
+
+        def log(r: dict[str, Any]) -> None:
+            if self.verbose:
+                errs = " ".join(f"{k}={v:.4f}" for k, v in r["val_nmae"].items())
+                print(
+                    f"[{r['stage']}] epoch {r['epoch']:3d} loss {r['train_loss']:.4f} val NMAE {errs} "
+                    f"({r['seconds']:.1f} s)",
+                    flush=True,
+                )
+            if callback is not None:
+                callback(r)
+
+        cfg = TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            loss=self.loss,
+            lr_decay=self.lr_decay,
+            max_seconds=self.max_seconds,
+            device=pick_device(self.device),
+            log=log,
+        )
+        start = time.perf_counter()
+        models, history = STRATEGIES[self.strategy].fit(
+            self._build, train_items, val_items, norm, kpis, source, cfg, rng
+        )
+        self.fit_seconds_ = time.perf_counter() - start
+        self.models_ = models
+        self.normalisation_ = norm
+        self.iqr_ = {k: norm.kpi_scale[k] for k in all_kpis}
+        self.history_ = history
+        self.n_train_ = len(train_items)
+        self.kpis_ = kpis
+        return self
+
+    def _kpi_model(self) -> dict[str, TwinModel]:
+        if self.strategy == "stl":
+            return {k: self.models_[k] for k in self.kpis_}
+        model = next(iter(self.models_.values()))
+        return dict.fromkeys(self.kpis_, model)
+
+    @torch.inference_mode()
+    def predict_graphs(
+        self, graphs: Sequence[Graph], networks: Sequence[Network] | None = None, batch_size: int = 256
+    ) -> list[dict[str, np.ndarray]]:
+        """Predictions for pre-encoded graphs, ``batch_size`` networks per forward pass."""
+        self._check_fitted()
+        with torch_threads(self.threads):
+            return self._predict_graphs(graphs, batch_size)
+
+    def _predict_graphs(self, graphs: Sequence[Graph], batch_size: int) -> list[dict[str, np.ndarray]]:
+        device = next(iter(self.models_.values())).parameters().__next__().device
+        per_kpi = self._kpi_model()
+        out: list[dict[str, np.ndarray]] = []
+        for i in range(0, len(graphs), batch_size):
+            batch = GraphBatch.collate(graphs[i : i + batch_size], self.normalisation_).to(device)
+            results: dict[str, torch.Tensor] = {}
+            for model in {id(m): m for m in per_kpi.values()}.values():
+                model.eval()
+                results.update(model(batch))
+            parts: dict[str, list[np.ndarray]] = {}
+            for k in self.kpis_:
+                r = results[k].double().cpu().numpy()
+                mean = r[:, 0] if r.ndim == 2 else r
+                value = self.normalisation_.kpi_inverse(k, mean)
+                if k in NONNEGATIVE:
+                    value = np.maximum(value, 0.0)
+                parts[k] = np.split(value, np.cumsum(batch.path_counts)[:-1])
+                if r.ndim == 2:
+                    std = np.exp(np.clip(r[:, 1], -20, 20)) * self.normalisation_.kpi_scale[k]
+                    parts[f"{k}_std"] = np.split(std, np.cumsum(batch.path_counts)[:-1])
+            out += [{k: v[j] for k, v in parts.items()} for j in range(batch.n_graphs)]
+        return out
+
+    def predict(self, networks: Any, batch_size: int = 256) -> Any:
+        """Per-flow KPIs (SI units) of one network (→ dict) or of a sequence of networks (→ list of dicts).
+
+        Raises
+        ------
+        NotFittedError
+            If the twin has not been fitted or loaded.
+        """
+        self._check_fitted()
+        single = not isinstance(networks, list | tuple)
+        items = [networks] if single else list(networks)
+        preds = self.predict_graphs([as_graph(x) for x in items], batch_size=batch_size)
+        return preds[0] if single else preds
+
+    def save(self, path: str | Path) -> None:
+        """Write weights, model configs, normalisation, parameters and learning curves to one file."""
+        self._check_fitted()
+        write_checkpoint(
+            path,
+            {
+                "twin": self.model,
+                "params": {**self.get_params(), "device": None},
+                "normalisation": self.normalisation_.to_dict(),
+                "models": {
+                    name: {"config": m.config(), "state": {k: v.detach().cpu() for k, v in m.state_dict().items()}}
+                    for name, m in self.models_.items()
+                },
+                "history": self.history_,
+                "meta": {
+                    "kpis": self.kpis_,
+                    "iqr": self.iqr_,
+                    "n_train": self.n_train_,
+                    "fit_seconds": self.fit_seconds_,
+                },
+            },
+        )
+
+    @classmethod
+    def _from_checkpoint(cls, data: dict[str, Any], device: str | None) -> Twin:
+        try:
+            twin = cls(**data["params"])
+        except TypeError as err:
+            raise TwinError(
+                f"checkpoint parameters are not understood by this nettwin ({err}); upgrade nettwin"
+            ) from err
+        dev = pick_device(device)
+        twin.models_ = {}
+        for name, entry in data["models"].items():
+            model = build_model(data["twin"], **entry["config"])
+            try:
+                model.load_state_dict(entry["state"])
+            except RuntimeError as err:
+                raise TwinError(f"checkpoint weights do not fit model '{data['twin']}': {err}") from err
+            twin.models_[name] = model.to(dev).eval()
+        twin.normalisation_ = Normalisation.from_dict(data["normalisation"])
+        meta = data.get("meta", {})
+        twin.kpis_ = list(meta.get("kpis", twin.kpis))
+        twin.iqr_ = dict(meta.get("iqr", {}))
+        twin.n_train_ = meta.get("n_train", 0)
+        twin.fit_seconds_ = meta.get("fit_seconds", 0.0)
+        twin.history_ = list(data.get("history", []))
+        return twin
+
+
+def make_twin(name: str, **params: Any) -> BaseTwin:
+    """A twin by name: ``qt`` gives the queueing-theory baseline (which takes only ``kpis``), any model name a
+    :class:`Twin` with ``params``."""
+    if name == "qt":
+        from nettwin.twin.models.qt import QueueingTwin
+
+        return QueueingTwin(**{k: v for k, v in params.items() if k == "kpis"})
+    return Twin(name, **params)
+
+
+def load_twin(path: str | Path, device: str | None = None) -> BaseTwin:
+    """Open any twin's checkpoint (learnable or queueing theory).
+
+    Raises
+    ------
+    TwinError
+        If the file is missing, not a twin checkpoint, from a newer format, or names an unknown model.
+    """
+    data = read_checkpoint(path)
+    if data["twin"] == "qt":
+        from nettwin.twin.models.qt import QueueingTwin
+
+        return QueueingTwin._from_checkpoint(data)
+    if data["twin"] not in model_names():
+        raise TwinError(
+            f"{path}: checkpoint of unknown twin model '{data['twin']}'; this nettwin knows "
+            f"{', '.join(model_names())} and qt"
+        )
+    return Twin._from_checkpoint(data, device)
+
+
+def cross_validate(
+    twin: Twin, samples: Iterable[Any], folds: int = 5, seed: int = 0, iqr: Mapping[str, float] | None = None
+) -> list[dict[str, float]]:
+    """k-fold cross-validation: NMAE per KPI of a fresh copy of ``twin`` trained on k−1 folds, scored on the last.
+
+    Each fold's training part also supplies the early-stopping set (10 % of it). Returns one dict per fold.
+
+    Raises
+    ------
+    TwinError
+        If there are fewer samples than folds, or fewer than 2 folds.
+    """
+    items = as_items(samples)
+    if folds < 2 or len(items) < folds:
+        raise TwinError(f"cross_validate: need 2 ≤ folds ≤ samples, got folds={folds} for {len(items)} samples")
+    perm = np.random.default_rng(seed).permutation(len(items))
+    parts = np.array_split(perm, folds)
+    scores = []
+    for i in range(folds):
+        train = [items[j] for p in parts[:i] + parts[i + 1 :] for j in p]
+        test = [items[j] for j in parts[i]]
+        model = Twin(**twin.get_params()).fit(train, iqr=iqr)
+        scores.append(model.score(test, iqr=iqr))
+    return scores

@@ -1,0 +1,121 @@
+"""Queueing theory as a twin: the M/M/1/b fixed-point model of :mod:`nettwin.analytic` behind the twin contract.
+
+It learns nothing: ``fit`` only records the KPIs and their training IQRs (for :meth:`score`), so every report can
+put the analytic baseline next to the learned twins and the simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nettwin.scenario.network import Network
+from nettwin.twin._validation import OneOf, validate_params
+from nettwin.twin.checkpoint import write_checkpoint
+from nettwin.twin.estimator import KPIS, BaseTwin, as_items, as_network
+from nettwin.twin.graph import Graph
+from nettwin.twin.models._features import DEFAULT_KPIS
+from nettwin.twin.normalise import kpi_iqr
+
+__all__ = ["QueueingTwin"]
+
+
+class QueueingTwin(BaseTwin):
+    """The queueing-theory baseline as a twin.
+
+    Parameters
+    ----------
+    kpis : KPIs reported (default delay, jitter, throughput, drops).
+
+    Examples
+    --------
+    >>> from nettwin.scenario import parse_scenario, build_network
+    >>> net = build_network(parse_scenario({"topology": {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b"}]},
+    ...     "flows": [{"src": "a", "dst": "b", "traffic": {"model": "poisson", "rate": "1Mbps"}}]}))
+    >>> QueueingTwin().fit([]).predict(net)["throughput"].round()
+    array([1000000.])
+    """
+
+    kind = "qt"
+
+    def __init__(self, kpis: Sequence[str] = DEFAULT_KPIS) -> None:
+        self.kpis = kpis
+
+    def get_params(self) -> dict[str, Any]:
+        return {"kpis": list(self.kpis)}
+
+    def fit(
+        self, train: Any = (), val: Any = None, *, iqr: Mapping[str, float] | None = None, callback: Any = None
+    ) -> QueueingTwin:
+        """Record the KPIs and their IQRs (given, from a dataset's manifest, or from ``train``); returns ``self``."""
+        validate_params("QueueingTwin", self.get_params(), {"kpis": OneOf(KPIS, many=True)})
+        kpis = list(self.kpis)
+        is_dataset = hasattr(train, "iqr") and hasattr(train, "manifest")
+        given = {k: float(v) for k, v in (iqr or {}).items() if v and v > 0}
+        if iqr is None and is_dataset:
+            given = {k: v for k in kpis if (v := float(train.iqr(k))) > 0}
+        missing = [k for k in kpis if k not in given]
+        if missing:
+            if is_dataset:
+                values = {k: train.kpi(k, "train") for k in missing}
+            else:
+                items = as_items(train)
+                values = {k: np.concatenate([t[k] for _, t in items]) if items else np.zeros(0) for k in missing}
+            given.update({k: kpi_iqr(values[k]) for k in missing})
+        iqr = given
+        self.iqr_ = {k: float(iqr.get(k, 1.0)) for k in kpis}
+        self.kpis_ = kpis
+        return self
+
+    def _model(self):
+        from nettwin.analytic import QueueingModel
+
+        return QueueingModel()
+
+    def predict_network(self, network: Network) -> dict[str, np.ndarray]:
+        result = self._model().simulate(network)
+        return {k: np.asarray(result.flows[k], dtype=float) for k in self.kpis_}
+
+    def predict(self, networks: Any) -> Any:
+        """Per-flow KPIs (SI units) of one network (→ dict) or a sequence of networks (→ list of dicts)."""
+        self._check_fitted()
+        single = not isinstance(networks, list | tuple)
+        nets = [as_network(x) for x in ([networks] if single else networks)]
+        preds = [self.predict_network(n) for n in nets]
+        return preds[0] if single else preds
+
+    def predict_graphs(
+        self,
+        graphs: Sequence[Graph],
+        networks: Sequence[Network] | None = None,
+    ) -> list[dict[str, np.ndarray]]:
+        """Queueing theory needs the networks themselves; ``graphs`` are ignored when ``networks`` are given."""
+        self._check_fitted()
+        if networks is None:
+            raise ValueError("QueueingTwin.predict_graphs needs the networks (pass networks=...)")
+        return [self.predict_network(n) for n in networks]
+
+    def save(self, path: str | Path) -> None:
+        """Write the (parameter-only) checkpoint."""
+        self._check_fitted()
+        write_checkpoint(
+            path,
+            {
+                "twin": "qt",
+                "params": self.get_params(),
+                "normalisation": None,
+                "models": {},
+                "history": [],
+                "meta": {"kpis": self.kpis_, "iqr": self.iqr_},
+            },
+        )
+
+    @classmethod
+    def _from_checkpoint(cls, data: dict[str, Any]) -> QueueingTwin:
+        twin = cls(**data["params"])
+        twin.kpis_ = list(data["meta"]["kpis"])
+        twin.iqr_ = dict(data["meta"]["iqr"])
+        return twin

@@ -1,0 +1,111 @@
+"""Normalisation statistics learned from a training set: feature standardisation and KPI scaling.
+
+Features: ``(x − mean) / std`` per column (``std`` 1 where a column is constant). KPIs: ``(y − median) / IQR``,
+the IQR being the one NMAE divides by, so an error of 1 in normalised units is an NMAE of 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nettwin.errors import TwinError
+from nettwin.twin.graph import Graph
+
+__all__ = ["Normalisation", "kpi_iqr"]
+
+
+def kpi_iqr(values: np.ndarray) -> float:
+    """Inter-quartile range of the finite values (1.0 when it is zero or undefined, so that dividing is safe)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return 1.0
+    q1, q3 = np.percentile(v, [25, 75])
+    iqr = float(q3 - q1)
+    if iqr > 0:
+        return iqr
+    spread = float(np.mean(np.abs(v - np.median(v))))
+    return spread if spread > 0 else (float(abs(np.median(v))) or 1.0)
+
+
+def _moments(blocks: list[np.ndarray]) -> tuple[list[float], list[float]]:
+    x = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, 0))
+    mean = x.mean(axis=0) if len(x) else np.zeros(x.shape[1])
+    std = x.std(axis=0) if len(x) else np.ones(x.shape[1])
+    std = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1e-300), std, 1.0)
+    return [float(m) for m in mean], [float(s) for s in std]
+
+
+@dataclass
+class Normalisation:
+    """Per-column mean/std of node, link and path features; per-KPI centre (median) and scale (IQR)."""
+
+    node: tuple[list[float], list[float]]
+    link: tuple[list[float], list[float]]
+    path: tuple[list[float], list[float]]
+    kpi_center: dict[str, float] = field(default_factory=dict)
+    kpi_scale: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def fit(
+        cls,
+        graphs: Sequence[Graph],
+        targets: Sequence[Mapping[str, np.ndarray]],
+        kpis: Sequence[str],
+        iqr: Mapping[str, float] | None = None,
+    ) -> Normalisation:
+        """Statistics of a training set; ``iqr`` (e.g. from a dataset manifest) overrides the computed IQRs."""
+        if not graphs:
+            raise TwinError("cannot fit normalisation statistics on an empty training set")
+        center, scale = {}, {}
+        for k in kpis:
+            try:
+                y = np.concatenate([np.asarray(t[k], dtype=float) for t in targets])
+            except KeyError:
+                raise TwinError(f"training samples have no KPI '{k}'") from None
+            finite = y[np.isfinite(y)]
+            center[k] = float(np.median(finite)) if len(finite) else 0.0
+            given = (iqr or {}).get(k)
+            scale[k] = float(given) if given is not None and given > 0 else kpi_iqr(y)
+        return cls(
+            node=_moments([g.node_x for g in graphs]),
+            link=_moments([g.link_x for g in graphs]),
+            path=_moments([g.path_x for g in graphs]),
+            kpi_center=center,
+            kpi_scale=scale,
+        )
+
+    def features(self, kind: str, x: np.ndarray) -> np.ndarray:
+        """Standardised copy of a raw ``kind`` (node/link/path) feature block."""
+        mean, std = getattr(self, kind)
+        return (x - np.asarray(mean)) / np.asarray(std)
+
+    def kpi(self, name: str, y: np.ndarray) -> np.ndarray:
+        """KPI values in normalised units."""
+        return (np.asarray(y, dtype=float) - self.kpi_center[name]) / self.kpi_scale[name]
+
+    def kpi_inverse(self, name: str, z: np.ndarray) -> np.ndarray:
+        """KPI values back in SI units."""
+        return np.asarray(z, dtype=float) * self.kpi_scale[name] + self.kpi_center[name]
+
+    def to_dict(self) -> dict:
+        return {
+            "node": [list(self.node[0]), list(self.node[1])],
+            "link": [list(self.link[0]), list(self.link[1])],
+            "path": [list(self.path[0]), list(self.path[1])],
+            "kpi_center": dict(self.kpi_center),
+            "kpi_scale": dict(self.kpi_scale),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Normalisation:
+        return cls(
+            node=(list(data["node"][0]), list(data["node"][1])),
+            link=(list(data["link"][0]), list(data["link"][1])),
+            path=(list(data["path"][0]), list(data["path"][1])),
+            kpi_center=dict(data["kpi_center"]),
+            kpi_scale=dict(data["kpi_scale"]),
+        )

@@ -1,0 +1,230 @@
+"""Training: the loop (Adam, L2, early stopping on validation NMAE) and the strategies STL, MTL and TL.
+
+- **STL** (single-task): one model per KPI, each trained and early-stopped on its own.
+- **MTL** (multi-task): one model, a shared embedding and one head per KPI; the loss averages the KPIs.
+- **TL** (transfer): pre-train an MTL model on ``source_kpis``, freeze its embedding, train new heads on the KPIs.
+
+Losses are computed on normalised KPIs (``(y − median) / IQR``), so the validation error in those units is the
+NMAE. Flows whose target is not finite (e.g. the delay of a flow that received nothing) do not count.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from nettwin.twin.batch import GraphBatch
+from nettwin.twin.blocks import TwinModel
+from nettwin.twin.graph import Graph
+from nettwin.twin.normalise import Normalisation
+
+__all__ = ["TrainConfig", "Item", "fit_model", "STRATEGIES", "SingleTask", "MultiTask", "Transfer", "batch_loss"]
+
+Item = tuple[Graph, dict[str, np.ndarray]]
+"""A prepared sample: the network's graph and its per-flow KPI targets in SI units."""
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by every strategy."""
+
+    epochs: int = 100
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    patience: int = 15
+    loss: str = "mae"
+    lr_decay: float = 0.5
+    max_seconds: float | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    log: Callable[[dict[str, Any]], None] | None = None
+
+
+def batch_loss(out: dict[str, Tensor], batch: GraphBatch, kpis: Sequence[str], kind: str) -> Tensor:
+    """Mean over KPIs of the masked per-flow loss on normalised values.
+
+    ``kind``: ``mae`` (L1), ``mse``, ``huber``; probabilistic outputs (P, 2) always use the Normal NLL.
+    """
+    assert batch.y is not None
+    total = out[kpis[0]].new_zeros(())
+    for k in kpis:
+        pred, y = out[k], batch.y[k]
+        ok = torch.isfinite(y)
+        if not bool(ok.any()):
+            continue
+        y = y[ok]
+        if pred.dim() == 2:
+            mean, log_std = pred[ok, 0], pred[ok, 1].clamp(-10.0, 10.0)
+            total = total + (log_std + 0.5 * ((y - mean) * torch.exp(-log_std)) ** 2).mean()
+            continue
+        err = pred[ok] - y
+        if kind == "mse":
+            total = total + (err**2).mean()
+        elif kind == "huber":
+            total = total + torch.nn.functional.smooth_l1_loss(pred[ok], y, beta=0.1)
+        else:
+            total = total + err.abs().mean()
+    return total / len(kpis)
+
+
+def _collate(items: Sequence[Item], norm: Normalisation, kpis: Sequence[str], device: torch.device) -> GraphBatch:
+    return GraphBatch.collate([g for g, _ in items], norm, [t for _, t in items], kpis).to(device)
+
+
+@torch.no_grad()
+def validation_nmae(model: TwinModel, batches: Sequence[GraphBatch], kpis: Sequence[str]) -> dict[str, float]:
+    """Per-KPI NMAE (normalised units) of a model over pre-collated batches."""
+    model.eval()
+    err = dict.fromkeys(kpis, 0.0)
+    count = dict.fromkeys(kpis, 0)
+    for b in batches:
+        out = model(b)
+        for k in kpis:
+            pred = out[k][:, 0] if out[k].dim() == 2 else out[k]
+            y = b.y[k]
+            ok = torch.isfinite(y)
+            err[k] += float((pred[ok] - y[ok]).abs().sum())
+            count[k] += int(ok.sum())
+    return {k: err[k] / count[k] if count[k] else float("nan") for k in kpis}
+
+
+def fit_model(
+    model: TwinModel,
+    train: Sequence[Item],
+    val: Sequence[Item],
+    norm: Normalisation,
+    kpis: Sequence[str],
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+    params: Sequence[torch.nn.Parameter] | None = None,
+    stage: str = "",
+) -> list[dict[str, Any]]:
+    """Train ``model`` in place on ``kpis`` with Adam + L2, keeping the weights of the best validation epoch.
+
+    The learning rate is multiplied by ``cfg.lr_decay`` whenever the validation NMAE has not improved for
+    ``max(2, patience // 3)`` epochs.
+
+    Returns the learning curve: one record per epoch (epoch, train loss, validation NMAE per KPI and mean,
+    seconds). Stops after ``cfg.patience`` epochs without improvement, after ``cfg.epochs``, or when
+    ``cfg.max_seconds`` have passed.
+    """
+    model.to(cfg.device)
+    params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.lr_decay, patience=max(2, cfg.patience // 3))
+        if cfg.lr_decay < 1.0
+        else None
+    )
+    val_batches = [
+        _collate(val[i : i + cfg.batch_size * 4], norm, kpis, cfg.device)
+        for i in range(0, len(val), cfg.batch_size * 4)
+    ]
+    best, best_state, stale, history = math.inf, copy.deepcopy(model.state_dict()), 0, []
+    start = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        perm = rng.permutation(len(train))
+        losses = []
+        for i in range(0, len(perm), cfg.batch_size):
+            batch = _collate([train[j] for j in perm[i : i + cfg.batch_size]], norm, kpis, cfg.device)
+            opt.zero_grad(set_to_none=True)
+            loss = batch_loss(model(batch), batch, kpis, cfg.loss)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 10.0)
+            opt.step()
+            losses.append(float(loss.detach()))
+        val_err = validation_nmae(model, val_batches, kpis) if val_batches else {}
+        score = float(np.nanmean(list(val_err.values()))) if val_err else float(np.mean(losses))
+        record = {
+            "stage": stage,
+            "epoch": epoch,
+            "train_loss": float(np.mean(losses)),
+            "val_nmae": val_err,
+            "val_score": score,
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - start,
+        }
+        if sched is not None:
+            sched.step(score)
+        history.append(record)
+        if cfg.log is not None:
+            cfg.log(record)
+        if score < best - 1e-6:
+            best, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+        if stale >= cfg.patience or (cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds):
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+class Strategy:
+    """How KPIs map onto models and how those models are trained."""
+
+    name = ""
+
+    def fit(
+        self,
+        build: Callable[[Sequence[str]], TwinModel],
+        train: Sequence[Item],
+        val: Sequence[Item],
+        norm: Normalisation,
+        kpis: Sequence[str],
+        source_kpis: Sequence[str],
+        cfg: TrainConfig,
+        rng: np.random.Generator,
+    ) -> tuple[dict[str, TwinModel], list[dict[str, Any]]]:
+        raise NotImplementedError
+
+
+class SingleTask(Strategy):
+    """STL: one model per KPI (models stored under the KPI's name)."""
+
+    name = "stl"
+
+    def fit(self, build, train, val, norm, kpis, source_kpis, cfg, rng):
+        models, history = {}, []
+        for k in kpis:
+            models[k] = build([k])
+            history += fit_model(models[k], train, val, norm, [k], cfg, rng, stage=f"stl:{k}")
+        return models, history
+
+
+class MultiTask(Strategy):
+    """MTL: one model with a shared embedding and one head per KPI (stored under ``"mtl"``)."""
+
+    name = "mtl"
+
+    def fit(self, build, train, val, norm, kpis, source_kpis, cfg, rng):
+        model = build(kpis)
+        return {"mtl": model}, fit_model(model, train, val, norm, kpis, cfg, rng, stage="mtl")
+
+
+class Transfer(Strategy):
+    """TL: pre-train on ``source_kpis`` (MTL), freeze the embedding, train new heads on ``kpis`` (``"tl"``)."""
+
+    name = "tl"
+
+    def fit(self, build, train, val, norm, kpis, source_kpis, cfg, rng):
+        model = build(source_kpis)
+        history = fit_model(model, train, val, norm, source_kpis, cfg, rng, stage="tl:pretrain")
+        for p in model.encoder_parameters():
+            p.requires_grad_(False)
+        model.build_heads(kpis)
+        model.to(cfg.device)
+        history += fit_model(model, train, val, norm, kpis, cfg, rng, stage="tl:heads")
+        return {"tl": model}, history
+
+
+STRATEGIES: dict[str, Strategy] = {s.name: s for s in (SingleTask(), MultiTask(), Transfer())}

@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import torch
+
+from nettwin.twin import Twin, TwinError, load_twin
+from nettwin.twin.estimator import cross_validate
+
+
+def test_params_are_validated_with_one_message_format(pairs):
+    with pytest.raises(TwinError, match=r"Twin: parameter 'strategy' must be one of 'stl', 'mtl', 'tl'; got 'xl'"):
+        Twin("glance", strategy="xl").fit(pairs)
+    with pytest.raises(TwinError, match=r"parameter 'epochs' must be an int ≥ 1; got 0"):
+        Twin("glance", epochs=0).fit(pairs)
+    with pytest.raises(TwinError, match=r"parameter 'model' must be one of 'glance'.*; got 'bert'"):
+        Twin("bert").fit(pairs)
+    with pytest.raises(TwinError, match=r"parameter 'kpis' must be a list of .*; got \['latency'\]"):
+        Twin("glance", kpis=["latency"]).fit(pairs)
+
+
+def test_unknown_model_option_is_named(pairs):
+    with pytest.raises(TwinError, match="model 'glance':.*'depth'"):
+        Twin("glance", options={"depth": 3}, epochs=1).fit(pairs)
+
+
+def test_strategies_lay_out_models(pairs, kpis):
+    stl = Twin("gnn", strategy="stl", kpis=["delay", "drops"], epochs=1, options={"hidden": 8}).fit(pairs)
+    assert sorted(stl.models_) == ["delay", "drops"] and stl.models_["delay"].kpis == ["delay"]
+    mtl = Twin("gnn", strategy="mtl", epochs=1, options={"hidden": 8}).fit(pairs)
+    assert list(mtl.models_) == ["mtl"] and mtl.models_["mtl"].kpis == kpis
+    assert stl.name == "GNN-STL" and mtl.name == "GNN-MTL"
+
+
+def test_transfer_freezes_the_pretrained_embedding(pairs):
+    twin = Twin("glance", strategy="tl", kpis=["drops"], epochs=2, seed=1)
+    twin.fit(pairs)
+    model = twin.models_["tl"]
+    assert model.kpis == ["drops"]
+    stages = [r["stage"] for r in twin.history_]
+    assert stages[0] == "tl:pretrain" and stages[-1] == "tl:heads"
+    assert all(not p.requires_grad for p in model.encoder_parameters())
+    assert all(p.requires_grad for p in model.heads.parameters())
+    # pre-trained on the other default KPIs
+    assert set(twin.normalisation_.kpi_scale) == {"delay", "jitter", "throughput", "drops"}
+
+
+def test_transfer_needs_other_kpis(pairs):
+    with pytest.raises(TwinError, match="strategy 'tl' needs source_kpis"):
+        Twin("glance", strategy="tl", epochs=1).fit(pairs)
+
+
+def test_same_seed_same_twin(pairs, ring):
+    a = Twin("glance", epochs=2, seed=3).fit(pairs).predict(ring)
+    b = Twin("glance", epochs=2, seed=3).fit(pairs).predict(ring)
+    c = Twin("glance", epochs=2, seed=4).fit(pairs).predict(ring)
+    np.testing.assert_array_equal(a["delay"], b["delay"])
+    assert not np.array_equal(a["delay"], c["delay"])
+
+
+def test_training_reduces_the_error(pairs):
+    short = Twin("routenet", epochs=1, options={"T": 2}, lr=3e-3).fit(pairs)
+    long = Twin("routenet", epochs=40, patience=40, options={"T": 2}, lr=3e-3).fit(pairs)
+    assert np.mean(list(long.score(pairs).values())) < np.mean(list(short.score(pairs).values()))
+    assert len(long.history_) == 40 and {"epoch", "train_loss", "val_nmae", "seconds"} <= set(long.history_[0])
+
+
+def test_early_stopping_keeps_the_best_epoch(pairs):
+    twin = Twin("gnn", epochs=30, patience=2, lr=0.05, options={"hidden": 8}).fit(pairs)
+    scores = [r["val_score"] for r in twin.history_]
+    best = scores.index(min(scores))
+    assert len(scores) == 30 or len(scores) - 1 - best == 2  # stopped after `patience` epochs without progress
+
+
+def test_probabilistic_twin_gives_a_std(pairs, ring):
+    pred = Twin("routenet", probabilistic=True, epochs=1, options={"T": 2}).fit(pairs).predict(ring)
+    assert {"delay_std", "drops_std"} <= set(pred)
+    assert np.all(pred["delay_std"] > 0)
+
+
+def test_predictions_are_never_negative(pairs, ring):
+    pred = Twin("gnn", epochs=1, options={"hidden": 8}).fit(pairs).predict(ring)
+    assert all(np.all(v >= 0) for v in pred.values())
+
+
+def test_cpu_by_default_here_and_threads_restored(pairs):
+    before = torch.get_num_threads()
+    twin = Twin("gnn", epochs=1, options={"hidden": 8}).fit(pairs)
+    assert torch.get_num_threads() == before
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(twin.models_["mtl"].parameters()).device.type == expected
+
+
+def test_cross_validation_scores_each_fold(pairs):
+    scores = cross_validate(Twin("gnn", epochs=1, options={"hidden": 8}), pairs, folds=3)
+    assert len(scores) == 3 and all(set(s) == {"delay", "jitter", "throughput", "drops"} for s in scores)
+    with pytest.raises(TwinError, match="need 2 ≤ folds ≤ samples"):
+        cross_validate(Twin("gnn"), pairs, folds=10)
+
+
+def test_fit_on_a_dataset_uses_its_splits_and_iqrs(tiny_dataset, tmp_path):
+    twin = Twin("glance", epochs=2).fit(tiny_dataset)
+    assert twin.n_train_ == 18
+    for k in ("delay", "throughput"):
+        assert twin.iqr_[k] == pytest.approx(tiny_dataset.iqr(k))
+    twin.save(tmp_path / "g.pt")
+    again = load_twin(tmp_path / "g.pt")
+    test = list(tiny_dataset.samples("test"))
+    assert again.score(test) == pytest.approx(twin.score(test))
+
+
+def test_learning_rate_decays_on_plateaus(pairs):
+    twin = Twin("gnn", epochs=12, patience=6, lr=0.05, lr_decay=0.5, options={"hidden": 8}).fit(pairs)
+    rates = [r["lr"] for r in twin.history_]
+    assert rates[0] == 0.05 and all(b <= a for a, b in zip(rates, rates[1:], strict=False))
+    with pytest.raises(TwinError, match=r"parameter 'lr_decay' must be a number in \(0, 1\]; got 0"):
+        Twin("gnn", lr_decay=0).fit(pairs)

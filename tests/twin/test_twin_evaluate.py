@@ -1,0 +1,64 @@
+import json
+
+import numpy as np
+import pytest
+
+from nettwin.twin import QueueingTwin, Twin, TwinError
+from nettwin.twin.evaluate import evaluate, report_table, write_report
+from nettwin.twin.metrics import mre, nmae
+
+
+def test_nmae_and_mre():
+    assert nmae(np.array([1.0, 3.0, np.nan]), np.array([2.0, 2.0, 1.0]), 2.0) == 0.5
+    assert mre(np.array([2.0, 1.0]), np.array([1.0, 0.0])) == 1.0
+    assert np.isnan(nmae(np.array([np.nan]), np.array([1.0]), 1.0))
+
+
+@pytest.fixture(scope="module")
+def report(tiny_dataset):
+    twin = Twin("glance", epochs=2).fit(tiny_dataset)
+    return evaluate([twin], tiny_dataset)
+
+
+def test_report_has_twins_simbase_levels_and_qt(report, tiny_dataset):
+    names = [m["name"] for m in report["methods"]]
+    assert names == ["GLANCE-MTL", "QT", "SimBase", "SimBase+", "SimBase++"]
+    assert report["dataset"]["samples"] == 6 and report["dataset"]["flows"] == 24
+    for m in report["methods"]:
+        assert set(m["nmae"]) == set(m["mre"]) == {"delay", "jitter", "throughput", "drops"}
+    assert report["iqr"]["delay"] == pytest.approx(tiny_dataset.iqr("delay"))
+    assert report["simulation_seconds_per_sample"] > 0
+    twin = report["methods"][0]
+    assert twin["seconds_per_sample"] > 0 and twin["speedup_vs_simulation"] > 0
+    assert len(report["learning_curves"]["GLANCE-MTL"]) == 2
+
+
+def test_simbase_levels_agree_with_a_direct_computation(report, tiny_dataset):
+    test = list(tiny_dataset.samples("test"))
+    ref = np.concatenate([s.kpis(0)["throughput"] for s in test])
+    plus = np.concatenate([(s.kpis(1)["throughput"] + s.kpis(2)["throughput"]) / 2 for s in test])
+    level = next(m for m in report["methods"] if m["name"] == "SimBase+")
+    assert level["nmae"]["throughput"] == pytest.approx(nmae(plus, ref, report["iqr"]["throughput"]))
+    assert level["runs"] == [1, 2]
+
+
+def test_zero_iqr_falls_back_and_says_so(report, tiny_dataset):
+    for k in report["kpis"]:
+        assert report["iqr"][k] > 0
+        expected = "instead" if tiny_dataset.iqr(k) == 0 else "manifest"
+        assert expected in report["iqr_source"][k]
+
+
+def test_report_files(report, tmp_path):
+    json_path, png_path = write_report(report, tmp_path / "rep")
+    assert json.loads(json_path.read_text())["methods"][0]["name"] == "GLANCE-MTL"
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    columns, rows = report_table(report)
+    assert columns[0] == "method" and len(rows) == 5 and rows[0][0] == "GLANCE-MTL"
+
+
+def test_qt_only_and_errors(tiny_dataset):
+    rep = evaluate([QueueingTwin().fit(tiny_dataset)], tiny_dataset, simbase=False)
+    assert [m["name"] for m in rep["methods"]] == ["QT"]
+    with pytest.raises(TwinError, match="no samples"):
+        evaluate([QueueingTwin().fit(tiny_dataset)], tiny_dataset, split="test", limit=0)
