@@ -6,7 +6,7 @@ import torch
 from te_helpers import random_instance
 
 from nettwin.te import ECMPSolver, TEError, TEInstance
-from nettwin.te.tensors import TEBatch, edge_loads, graph_mlu, segment_softmax, utilisation
+from nettwin.te.tensors import TEBatch, edge_loads, edge_sums, graph_mlu, path_sums, segment_softmax, utilisation
 
 
 def _mlu_by_loop(inst: TEInstance, x: np.ndarray) -> float:
@@ -39,6 +39,46 @@ def test_segment_softmax_sums_to_one_and_skips_dead_paths():
     seg = torch.tensor([0, 0, 1, 2, 2])
     w = segment_softmax(logits, seg, 3)
     assert w.tolist() == pytest.approx([1.0, 0.0, 1.0, 0.5, 0.5])
+
+
+def test_segment_softmax_matches_a_softmax_per_segment_values_and_gradients():
+    sizes = torch.tensor([3, 1, 4, 2, 2])
+    seg = torch.repeat_interleave(torch.arange(5), sizes)
+    logits = torch.randn(len(seg), generator=torch.Generator().manual_seed(0))
+    logits[[3, 10, 11]] = -torch.inf  # segment 1 and segment 4 entirely dead, segment 2 partly
+    weights = torch.randn(len(seg), generator=torch.Generator().manual_seed(1))
+    leaf = logits.clone().requires_grad_()
+    got = segment_softmax(leaf, seg, 5, sizes)
+    (got * weights).sum().backward()
+    ref_leaf = logits.clone().requires_grad_()
+    parts = [
+        torch.full((len(part),), 1 / len(part)) if torch.isinf(part).all() else torch.softmax(part, 0)
+        for part in torch.split(ref_leaf, sizes.tolist())
+    ]
+    ref = torch.cat(parts)
+    (ref * weights).sum().backward()
+    torch.testing.assert_close(got, ref)
+    torch.testing.assert_close(segment_softmax(logits, seg, 5), ref.detach())  # sizes counted when not given
+    torch.testing.assert_close(leaf.grad, ref_leaf.grad)
+
+
+def test_incidence_sums_equal_dense_products_with_gradients():
+    insts = [random_instance(s) for s in range(2)]
+    batch = TEBatch.from_instances(insts, torch.device("cpu"))
+    dense = batch.path_edge.to_dense()
+    torch.testing.assert_close(batch.edge_path.to_dense(), dense.T)
+    rows = torch.zeros_like(dense)
+    rows[batch.nnz_path, batch.nnz_edge] = 1.0
+    torch.testing.assert_close(dense, rows)
+    gen = torch.Generator().manual_seed(0)
+    for op, mat in ((path_sums, dense), (edge_sums, dense.T)):
+        for cols in ((), (3,)):
+            v = torch.randn((mat.shape[1], *cols), generator=gen, requires_grad=True)
+            out = op(batch, v)
+            torch.testing.assert_close(out, mat @ v.detach())
+            g = torch.randn(out.shape, generator=gen)
+            (grad,) = torch.autograd.grad(out, v, g)
+            torch.testing.assert_close(grad, mat.T @ g)
 
 
 def test_bad_ratios_are_rejected_with_the_pair_named(tri):

@@ -6,6 +6,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import torch
 from te_helpers import random_instance
 
 from nettwin.te import (
@@ -19,6 +20,7 @@ from nettwin.te import (
     save_solver,
 )
 from nettwin.te.instance import pair_sums
+from nettwin.te.tensors import TEBatch
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,16 @@ def test_geminet_runs_on_a_topology_it_never_saw(abilene):
     other = random_instance(0)
     x = model.solve(other)
     assert np.all(x >= 0) and pair_sums(other.paths, x) == pytest.approx(np.ones(other.n_pairs), abs=1e-5)
+
+
+def test_geminet_ratios_are_the_same_with_and_without_autograd(abilene):
+    # without autograd the path encoder works in place; the values must not change
+    net = GeminetSolver(train_steps=5).fit(abilene[:4]).net_
+    batch = TEBatch.from_instances(abilene[:3], torch.device("cpu"))
+    with_grad = net(batch)
+    assert with_grad.requires_grad
+    with torch.inference_mode():
+        torch.testing.assert_close(net(batch), with_grad.detach())
 
 
 def test_dote_trains_on_one_layout_and_refuses_others(abilene):

@@ -31,7 +31,7 @@ from nettwin.errors import TEError
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import PathSet
-from nettwin.te.tensors import TEBatch, default_device, edge_loads, graph_mlu, segment_softmax, utilisation
+from nettwin.te.tensors import TEBatch, default_device, edge_loads, equal_split, graph_mlu, pair_softmax, utilisation
 from nettwin.te.training import train_model
 
 __all__ = ["DOTENet", "DOTESolver", "layout_key"]
@@ -70,8 +70,7 @@ class DOTENet(nn.Module):
         demand = batch.path_demand[first].reshape(g, self.n_pairs)
         demand = demand / demand.sum(1, keepdim=True).clamp_min(1e-12) * self.n_pairs
         logits = self.mlp(demand).reshape(-1)
-        logits = torch.where(batch.path_alive, logits, torch.full_like(logits, -torch.inf))
-        return segment_softmax(logits, batch.path_pair, batch.n_pairs)
+        return pair_softmax(batch, torch.where(batch.path_alive, logits, -torch.inf))
 
     def extra_repr(self) -> str:
         return f"pairs={self.n_pairs}, paths={self.n_paths}, hidden={self.hidden}"
@@ -80,9 +79,7 @@ class DOTENet(nn.Module):
 def _loss(model: nn.Module, batch: TEBatch) -> torch.Tensor:
     x = model(batch)
     m = graph_mlu(batch, utilisation(batch, edge_loads(batch, x)))
-    eq_logits = torch.where(batch.path_alive, torch.zeros_like(x), torch.full_like(x, -torch.inf))
-    eq = segment_softmax(eq_logits, batch.path_pair, batch.n_pairs)
-    r = graph_mlu(batch, utilisation(batch, edge_loads(batch, eq))).clamp_min(1e-12)
+    r = graph_mlu(batch, utilisation(batch, edge_loads(batch, equal_split(batch)))).clamp_min(1e-12)
     return (m / r).mean()
 
 

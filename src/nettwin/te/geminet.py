@@ -22,9 +22,10 @@ utilisation ``u⁰_e / r``, ``log(1 + Σ_{q∋e} d_q / (c_e r))``, ``log c̃_e``
 
 with one small MLP ``f`` shared by every edge and every step. The network only ever sees these per-edge and
 per-path quantities, never the topology's shape or size, so one trained model runs on any topology.
-Everything is gathers and ``index_add``/``scatter_reduce`` over the path–edge incidences: memory grows with
-edges + incidences, not with pairs × paths × hidden size. Trained end to end on the differentiable MLU
-(:mod:`nettwin.te.training`).
+Sums along the path–edge incidences (path costs, edge loads, the aggregation of path embeddings to edges)
+are sparse incidence-matrix products, the rest gathers and segment reductions (see :mod:`nettwin.te.tensors`):
+memory grows with edges + incidences, not with pairs × paths × hidden size. Trained end to end on the
+differentiable MLU (:mod:`nettwin.te.training`).
 
 Parameters
 ----------
@@ -44,7 +45,17 @@ from torch import nn
 from nettwin.errors import TEError
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance
-from nettwin.te.tensors import TEBatch, default_device, edge_loads, graph_mlu, segment_softmax, utilisation
+from nettwin.te.tensors import (
+    TEBatch,
+    default_device,
+    edge_loads,
+    edge_sums,
+    equal_split,
+    graph_mlu,
+    pair_softmax,
+    path_sums,
+    utilisation,
+)
 from nettwin.te.training import train_model
 
 __all__ = ["GeminetNet", "GeminetSolver"]
@@ -88,36 +99,36 @@ class GeminetNet(nn.Module):
         return nn.functional.softplus(self.beta_raw)
 
     def _ratios(self, batch: TEBatch, lam: torch.Tensor) -> torch.Tensor:
-        cost = lam.new_zeros(batch.n_paths).index_add(0, batch.nnz_path, lam[batch.nnz_edge])
-        logits = torch.where(batch.path_alive, -self.beta * cost, torch.full_like(cost, -torch.inf))
-        return segment_softmax(logits, batch.path_pair, batch.n_pairs)
+        cost = path_sums(batch, lam)
+        return pair_softmax(batch, torch.where(batch.path_alive, -self.beta * cost, -torch.inf))
 
     def forward(self, batch: TEBatch, trace: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Split ratios ``(Q,)``; with ``trace``, appends each step's per-instance MLU to it."""
         alive = batch.path_alive
-        d = batch.path_demand
-        zero_logits = torch.where(alive, torch.zeros_like(d), torch.full_like(d, -torch.inf))
-        eq = segment_softmax(zero_logits, batch.path_pair, batch.n_pairs)
-        u0 = utilisation(batch, edge_loads(batch, eq))
+        u0 = utilisation(batch, edge_loads(batch, equal_split(batch)))
         r = graph_mlu(batch, u0).clamp_min(1e-12)
-        r_edge = r[batch.edge_graph]
-        path_graph = batch.pair_graph[batch.path_pair]
+        r_edge = r.index_select(0, batch.edge_graph)
+        path_graph = batch.pair_graph.index_select(0, batch.path_pair)
         log_cap = torch.log(batch.cap.clamp_min(1e-6))
         # initial duals from per-path (demand, bottleneck) aggregated to edges
         bottleneck = torch.full((batch.n_paths,), torch.inf, device=batch.cap.device)
-        bottleneck = bottleneck.scatter_reduce(0, batch.nnz_path, batch.cap[batch.nnz_edge], "amin", include_self=True)
-        bottleneck = bottleneck.clamp_min(1e-6)
-        a = torch.where(alive, batch.path_demand / (bottleneck * r[path_graph]), torch.zeros_like(bottleneck))
-        h = self.path_enc(torch.stack([torch.log1p(a), torch.log(bottleneck)], dim=1))
-        h = h * alive.unsqueeze(1)
-        agg = h.new_zeros(batch.n_edges, self.hidden).index_add(0, batch.nnz_edge, h[batch.nnz_path])
-        count = h.new_zeros(batch.n_edges).index_add(0, batch.nnz_edge, alive[batch.nnz_path].float())
-        pot = batch.path_demand.new_zeros(batch.n_edges).index_add(
-            0, batch.nnz_edge, (batch.path_demand * alive)[batch.nnz_path]
+        bottleneck = bottleneck.scatter_reduce(
+            0, batch.nnz_path, batch.cap.index_select(0, batch.nnz_edge), "amin", include_self=True
         )
-        pot = utilisation(batch, pot) / r_edge
+        bottleneck = bottleneck.clamp_min(1e-6)
+        a = torch.where(alive, batch.path_demand / (bottleneck * r.index_select(0, path_graph)), 0.0)
+        # φ ends in an affine layer, which commutes with the mean over the paths crossing an edge: apply it to the
+        # E means instead of the Q paths (same values, and no (Q, hidden) output to write)
+        s = self.path_enc[0](torch.stack([torch.log1p(a), torch.log(bottleneck)], dim=1))
+        if s.requires_grad:
+            s = self.path_enc[1](s) * alive.unsqueeze(1)
+        else:  # nothing to differentiate: keep to the one (Q, hidden) buffer, which is costly to allocate
+            nn.functional.silu(s, inplace=True).mul_(alive.unsqueeze(1))
+        count = edge_sums(batch, alive.float())
+        agg = self.path_enc[-1](edge_sums(batch, s) / count.clamp_min(1).unsqueeze(1)) * (count > 0).unsqueeze(1)
+        pot = utilisation(batch, edge_sums(batch, batch.path_demand * alive)) / r_edge
         u0r = u0 / r_edge
-        x0 = torch.cat([agg / count.clamp_min(1).unsqueeze(1), torch.stack([u0r, torch.log1p(pot), log_cap], 1)], 1)
+        x0 = torch.cat([agg, torch.stack([u0r, torch.log1p(pot), log_cap], 1)], 1)
         z = self.edge_init(x0).squeeze(1)
         for t in range(self.steps):
             lam = nn.functional.softplus(z)
@@ -126,7 +137,7 @@ class GeminetNet(nn.Module):
             m = graph_mlu(batch, u).clamp_min(1e-12)
             if trace is not None:
                 trace.append(m / r)
-            m_edge = m[batch.edge_graph]
+            m_edge = m.index_select(0, batch.edge_graph)
             feats = torch.stack(
                 [
                     u / m_edge,
@@ -151,12 +162,7 @@ def relative_mlu_loss(model: nn.Module, batch: TEBatch, trace_weight: float = 0.
     x = model(batch, trace=trace if trace_weight else None)
     u = utilisation(batch, edge_loads(batch, x))
     m = graph_mlu(batch, u)
-    eq = segment_softmax(
-        torch.where(batch.path_alive, torch.zeros_like(x), torch.full_like(x, -torch.inf)),
-        batch.path_pair,
-        batch.n_pairs,
-    )
-    r = graph_mlu(batch, utilisation(batch, edge_loads(batch, eq))).clamp_min(1e-12)
+    r = graph_mlu(batch, utilisation(batch, edge_loads(batch, equal_split(batch)))).clamp_min(1e-12)
     loss = (m / r).mean()
     if trace:
         loss = loss + trace_weight * torch.stack(trace).mean()

@@ -2,8 +2,11 @@
 
 A :class:`TEBatch` stacks one or more instances as one disjoint graph: edges, pairs and paths are concatenated
 with offsets, and ``edge_graph``/``pair_graph`` say which instance each belongs to. Paths and edges meet only
-through the ``nnz`` incidence list ``(nnz_path, nnz_edge)``; every operation is a gather, an ``index_add`` or a
-``scatter_reduce`` over it, so memory grows with edges + path incidences, never with pairs × paths.
+through the path–edge incidences, held twice: as the list ``(nnz_path, nnz_edge)`` and as the 0/1 incidence
+matrix in both orientations, ``path_edge`` (Q × E) and ``edge_path`` (E × Q), sparse CSR. Sums along the
+incidences (:func:`path_sums`, :func:`edge_sums`) are sparse matrix products, which never materialise one value
+per incidence; everything else is a gather, an ``index_add`` or a ``scatter_reduce``. Memory grows with
+edges + path incidences, never with pairs × paths.
 
 Units: demands and capacities are divided by each instance's median working capacity (``scale``), so an
 instance and the same instance in other units give the same tensors.
@@ -11,6 +14,7 @@ instance and the same instance in other units give the same tensors.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +28,11 @@ __all__ = [
     "default_device",
     "segment_softmax",
     "edge_loads",
+    "edge_sums",
+    "equal_split",
     "graph_mlu",
+    "pair_softmax",
+    "path_sums",
     "utilisation",
 ]
 
@@ -43,7 +51,9 @@ class TEBatch:
     cap : ``(E,)`` capacities ÷ scale (0 = failed).
     edge_graph : ``(E,)`` instance of each edge.
     nnz_path, nnz_edge : ``(nnz,)`` incidences.
-    path_pair : ``(Q,)`` pair of each path.
+    path_edge, edge_path : the ``(Q, E)`` incidence matrix and its transpose, sparse CSR float32.
+    path_pair : ``(Q,)`` pair of each path, non-decreasing.
+    pair_size : ``(P,)`` number of candidate paths of each pair.
     path_demand : ``(Q,)`` demand of each path's pair ÷ scale.
     path_alive : ``(Q,)`` False for a path crossing a failed edge.
     pair_graph : ``(P,)`` instance of each pair.
@@ -55,9 +65,12 @@ class TEBatch:
     nnz_path: torch.Tensor
     nnz_edge: torch.Tensor
     path_pair: torch.Tensor
+    pair_size: torch.Tensor
     path_demand: torch.Tensor
     path_alive: torch.Tensor
     pair_graph: torch.Tensor
+    path_edge: torch.Tensor
+    edge_path: torch.Tensor
     n_graphs: int
     n_edges: int
     n_pairs: int
@@ -67,8 +80,9 @@ class TEBatch:
     def from_instances(cls, instances: Sequence[TEInstance], device: torch.device | None = None) -> TEBatch:
         """Stack ``instances``; float32 tensors on ``device`` (default: :func:`default_device`)."""
         device = device or default_device()
-        caps, eg, np_, ne, pp, pd, pa, pg = [], [], [], [], [], [], [], []
-        e_off = p_off = q_off = 0
+        caps, eg, np_, ne, pp, ps, pd, pa, pg = [], [], [], [], [], [], [], [], []
+        row_ptr, col_ptr, col_path = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], []
+        e_off = p_off = q_off = nnz_off = 0
         for g, inst in enumerate(instances):
             cap = inst.graph.capacity
             working = cap[cap > 0]
@@ -79,26 +93,46 @@ class TEBatch:
             np_.append(paths.path_of_nnz + q_off)
             ne.append(paths.edge_ids + e_off)
             pp.append(paths.path_pair + p_off)
+            ps.append(np.diff(paths.pair_ptr))
             pd.append(inst.path_demand / scale)
             dead = np.bincount(paths.path_of_nnz, weights=cap[paths.edge_ids] <= 0, minlength=paths.n_paths) > 0
             pa.append(~dead)
             pg.append(np.full(inst.n_pairs, g))
+            by_edge = paths.incidence(inst.n_edges).tocsc()  # counting sort of the incidences by edge
+            row_ptr.append(paths.ptr[1:] + nnz_off)
+            col_ptr.append(by_edge.indptr[1:] + nnz_off)
+            col_path.append(by_edge.indices + q_off)
             e_off += inst.n_edges
             p_off += inst.n_pairs
             q_off += inst.n_paths
+            nnz_off += paths.nnz
 
         def t(parts: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
             return torch.from_numpy(np.concatenate(parts)).to(device=device, dtype=dtype)
 
+        nnz_edge = t(ne, torch.long)
+        ones = torch.ones(nnz_off, device=device)
+        idx = torch.int32 if max(nnz_off, q_off) < 2**31 else torch.long  # int32 skips a conversion per product
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
+            path_edge = torch.sparse_csr_tensor(
+                t(row_ptr, idx), nnz_edge.to(idx), ones, (q_off, e_off), check_invariants=False
+            )
+            edge_path = torch.sparse_csr_tensor(
+                t(col_ptr, idx), t(col_path, idx), ones, (e_off, q_off), check_invariants=False
+            )
         return cls(
             cap=t(caps, torch.float32),
             edge_graph=t(eg, torch.long),
             nnz_path=t(np_, torch.long),
-            nnz_edge=t(ne, torch.long),
+            nnz_edge=nnz_edge,
             path_pair=t(pp, torch.long),
+            pair_size=t(ps, torch.long),
             path_demand=t(pd, torch.float32),
             path_alive=t(pa, torch.bool),
             pair_graph=t(pg, torch.long),
+            path_edge=path_edge,
+            edge_path=edge_path,
             n_graphs=len(instances),
             n_edges=e_off,
             n_pairs=p_off,
@@ -111,25 +145,75 @@ class TEBatch:
         return [v.detach().cpu().double().numpy() for v in torch.split(values, counts)]
 
 
-def segment_softmax(logits: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
+def segment_softmax(
+    logits: torch.Tensor, segment: torch.Tensor, n_segments: int, sizes: torch.Tensor | None = None
+) -> torch.Tensor:
     """Softmax of ``logits`` within each segment (the paths of a pair); ``-inf`` logits get weight 0.
 
-    A segment whose logits are all ``-inf`` gets equal weights.
+    Entries must be grouped by segment (``segment`` non-decreasing, as :attr:`TEBatch.path_pair` is);
+    ``sizes``, the ``(n_segments,)`` number of entries of each segment, is counted when not given. A segment
+    whose logits are all ``-inf`` gets equal weights.
     """
-    top = torch.full((n_segments,), -torch.inf, dtype=logits.dtype, device=logits.device)
-    top = top.scatter_reduce(0, segment, logits, reduce="amax", include_self=True)
-    all_dead = ~torch.isfinite(top)
-    top = torch.where(all_dead, torch.zeros_like(top), top)
-    w = torch.exp(logits - top[segment])
-    w = torch.where(all_dead[segment], torch.ones_like(w), w)
+    if sizes is None:
+        sizes = torch.bincount(segment, minlength=n_segments)
+    # the per-segment maximum only keeps exp from overflowing; the softmax does not depend on it, so it needs no
+    # gradient
+    top = torch.segment_reduce(logits.detach(), "max", lengths=sizes, unsafe=True, initial=-torch.inf)
+    live = torch.isfinite(top)
+    w = (logits - torch.where(live, top, 0.0).index_select(0, segment)).exp_()
     total = w.new_zeros(n_segments).index_add(0, segment, w)
-    return w / total[segment]
+    # w / total in a live segment (total ≥ 1 there); an all -inf segment has w = 0 and gets 1 / size instead
+    equal = torch.where(live, 0.0, 1 / sizes.clamp_min(1).to(w.dtype))
+    inv_total = 1 / torch.where(live, total, 1.0)
+    return torch.addcmul(equal.index_select(0, segment), w, inv_total.index_select(0, segment))
+
+
+def pair_softmax(batch: TEBatch, logits: torch.Tensor) -> torch.Tensor:
+    """:func:`segment_softmax` of per-path ``logits`` over the paths of each pair: ``(Q,)`` split ratios."""
+    return segment_softmax(logits, batch.path_pair, batch.n_pairs, batch.pair_size)
+
+
+def equal_split(batch: TEBatch) -> torch.Tensor:
+    """``(Q,)`` ratios splitting every pair equally over its working paths (over all of them if none works)."""
+    zero = torch.zeros(batch.n_paths, device=batch.path_demand.device)
+    return pair_softmax(batch, torch.where(batch.path_alive, zero, -torch.inf))
+
+
+class _IncidenceProduct(torch.autograd.Function):
+    """``a @ dense`` for a constant sparse ``a``; the backward pass multiplies by ``a_t``, its transpose kept as CSR.
+
+    Sparse CSR products differentiate with respect to the dense operand, but through a transposed CSR view, a
+    much slower kernel; with the explicit transpose both passes are row-by-row sparse products.
+    """
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, a_t: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        ctx.a_t = a_t
+        return _spmm(a, dense)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:
+        return None, None, _spmm(ctx.a_t, grad)
+
+
+def _spmm(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    return torch.mv(a, dense) if dense.dim() == 1 else torch.mm(a, dense)
+
+
+def path_sums(batch: TEBatch, edge_values: torch.Tensor) -> torch.Tensor:
+    """``(Q,)`` or ``(Q, k)``: for every path, the sum of ``edge_values`` (``(E,)`` or ``(E, k)``) over its edges."""
+    return _IncidenceProduct.apply(batch.path_edge, batch.edge_path, edge_values)
+
+
+def edge_sums(batch: TEBatch, path_values: torch.Tensor) -> torch.Tensor:
+    """``(E,)`` or ``(E, k)``: for every edge, the sum of ``path_values`` (``(Q,)`` or ``(Q, k)``) over the paths
+    crossing it."""
+    return _IncidenceProduct.apply(batch.edge_path, batch.path_edge, path_values)
 
 
 def edge_loads(batch: TEBatch, ratios: torch.Tensor) -> torch.Tensor:
     """``(E,)`` load of every edge (scaled units) under per-path ``ratios``."""
-    flow = (ratios * batch.path_demand)[batch.nnz_path]
-    return flow.new_zeros(batch.n_edges).index_add(0, batch.nnz_edge, flow)
+    return edge_sums(batch, ratios * batch.path_demand)
 
 
 def utilisation(batch: TEBatch, loads: torch.Tensor) -> torch.Tensor:
