@@ -11,13 +11,11 @@ a newer format version or an unknown kind raises :class:`~nettwin.errors.TEError
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import torch
 
-from nettwin import __version__
-from nettwin._files import atomic_write_bytes
+from nettwin._checkpoint import read_tagged, write_tagged
 from nettwin.errors import TEError
 from nettwin.te.dote import DOTENet, DOTESolver
 from nettwin.te.geminet import GeminetNet, GeminetSolver
@@ -47,19 +45,14 @@ def save_solver(solver: GeminetSolver | DOTESolver, path: str | Path) -> Path:
         raise TEError(f"only learned solvers (geminet, dote) have checkpoints, got {type(solver).__name__}")
     solver._check_fitted("net_")
     payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "nettwin_version": __version__,
         "kind": kind,
         "config": solver.get_params(),
         "state": state,
         "weights": {k: v.detach().cpu() for k, v in solver.net_.state_dict().items()},
         "history": [float(x) for x in getattr(solver, "history_", [])],
     }
-    buf = io.BytesIO()
-    torch.save(payload, buf)
     path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
+    write_tagged(path, FORMAT, FORMAT_VERSION, payload)
     return path
 
 
@@ -76,22 +69,7 @@ def load_solver(path: str | Path, device: str | None = None) -> GeminetSolver | 
     TEError
         If the file is missing, unreadable, or not a compatible checkpoint.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise TEError(f"checkpoint '{path}' does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for corrupt files
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise TEError(f"cannot read checkpoint '{path}': {first}") from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise TEError(f"'{path}' is not a nettwin TE checkpoint (no '{FORMAT}' marker)")
-    version = payload.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise TEError(
-            f"checkpoint '{path}' has format version {version!r}, this nettwin reads ≤ {FORMAT_VERSION}; "
-            f"it was written by nettwin {payload.get('nettwin_version')}, upgrade nettwin"
-        )
+    payload = read_tagged(path, FORMAT, FORMAT_VERSION, "TE", TEError)
     kind, config, state = payload.get("kind"), dict(payload.get("config", {})), payload.get("state", {})
     config["device"] = device
     try:

@@ -10,14 +10,10 @@ plain data only, never pickled code. The layout (``format_version`` 1)::
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import torch
-
-import nettwin
-from nettwin._files import atomic_write_bytes
+from nettwin._checkpoint import read_tagged, write_tagged
 from nettwin.errors import TwinError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_checkpoint", "read_checkpoint"]
@@ -28,10 +24,7 @@ FORMAT_VERSION = 1
 
 def write_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` (tagged with the format and nettwin version) to ``path`` atomically."""
-    data = {"format": FORMAT, "format_version": FORMAT_VERSION, "nettwin_version": nettwin.__version__, **payload}
-    buf = io.BytesIO()
-    torch.save(data, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    write_tagged(path, FORMAT, FORMAT_VERSION, payload)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -41,21 +34,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     ------
     TwinError
     """
-    path = Path(path)
-    if not path.is_file():
-        raise TwinError(f"checkpoint {path} does not exist")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for foreign files
-        raise TwinError(f"{path} is not a nettwin twin checkpoint (cannot be read: {type(err).__name__})") from err
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise TwinError(f"{path} is not a nettwin twin checkpoint (no '{FORMAT}' format tag)")
-    version = data.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise TwinError(
-            f"{path} uses checkpoint format {version!r}, written by nettwin {data.get('nettwin_version')}; this "
-            f"nettwin {nettwin.__version__} reads format ≤ {FORMAT_VERSION}: upgrade nettwin to load it"
-        )
+    data = read_tagged(path, FORMAT, FORMAT_VERSION, "twin", TwinError)
     for key in ("twin", "params", "models"):
         if key not in data:
             raise TwinError(f"{path} is an incomplete twin checkpoint (no '{key}')")
