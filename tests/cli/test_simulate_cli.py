@@ -87,3 +87,25 @@ def test_wireless_on_builtin_points_to_ns3(tmp_path):
     }))
     res = run_cli("simulate", str(path))
     assert res.returncode == 1 and "--engine ns3" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("simulate",), "Missing argument 'scenario'"),
+        (("simulate", "x.yaml", "--runs", "0"), "Invalid value for '--runs'"),
+        (("simulate", "x.yaml", "--format", "xml"), "Invalid value for '--format'"),
+        (("frobnicate",), "No such command 'frobnicate'"),
+    ],
+)
+def test_usage_errors_are_one_line(args, message):
+    res = run_cli(*args)
+    assert res.returncode == 2
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+    assert "--help" in lines[0]
+
+
+def test_group_without_command_shows_help():
+    res = run_cli("dataset")
+    assert res.returncode == 0 and "generate" in res.stdout

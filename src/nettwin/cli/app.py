@@ -26,12 +26,26 @@ app.add_typer(te.app, name="te")
 
 
 def main() -> None:
-    """Console entry point: library errors become ``error: ...`` lines and exit status 1."""
+    """Console entry point: bad input becomes ``error: ...`` lines, never a traceback.
+
+    Library errors exit with status 1, command-line usage errors (a missing argument, an option out of range)
+    with status 2, as click does, but on one line.
+    """
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.TyperException as err:
+        ctx = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError":
+            # A command group called without a command: building this error already printed its help.
+            code = 0
+        else:
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            error_line(f"{err.format_message()}{hint}")
+            code = getattr(err, "exit_code", 2)
     except NettwinError as err:
         error_line(str(err))
-        sys.exit(1)
-    except KeyboardInterrupt:
+        code = 1
+    except (KeyboardInterrupt, typer.Abort):
         error_line("interrupted")
-        sys.exit(130)
+        code = 130
+    sys.exit(code or 0)
