@@ -23,8 +23,8 @@ import numpy as np
 from nettwin.data.spec import SPLITS, DatasetSpec
 from nettwin.errors import DatasetError
 from nettwin.scenario.io import dump_scenario, parse_scenario
-from nettwin.scenario.network import Network, build_network
-from nettwin.scenario.spec import RoutingSpec, Scenario, SimulationSpec, TopologySpec
+from nettwin.scenario.network import build_links
+from nettwin.scenario.spec import Scenario, TopologySpec
 
 __all__ = ["sample_rng", "sample_seed", "split_assignment", "runs_for_split", "draw_scenario", "scenario_json"]
 
@@ -140,13 +140,8 @@ def scenario_json(scenario: Scenario) -> str:
 @lru_cache(maxsize=64)
 def _links(topology_json: str) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Node names and directed links (src, dst arrays, in network link order) of a topology."""
-    topo = TopologySpec.model_validate_json(topology_json)
-    # A scenario without flows is not valid, but resolving its topology needs none: build it unvalidated.
-    probe = Scenario.model_construct(
-        name="probe", topology=topo, flows=[], routing=RoutingSpec(), simulation=SimulationSpec()
-    )
-    network: Network = build_network(probe)
-    return network.nodes, network.link_src.copy(), network.link_dst.copy()
+    links = build_links(TopologySpec.model_validate_json(topology_json))
+    return links.nodes, links.link_src.copy(), links.link_dst.copy()
 
 
 def _random_flows(spec: DatasetSpec, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:

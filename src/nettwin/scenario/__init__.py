@@ -1,7 +1,7 @@
 """Scenarios: topology sources, links, flows, traffic models, routing, units, validation and file I/O."""
 
 from nettwin.scenario.io import dump_scenario, load_scenario, parse_scenario
-from nettwin.scenario.network import Flow, Network, build_network
+from nettwin.scenario.network import Flow, Links, Network, build_links, build_network
 from nettwin.scenario.spec import (
     FlowSpec,
     GridSpec,
@@ -22,6 +22,7 @@ __all__ = [
     "GridSpec",
     "LinkDefaults",
     "LinkSpec",
+    "Links",
     "Network",
     "NodeSpec",
     "PacketSize",
@@ -31,6 +32,7 @@ __all__ = [
     "TopologySpec",
     "Traffic",
     "WirelessSpec",
+    "build_links",
     "build_network",
     "dump_scenario",
     "load_scenario",

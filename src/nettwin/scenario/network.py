@@ -15,7 +15,7 @@ from nettwin.scenario.spec import FlowSpec, LinkSpec, NodeRef, NodeSpec, Scenari
 from nettwin.scenario.traffic import Traffic
 from nettwin.scenario.wireless import link_weight, wireless_links
 
-__all__ = ["Flow", "Network", "build_network"]
+__all__ = ["Flow", "Links", "Network", "build_links", "build_network"]
 
 
 @dataclass(frozen=True)
@@ -148,20 +148,36 @@ def _explicit_topology(topo: TopologySpec) -> sources.TopologyData:
     )
 
 
-def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
-    """Resolve a scenario: read its topology, apply link defaults and overrides, and route its flows.
+@dataclass(frozen=True, eq=False)
+class Links:
+    """A topology resolved to directed links with SI attributes, before any flow is routed over it."""
 
-    Parameters
-    ----------
-    scenario : the validated scenario.
-    base_dir : directory relative topology file paths are read from (the scenario file's directory).
+    nodes: tuple[str, ...]
+    link_src: np.ndarray
+    link_dst: np.ndarray
+    capacity: np.ndarray
+    delay: np.ndarray
+    buffer: np.ndarray
+    weight: np.ndarray
+    positions: np.ndarray | None
+
+    @cached_property
+    def index(self) -> dict[tuple[int, int], int]:
+        """``(src, dst) → link index`` (the first such link)."""
+        return {e: i for i, e in reversed(list(enumerate(zip(self.link_src.tolist(), self.link_dst.tolist(),
+                                                               strict=True))))}
+
+
+def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
+    """Read a topology source and apply link defaults, per-link overrides and the capacity scale.
+
+    Wireless topologies get one link each way between nodes within radio range, weighted ``1/log(1+d²)``.
 
     Raises
     ------
     ScenarioError
-        With one line per problem found (unknown nodes, src == dst, broken explicit paths, unreachable pairs, ...).
+        If the source cannot be read, a wireless topology has no positions, or an override names no link.
     """
-    topo = scenario.topology
     data = _read_source(topo, base_dir)
     nodes = data.nodes
     lookup = {n: i for i, n in enumerate(nodes)}
@@ -186,12 +202,38 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     d = topo.defaults
     columns = {k: np.array([a.get(k, getattr(d, k)) for a in attrs], dtype=float)
                for k in ("capacity", "delay", "buffer", "weight")}
-    link_src = np.array([u for u, _ in edges], dtype=np.int64)
-    link_dst = np.array([v for _, v in edges], dtype=np.int64)
     where = {e: i for i, e in reversed(list(enumerate(edges)))}
     for i, o in enumerate(topo.overrides):
         _apply_override(o, f"topology.overrides[{i}]", nodes, lookup, where, columns)
     columns["capacity"] *= topo.capacity_scale
+    return Links(
+        nodes=nodes,
+        link_src=np.array([u for u, _ in edges], dtype=np.int64),
+        link_dst=np.array([v for _, v in edges], dtype=np.int64),
+        capacity=columns["capacity"],
+        delay=columns["delay"],
+        buffer=columns["buffer"].astype(np.int64),
+        weight=columns["weight"],
+        positions=data.positions,
+    )
+
+
+def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
+    """Resolve a scenario: read its topology, apply link defaults and overrides, and route its flows.
+
+    Parameters
+    ----------
+    scenario : the validated scenario.
+    base_dir : directory relative topology file paths are read from (the scenario file's directory).
+
+    Raises
+    ------
+    ScenarioError
+        With one line per problem found (unknown nodes, src == dst, broken explicit paths, unreachable pairs, ...).
+    """
+    links = build_links(scenario.topology, base_dir)
+    nodes, where = links.nodes, links.index
+    lookup = {n: i for i, n in enumerate(nodes)}
 
     problems: list[ScenarioError] = []
     flows_in: list[tuple[int, int, FlowSpec]] = []
@@ -212,13 +254,13 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     if problems:
         raise ScenarioError("\n".join(map(str, problems)))
 
-    cost = _routing_cost(scenario.routing.weight, columns)
+    cost = _routing_cost(scenario.routing.weight, links)
     to_route = [i for i in range(len(flows_in)) if i not in explicit]
     routed: dict[int, tuple[int, ...]] = dict(explicit)
     if to_route:
         pairs = [(flows_in[i][0], flows_in[i][1]) for i in to_route]
         try:
-            found = shortest_paths(len(nodes), link_src, link_dst, cost, pairs, nodes)
+            found = shortest_paths(len(nodes), links.link_src, links.link_dst, cost, pairs, nodes)
         except ScenarioError as err:
             raise type(err)(f"routing: {err}") from err
         routed.update(zip(to_route, found, strict=True))
@@ -227,16 +269,16 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     return Network(
         name=scenario.name,
         nodes=nodes,
-        link_src=link_src,
-        link_dst=link_dst,
-        capacity=columns["capacity"],
-        delay=columns["delay"],
-        buffer=columns["buffer"].astype(np.int64),
-        weight=columns["weight"],
+        link_src=links.link_src,
+        link_dst=links.link_dst,
+        capacity=links.capacity,
+        delay=links.delay,
+        buffer=links.buffer,
+        weight=links.weight,
         flows=flows,
         simulation=scenario.simulation,
-        medium=topo.medium,
-        positions=data.positions,
+        medium=scenario.topology.medium,
+        positions=links.positions,
         scenario=scenario,
     )
 
@@ -267,12 +309,12 @@ def _explicit_path(path, s, t, nodes, lookup, where, what) -> tuple[int, ...]:
     return tuple(links)
 
 
-def _routing_cost(weight: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+def _routing_cost(weight: str, links: Links) -> np.ndarray:
     if weight == "hops":
-        return np.ones_like(columns["capacity"])
+        return np.ones_like(links.capacity)
     if weight == "inverse_capacity":
-        return 1.0 / columns["capacity"]
-    cost = columns[weight].copy()
+        return 1.0 / links.capacity
+    cost = getattr(links, weight).copy()
     if weight == "delay":
         # Zero-delay links still count, so that among equal delays fewer hops win.
         cost += 1e-12
