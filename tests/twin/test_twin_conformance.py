@@ -14,12 +14,16 @@ from nettwin.scenario import dump_scenario
 from nettwin.twin import BaseTwin, NotFittedError, make_twin, twin_names
 
 TWINS = twin_names()
+CASES = TWINS + [f"{name}+probabilistic" for name in TWINS if name != "qt"]
+"""Every twin, and every learnable one again with probabilistic heads (Normal, and binomial for drops)."""
 
 
-def _fit(name: str, pairs, **params) -> BaseTwin:
+def _fit(case: str, pairs, **params) -> BaseTwin:
+    name, _, variant = case.partition("+")
     if name == "qt":
         return make_twin("qt").fit(pairs)
     small = {"glance": {}, "routenet": {"T": 2}, "routenet_fermi": {"T": 2}, "gnn": {"hidden": 16}}[name]
+    params.setdefault("probabilistic", variant == "probabilistic")
     return make_twin(name, epochs=1, batch_size=3, options=small, **params).fit(pairs)
 
 
@@ -44,7 +48,7 @@ def test_fit_returns_self_and_learned_state_ends_in_underscore(name, pairs):
     assert all(vars(twin)[k] is v for k, v in before.items())  # fit leaves the parameters alone
 
 
-@pytest.mark.parametrize("name", TWINS)
+@pytest.mark.parametrize("name", CASES)
 def test_predictions_cover_every_flow_and_kpi(name, pairs, ring, chain):
     twin = _fit(name, pairs)
     single = twin.predict(ring)
@@ -70,7 +74,7 @@ def reloaded(tmp_path_factory, builders):
         files.append(str(tmp / f"net{i}.yaml"))
         dump_scenario(net.scenario, files[-1])
     twins, ckpts = {}, {}
-    for name in TWINS:
+    for name in CASES:
         twins[name] = _fit(name, pairs)
         ckpts[name] = str(tmp / f"{name}.pt")
         twins[name].save(ckpts[name])
@@ -89,7 +93,7 @@ def reloaded(tmp_path_factory, builders):
     return twins, nets, json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("name", TWINS)
+@pytest.mark.parametrize("name", CASES)
 def test_saved_twin_predicts_the_same_in_a_new_process(name, reloaded):
     twins, nets, other = reloaded
     twin = twins[name]
@@ -100,7 +104,7 @@ def test_saved_twin_predicts_the_same_in_a_new_process(name, reloaded):
             np.testing.assert_allclose(theirs[k], v, rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", TWINS)
+@pytest.mark.parametrize("name", CASES)
 def test_score_is_nmae_per_kpi(name, pairs):
     twin = _fit(name, pairs)
     scores = twin.score(pairs)

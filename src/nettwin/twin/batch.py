@@ -37,6 +37,8 @@ class GraphBatch:
     Built by :meth:`collate`. Normalised features: ``node_x`` (N, Fn), ``link_x`` (L, Fl), ``path_x`` (P, Fp); raw
     ones ``link_raw``, ``path_raw`` (SI units, see :mod:`nettwin.twin.graph`). Indices are global (offset per graph).
     ``y`` maps each KPI to its (P,) normalised target (NaN where unknown) when targets were given.
+    ``packets`` (P,): the packets :math:`n` each flow sends over the measured window (the binomial drops head's
+    trial count) — the targets' observed ``tx_packets`` where they carry it, else the expected count of the graph.
     """
 
     n_graphs: int
@@ -63,6 +65,7 @@ class GraphBatch:
     step_pos: torch.Tensor
     gcn_coef: torch.Tensor
     self_coef: torch.Tensor
+    packets: torch.Tensor
     y: dict[str, torch.Tensor] | None = None
 
     @property
@@ -166,12 +169,19 @@ class GraphBatch:
         deg = 1.0 + np.bincount(link_dst, weights=w, minlength=n)
         gcn_coef = w / np.sqrt(deg[link_src] * deg[link_dst]) if len(w) else np.zeros(0)
 
+        packets = cat([np.asarray(g.path_packets, dtype=float) for g in graphs], 0) if graphs else np.zeros(0)
         y = None
         if targets is not None:
             y = {}
             for k in kpis:
                 vals = cat([np.asarray(t[k], dtype=float) for t in targets], 0) if len(targets) else np.zeros(0)
                 y[k] = torch.as_tensor(norm.kpi(k, vals), dtype=dtype)
+            observed = [
+                np.asarray(t["tx_packets"], dtype=float) if "tx_packets" in t else np.full(g.n_paths, np.nan)
+                for g, t in zip(graphs, targets, strict=True)
+            ]
+            tx = cat(observed, 0) if observed else np.zeros(0)
+            packets = np.where(np.isfinite(tx), tx, packets)
 
         def f(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(np.asarray(a, dtype=float), dtype=dtype)
@@ -204,5 +214,6 @@ class GraphBatch:
             step_pos=i(step_pos),
             gcn_coef=f(gcn_coef),
             self_coef=f(1.0 / deg),
+            packets=f(packets),
             y=y,
         )

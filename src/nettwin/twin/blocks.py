@@ -13,7 +13,7 @@ A model file only writes its update rules; this module does the gathering and sc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from nettwin.errors import TwinError
 from nettwin.twin.batch import GraphBatch
+from nettwin.twin.likelihood import head_kind, head_outputs
 
 __all__ = [
     "MLP",
@@ -208,19 +209,27 @@ class Encoding:
 
 
 class KPIHeads(nn.Module):
-    """One readout MLP per KPI: (P, in_dim) → (P, outputs); ``outputs`` is 1, or 2 (mean, log σ) when
-    probabilistic. With ``residual`` the last layer also sees the input (RouteNet's readout)."""
+    """One readout MLP per KPI: (P, in_dim) → (P, outputs); ``outputs`` is one count for every KPI or a count per
+    KPI (1 for a point or binomial head, 2 for a Normal's mean and log σ: see :mod:`nettwin.twin.likelihood`).
+    With ``residual`` the last layer also sees the input (RouteNet's readout)."""
 
     def __init__(
-        self, kpis: Sequence[str], in_dim: int, hidden: int, outputs: int = 1, layers: int = 3, residual: bool = False
+        self,
+        kpis: Sequence[str],
+        in_dim: int,
+        hidden: int,
+        outputs: int | Mapping[str, int] = 1,
+        layers: int = 3,
+        residual: bool = False,
     ) -> None:
         super().__init__()
-        self.kpis, self.in_dim, self.hidden, self.outputs, self.residual = list(kpis), in_dim, hidden, outputs, residual
+        self.kpis, self.in_dim, self.hidden, self.residual = list(kpis), in_dim, hidden, residual
+        self.outputs = {k: outputs if isinstance(outputs, int) else outputs[k] for k in kpis}
         if residual:
             self.body = nn.ModuleDict({k: MLP(in_dim, hidden, hidden, layers - 1, final_act=True) for k in kpis})
-            self.out = nn.ModuleDict({k: nn.Linear(hidden + in_dim, outputs) for k in kpis})
+            self.out = nn.ModuleDict({k: nn.Linear(hidden + in_dim, self.outputs[k]) for k in kpis})
         else:
-            self.body = nn.ModuleDict({k: MLP(in_dim, hidden, outputs, layers) for k in kpis})
+            self.body = nn.ModuleDict({k: MLP(in_dim, hidden, self.outputs[k], layers) for k in kpis})
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -239,9 +248,10 @@ class KPIHeads(nn.Module):
 class TwinModel(nn.Module):
     """Base class of learnable twins: message passing (:meth:`encode`, written by each model) then one head per KPI.
 
-    ``forward(batch)`` returns ``{kpi: (P,) normalised prediction}``, or (P, 2) (mean, log σ) per KPI when the
-    heads are probabilistic. Subclasses set ``self.readout_dim`` before calling :meth:`build_heads`, and may
-    override :meth:`read` for KPIs they read out differently (e.g. summed hop by hop).
+    ``forward(batch)`` returns ``{kpi: (P,) normalised prediction}``; with probabilistic heads, (P, 2) (normalised
+    mean, log σ) per KPI and, for drops, the (P,) logit of the per-packet drop probability (:meth:`head` says
+    which; :mod:`nettwin.twin.likelihood` decodes them). Subclasses set ``self.readout_dim`` before calling
+    :meth:`build_heads`, and may override :meth:`read` for KPIs they read out differently (e.g. summed hop by hop).
     """
 
     def __init__(
@@ -264,9 +274,13 @@ class TwinModel(nn.Module):
             self.path_kpis(),
             self.readout_dim,
             self.readout,
-            2 if self.probabilistic else 1,
+            {k: head_outputs(self.head(k)) for k in self.path_kpis()},
             residual=self.residual_readout,
         )
+
+    def head(self, kpi: str) -> str:
+        """A KPI's kind of head: ``point``, ``normal`` or ``binomial`` (:func:`~nettwin.twin.likelihood.head_kind`)."""
+        return head_kind(kpi, self.probabilistic)
 
     def path_kpis(self) -> list[str]:
         """KPIs read from the final path state by :attr:`heads` (all of them unless a model reads some otherwise)."""

@@ -28,6 +28,7 @@ from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import TwinModel
 from nettwin.twin.checkpoint import read_checkpoint, write_checkpoint
 from nettwin.twin.graph import Graph, graph_from_network
+from nettwin.twin.likelihood import decode
 from nettwin.twin.metrics import nmae
 from nettwin.twin.models._features import DEFAULT_KPIS
 from nettwin.twin.normalise import Normalisation
@@ -197,7 +198,9 @@ class Twin(BaseTwin):
         stopping after ``patience`` epochs without a better validation NMAE; ``loss`` mae, mse or huber).
     lr_decay : multiply the learning rate by this when validation stalls for ``max(2, patience // 3)`` epochs
         (1 keeps it constant).
-    probabilistic : heads predict a Normal (mean, σ); ``predict`` then also returns ``<kpi>_std``.
+    probabilistic : heads predict a distribution and ``predict`` also returns ``<kpi>_std``: a Normal (mean, σ)
+        for every KPI but drops, which get a binomial head (per-packet drop probability p of the flow's n packets:
+        prediction n·p, σ = √(n p (1 − p)); see :mod:`nettwin.twin.likelihood`).
     max_seconds : stop training a model after this much wall time.
     seed : seeds weight initialisation and batch order.
     device : ``cpu``, ``cuda``; default CUDA when present.
@@ -436,16 +439,19 @@ class Twin(BaseTwin):
                 model.eval()
                 results.update(model(batch))
             parts: dict[str, list[np.ndarray]] = {}
+            cuts = np.cumsum(batch.path_counts)[:-1]
+            packets = batch.packets.double().cpu()
             for k in self.kpis_:
-                r = results[k].double().cpu().numpy()
-                mean = r[:, 0] if r.ndim == 2 else r
-                value = self.normalisation_.kpi_inverse(k, mean)
+                norm = self.normalisation_
+                mean, std = decode(
+                    per_kpi[k].head(k), results[k].double().cpu(), packets, norm.kpi_center[k], norm.kpi_scale[k]
+                )
+                value = mean.numpy()
                 if k in NONNEGATIVE:
                     value = np.maximum(value, 0.0)
-                parts[k] = np.split(value, np.cumsum(batch.path_counts)[:-1])
-                if r.ndim == 2:
-                    std = np.exp(np.clip(r[:, 1], -20, 20)) * self.normalisation_.kpi_scale[k]
-                    parts[f"{k}_std"] = np.split(std, np.cumsum(batch.path_counts)[:-1])
+                parts[k] = np.split(value, cuts)
+                if std is not None:
+                    parts[f"{k}_std"] = np.split(std.numpy(), cuts)
             out += [{k: v[j] for k, v in parts.items()} for j in range(batch.n_graphs)]
         return out
 

@@ -11,6 +11,9 @@ path (one per flow): ``rate`` (bit/s while sending), ``mean_rate`` (long-run bit
 link: ``capacity`` (bit/s), ``weight`` (wireless: 1/log(1+d²)), ``delay`` (propagation, s), ``buffer`` (packets),
 ``load`` (offered long-run bits over capacity).
 node: ``out_degree``, ``in_degree``.
+
+Besides the features, each path carries ``path_packets``: the packets the flow is expected to send during the
+measured window (:func:`expected_packets`), the :math:`n` of the binomial drops head.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
 
-__all__ = ["Graph", "graph_from_network", "PATH_FEATURES", "LINK_FEATURES", "NODE_FEATURES"]
+__all__ = ["Graph", "graph_from_network", "expected_packets", "PATH_FEATURES", "LINK_FEATURES", "NODE_FEATURES"]
 
 PATH_FEATURES = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", "cbr", "poisson", "onoff")
 LINK_FEATURES = ("capacity", "weight", "delay", "buffer", "load")
@@ -35,7 +38,8 @@ class Graph:
 
     ``node_x`` (N, len(NODE_FEATURES)), ``link_x`` (L, len(LINK_FEATURES)), ``path_x`` (P, len(PATH_FEATURES)),
     ``link_src``/``link_dst`` (L,) node indices, ``path_ptr`` (P+1,) and ``path_links`` (E,): path ``p`` uses links
-    ``path_links[path_ptr[p]:path_ptr[p+1]]`` in packet order; ``flow_src``/``flow_dst`` (P,) node indices.
+    ``path_links[path_ptr[p]:path_ptr[p+1]]`` in packet order; ``flow_src``/``flow_dst`` (P,) node indices;
+    ``path_packets`` (P,) expected packets sent per flow over the measured window.
     """
 
     node_x: np.ndarray
@@ -47,6 +51,7 @@ class Graph:
     path_links: np.ndarray
     flow_src: np.ndarray
     flow_dst: np.ndarray
+    path_packets: np.ndarray
     name: str = ""
 
     @property
@@ -63,6 +68,26 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph({self.name!r}, nodes={self.n_nodes}, links={self.n_links}, paths={self.n_paths})"
+
+
+def expected_packets(network: Network) -> np.ndarray:
+    """(F,) packets each flow is expected to send in the measured window: its long-run packet rate (mean rate over
+    mean packet size) times ``duration − warmup``.
+
+    Simulated KPIs count the packets *sent* in ``[warmup, duration)``; before a scenario is simulated, this
+    expectation is the best estimate of that count (an on/off or Poisson source sends a random number around it).
+
+    Examples
+    --------
+    >>> from nettwin.scenario import parse_scenario, build_network
+    >>> net = build_network(parse_scenario({"topology": {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b"}]},
+    ...     "flows": [{"src": "a", "dst": "b", "traffic": {"model": "cbr", "rate": "80kbps", "packet_size": 1000}}],
+    ...     "simulation": {"duration": "12s", "warmup": "2s"}}))
+    >>> expected_packets(net)
+    array([100.])
+    """
+    window = network.simulation.duration - network.simulation.warmup
+    return np.array([f.traffic.packet_rate * window for f in network.flows], dtype=float)
 
 
 def graph_from_network(network: Network) -> Graph:
@@ -105,5 +130,6 @@ def graph_from_network(network: Network) -> Graph:
         path_links=np.asarray(network.path_links, dtype=np.int64),
         flow_src=np.array([f.src for f in network.flows], dtype=np.int64),
         flow_dst=np.array([f.dst for f in network.flows], dtype=np.int64),
+        path_packets=expected_packets(network),
         name=network.name,
     )

@@ -6,6 +6,7 @@
 
 Losses are computed on normalised KPIs (``(y − median) / IQR``), so the validation error in those units is the
 NMAE. Flows whose target is not finite (e.g. the delay of a flow that received nothing) do not count.
+Probabilistic heads are trained by likelihood instead (:mod:`nettwin.twin.likelihood`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +25,21 @@ from torch import Tensor
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import TwinModel
 from nettwin.twin.graph import Graph
+from nettwin.twin.likelihood import binomial_nll, decode, normal_nll
 from nettwin.twin.normalise import Normalisation
 
-__all__ = ["TrainConfig", "Item", "fit_model", "STRATEGIES", "SingleTask", "MultiTask", "Transfer", "batch_loss"]
+__all__ = [
+    "TrainConfig",
+    "Item",
+    "fit_model",
+    "STRATEGIES",
+    "SingleTask",
+    "MultiTask",
+    "Transfer",
+    "batch_loss",
+    "normalised_mean",
+    "validation_nmae",
+]
 
 Item = tuple[Graph, dict[str, np.ndarray]]
 """A prepared sample: the network's graph and its per-flow KPI targets in SI units."""
@@ -48,31 +61,54 @@ class TrainConfig:
     log: Callable[[dict[str, Any]], None] | None = None
 
 
-def batch_loss(out: dict[str, Tensor], batch: GraphBatch, kpis: Sequence[str], kind: str) -> Tensor:
-    """Mean over KPIs of the masked per-flow loss on normalised values.
+def batch_loss(
+    out: dict[str, Tensor],
+    batch: GraphBatch,
+    kpis: Sequence[str],
+    kind: str,
+    heads: Mapping[str, str],
+    norm: Normalisation,
+) -> Tensor:
+    """Mean over KPIs of the masked per-flow loss.
 
-    ``kind``: ``mae`` (L1), ``mse``, ``huber``; probabilistic outputs (P, 2) always use the Normal NLL.
+    ``heads`` maps each KPI to its head kind (:meth:`TwinModel.head`): ``point`` heads use the regression loss
+    ``kind`` (``mae`` (L1), ``mse``, ``huber``) on normalised values, ``normal`` heads the Normal NLL on normalised
+    values, ``binomial`` heads the binomial NLL per packet of the raw counts (``norm`` turns the targets back into
+    packets) out of ``batch.packets``. Flows with a non-finite target, or no packets for a binomial head, do not count.
     """
     assert batch.y is not None
     total = out[kpis[0]].new_zeros(())
     for k in kpis:
         pred, y = out[k], batch.y[k]
         ok = torch.isfinite(y)
+        head = heads[k]
+        if head == "binomial":
+            ok &= batch.packets > 0
         if not bool(ok.any()):
             continue
         y = y[ok]
-        if pred.dim() == 2:
-            mean, log_std = pred[ok, 0], pred[ok, 1].clamp(-10.0, 10.0)
-            total = total + (log_std + 0.5 * ((y - mean) * torch.exp(-log_std)) ** 2).mean()
-            continue
-        err = pred[ok] - y
-        if kind == "mse":
-            total = total + (err**2).mean()
+        if head == "binomial":
+            n = batch.packets[ok]
+            count = y * norm.kpi_scale[k] + norm.kpi_center[k]
+            total = total + (binomial_nll(pred[ok], count, n) / n).mean()
+        elif head == "normal":
+            total = total + normal_nll(pred[ok, 0], pred[ok, 1], y).mean()
+        elif kind == "mse":
+            total = total + ((pred[ok] - y) ** 2).mean()
         elif kind == "huber":
             total = total + torch.nn.functional.smooth_l1_loss(pred[ok], y, beta=0.1)
         else:
-            total = total + err.abs().mean()
+            total = total + (pred[ok] - y).abs().mean()
     return total / len(kpis)
+
+
+def normalised_mean(
+    model: TwinModel, out: dict[str, Tensor], batch: GraphBatch, kpi: str, norm: Normalisation
+) -> Tensor:
+    """(P,) the prediction of ``kpi`` in normalised units, whatever its head (binomial: :math:`n p`)."""
+    center, scale = norm.kpi_center[kpi], norm.kpi_scale[kpi]
+    mean, _ = decode(model.head(kpi), out[kpi], batch.packets, center, scale)
+    return (mean - center) / scale
 
 
 def _collate(items: Sequence[Item], norm: Normalisation, kpis: Sequence[str], device: torch.device) -> GraphBatch:
@@ -80,15 +116,21 @@ def _collate(items: Sequence[Item], norm: Normalisation, kpis: Sequence[str], de
 
 
 @torch.no_grad()
-def validation_nmae(model: TwinModel, batches: Sequence[GraphBatch], kpis: Sequence[str]) -> dict[str, float]:
-    """Per-KPI NMAE (normalised units) of a model over pre-collated batches."""
+def validation_nmae(
+    model: TwinModel, batches: Sequence[GraphBatch], kpis: Sequence[str], norm: Normalisation
+) -> dict[str, float]:
+    """Per-KPI NMAE (normalised units) of a model over pre-collated batches.
+
+    A binomial head's :math:`n` is the batch's (the observed ``tx_packets`` where the targets carry them), so the
+    score measures the predicted drop probability rather than how far the offered packets strayed from their mean.
+    """
     model.eval()
     err = dict.fromkeys(kpis, 0.0)
     count = dict.fromkeys(kpis, 0)
     for b in batches:
         out = model(b)
         for k in kpis:
-            pred = out[k][:, 0] if out[k].dim() == 2 else out[k]
+            pred = normalised_mean(model, out, b, k, norm)
             y = b.y[k]
             ok = torch.isfinite(y)
             err[k] += float((pred[ok] - y[ok]).abs().sum())
@@ -128,6 +170,7 @@ def fit_model(
         _collate(val[i : i + cfg.batch_size * 4], norm, kpis, cfg.device)
         for i in range(0, len(val), cfg.batch_size * 4)
     ]
+    heads = {k: model.head(k) for k in kpis}
     best, best_state, stale, history = math.inf, copy.deepcopy(model.state_dict()), 0, []
     start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
@@ -137,12 +180,12 @@ def fit_model(
         for i in range(0, len(perm), cfg.batch_size):
             batch = _collate([train[j] for j in perm[i : i + cfg.batch_size]], norm, kpis, cfg.device)
             opt.zero_grad(set_to_none=True)
-            loss = batch_loss(model(batch), batch, kpis, cfg.loss)
+            loss = batch_loss(model(batch), batch, kpis, cfg.loss, heads, norm)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 10.0)
             opt.step()
             losses.append(float(loss.detach()))
-        val_err = validation_nmae(model, val_batches, kpis) if val_batches else {}
+        val_err = validation_nmae(model, val_batches, kpis, norm) if val_batches else {}
         score = float(np.nanmean(list(val_err.values()))) if val_err else float(np.mean(losses))
         record = {
             "stage": stage,

@@ -40,10 +40,12 @@ def test_one_output_per_kpi_and_flow(cls, chain, ring):
 
 
 @pytest.mark.parametrize("cls", MODELS)
-def test_probabilistic_heads_give_mean_and_log_std(cls, chain):
+def test_probabilistic_heads_give_mean_and_log_std_and_a_drop_logit(cls, chain):
     torch.manual_seed(0)
-    out = cls(["delay", "drops"], probabilistic=True)(_batch(chain))
-    assert out["delay"].shape == (3, 2) and out["drops"].shape == (3, 2)
+    model = cls(["delay", "drops"], probabilistic=True)
+    out = model(_batch(chain))
+    assert out["delay"].shape == (3, 2) and out["drops"].shape == (3,)
+    assert (model.head("delay"), model.head("drops")) == ("normal", "binomial")
 
 
 @pytest.mark.parametrize("cls", MODELS)

@@ -24,7 +24,7 @@ Args:
     path, link, node: embedding sizes (32, 16, 16).
     T: message-passing layers (3), weights shared across them.
     readout: hidden width of each KPI's readout MLP (64).
-    probabilistic: heads output (mean, log σ) for a Normal likelihood.
+    probabilistic: heads output (mean, log σ) for a Normal likelihood; drops the logit of a binomial.
     path_features, link_features, node_features: raw columns used (see :mod:`nettwin.twin.graph`).
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}`` (or (P, 2) when probabilistic), P the batch's paths.

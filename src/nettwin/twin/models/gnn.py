@@ -16,7 +16,7 @@ Args:
     hidden: GCN channels (96).
     layers: GCN layers (3).
     readout: hidden width of the readouts (64).
-    probabilistic: heads output (mean, log σ).
+    probabilistic: heads output (mean, log σ); drops the logit of a binomial.
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
 """

@@ -19,7 +19,7 @@ Args:
     path, link: state sizes (32, 32).
     T: iterations (8).
     readout: hidden width of the readout (64).
-    probabilistic: heads output (mean, log σ).
+    probabilistic: heads output (mean, log σ); drops the logit of a binomial.
     path_features, link_features: raw columns used.
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.

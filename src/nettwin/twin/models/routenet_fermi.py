@@ -25,7 +25,7 @@ Args:
     T: iterations (8).
     readout: hidden width of the readouts (64).
     additive: KPIs read hop by hop and summed (``("delay",)``).
-    probabilistic: heads output (mean, log σ).
+    probabilistic: heads output (mean, log σ); drops a binomial logit (not additive).
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
 """
@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nettwin.errors import TwinError
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import MLP, Encoding, KPIHeads, PathRNN, TwinModel, hops_to_links, hops_to_paths
 from nettwin.twin.models._features import DEFAULT_KPIS, TRAFFIC, columns
@@ -89,6 +90,12 @@ class RouteNetFermi(TwinModel):
     def build_heads(self, kpis: Sequence[str] | None = None) -> None:
         super().build_heads(kpis)
         hop_kpis = [k for k in self.kpis if k in self.additive]
+        counts = [k for k in hop_kpis if self.head(k) == "binomial"]
+        if counts:
+            raise TwinError(
+                f"RouteNetFermi: KPI '{counts[0]}' has a binomial head and cannot be summed hop by hop; "
+                f"remove it from additive={self.additive}"
+            )
         self.hop_heads = KPIHeads(hop_kpis, self.path_dim, self.readout, 2 if self.probabilistic else 1)
         self.hop_bias = nn.ParameterDict({k: nn.Parameter(torch.zeros(1)) for k in hop_kpis})
 
