@@ -49,7 +49,9 @@ def train(
     weight_decay: Annotated[float, typer.Option(min=0.0, help="L2 penalty.")] = 1e-5,
     patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better val NMAE.")] = 15,
     loss: Annotated[str, typer.Option(help="mae, mse or huber (on IQR-normalised KPIs).")] = "mae",
-    probabilistic: Annotated[bool, typer.Option(help="Heads predict distributions: binomial for drops, Normal for the other KPIs (value and std).")] = False,
+    probabilistic: Annotated[
+        bool, typer.Option(help="Heads predict distributions: binomial for drops, Normal for the rest (value, std).")
+    ] = False,
     option: Annotated[list[str] | None, typer.Option(help="Model option key=value (repeatable), e.g. T=3.")] = None,
     max_minutes: Annotated[float | None, typer.Option(min=0.0, help="Stop training after this long.")] = None,
     folds: Annotated[int, typer.Option(min=0, help="Also run k-fold cross-validation on train+val first.")] = 0,
