@@ -107,6 +107,7 @@ def test_global_routing_records_the_paths_taken(ns3_engine, example):
         assert path[0] == net.flows[f].src and path[-1] == net.flows[f].dst
         assert len(path) == len(net.path_nodes(f))  # shortest-hop paths, like the scenario's
     assert r.flows["rx_packets"].sum() > 0
+    assert all(share == 1.0 for share in r.meta["main_path_share"])  # static routes never change
 
 
 def test_wireless_grid_runs_olsr_and_records_paths(ns3_engine, example):
@@ -122,6 +123,8 @@ def test_wireless_grid_runs_olsr_and_records_paths(ns3_engine, example):
         path = r.paths[f]
         assert path[0] == net.flows[f].src and path[-1] == net.flows[f].dst
         assert all((u, v) in links for u, v in zip(path, path[1:], strict=False))
+        assert len(set(path)) == len(path)
+        assert 0 < r.meta["main_path_share"][f] <= 1
     assert np.isnan(r.links["utilisation"]).all()
     assert r.links["tx_packets"].sum() >= r.flows["rx_packets"].sum()
 

@@ -94,7 +94,7 @@ class Recorder {
           tx(nFlows, 0), rx(nFlows, 0), rxBytes(nFlows, 0.0), delaySum(nFlows, 0.0), delaySq(nFlows, 0.0),
           jitterSum(nFlows, 0.0), lastDelay(nFlows, std::numeric_limits<double>::quiet_NaN()),
           hist(static_cast<size_t>(nFlows) * histBins, 0), busy(nLinks, 0.0), wait(nLinks, 0.0),
-          linkDrops(nLinks, 0), linkTx(nLinks, 0), flowSrc(nFlows, 0), flowDst(nFlows, 0), firstPath(nFlows),
+          linkDrops(nLinks, 0), linkTx(nLinks, 0), flowSrc(nFlows, 0), flowDst(nFlows, 0), pathCount(nFlows),
           lastPath(nFlows), pathChanges(nFlows, 0) {}
 
     double start, end;
@@ -111,7 +111,9 @@ class Recorder {
 
     bool tracePaths = false;
     std::vector<uint32_t> flowSrc, flowDst;
-    std::vector<std::vector<uint32_t>> firstPath, lastPath;
+    // Per flow: measured packets delivered along each distinct node path, and the path of the latest one.
+    std::vector<std::map<std::vector<uint32_t>, int64_t>> pathCount;
+    std::vector<std::vector<uint32_t>> lastPath;
     std::vector<int64_t> pathChanges;
 
     bool Measured(int64_t sentNs) const { return sentNs >= startNs; }
@@ -234,7 +236,11 @@ class Recorder {
     // Number of per-packet in-flight path records still open (for tests).
     size_t OpenPaths() const { return inflight.size(); }
 
-    std::vector<uint32_t> FirstPath(uint32_t f) const { return firstPath[f]; }
+    // The loop-free path that delivered most of flow f's measured packets (the shortest such path on a tie; empty
+    // if none arrived), and how many packets it delivered. Packets caught in a transient routing loop still
+    // arrive, but a loop is no route to learn from.
+    std::vector<uint32_t> MainPath(uint32_t f) const { return MainPathEntry(f).first; }
+    int64_t MainPathPackets(uint32_t f) const { return MainPathEntry(f).second; }
 
     // The delay histogram as flattened (flow * bins + bin, count) pairs of its non-empty bins.
     std::vector<int64_t> HistNonzero() const {
@@ -271,12 +277,26 @@ class Recorder {
         }
         CountHop(path.back(), here);
         path.push_back(here);
-        if (firstPath[f].empty()) {
-            firstPath[f] = path;
-        } else if (path != lastPath[f]) {
+        if (!lastPath[f].empty() && path != lastPath[f]) {
             pathChanges[f] += 1;
         }
+        pathCount[f][path] += 1;
         lastPath[f] = path;
+    }
+
+    std::pair<std::vector<uint32_t>, int64_t> MainPathEntry(uint32_t f) const {
+        std::pair<std::vector<uint32_t>, int64_t> best{{}, 0};
+        for (const auto& [path, count] : pathCount[f]) {
+            std::vector<uint32_t> sorted(path);
+            std::sort(sorted.begin(), sorted.end());
+            if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+                continue;
+            }
+            if (count > best.second || (count == best.second && path.size() < best.first.size())) {
+                best = {path, count};
+            }
+        }
+        return best;
     }
 
     std::unordered_map<uint64_t, uint32_t> linkOf;

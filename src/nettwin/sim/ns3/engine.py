@@ -109,7 +109,9 @@ class Ns3Engine:
         -------
         SimResult with ``meta``: engine, version, ns3_version, seed, run, wall_seconds (build and run in the
         worker, ns-3 import excluded), packets, packet_hops, events, and for wireless or global routing the
-        paths as routed (``paths`` replaced) with ``path_changes`` per flow.
+        paths as routed (``paths`` replaced: each flow's main path, the one that delivered most of its measured
+        packets) with ``path_changes`` per flow and ``main_path_share``, the share of each flow's delivered packets
+        that took its main path (None where none arrived).
 
         Raises
         ------
@@ -192,6 +194,9 @@ class Ns3Engine:
             meta["path_changes"] = [int(c) for c in out["path_changes"]]
             meta["paths_changed"] = [f for f, c in enumerate(out["path_changes"]) if c > 0]
             meta["paths_unobserved"] = [f for f, p in enumerate(out["paths"]) if not p]
+            meta["main_path_share"] = [
+                round(m / r, 4) if r else None for m, r in zip(out["main_path_packets"], out["rx_packets"], strict=True)
+            ]
             if network.medium == "wireless":
                 meta["olsr_warmup"] = self.options.olsr_warmup
             result = dataclasses.replace(result, paths=routed, meta=meta)

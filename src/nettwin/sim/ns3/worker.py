@@ -111,7 +111,8 @@ def run_job(job: dict[str, Any], ns: Any = None, nt: Any = None) -> dict[str, An
             "run_seconds": t2 - t1,
         }
         if bool(recorder.tracePaths):
-            out["paths"] = [[int(x) for x in recorder.FirstPath(f)] for f in range(n_flows)]
+            out["paths"] = [[int(x) for x in recorder.MainPath(f)] for f in range(n_flows)]
+            out["main_path_packets"] = [int(recorder.MainPathPackets(f)) for f in range(n_flows)]
             out["path_changes"] = _array(recorder.pathChanges, np.int64)
     finally:
         ns.Simulator.Destroy()
