@@ -22,6 +22,7 @@ from nettwin.data.sampling import split_assignment
 from nettwin.data.spec import parse_dataset_spec
 from nettwin.data.storage import SCHEMA, DirectoryLock
 from nettwin.errors import DatasetError
+from nettwin.scenario import build_network
 from nettwin.sim import simulate
 from nettwin.sim.kpi import FLOW_COLUMNS, FLOW_KPIS
 
@@ -238,3 +239,18 @@ def test_killed_run_resumes_to_the_clean_result(tmp_path):
     resumed, clean = Dataset(out), Dataset(tmp_path / "clean")
     assert resumed.complete and resumed.manifest["kpi_iqr"] == clean.manifest["kpi_iqr"]
     assert_same_rows(resumed.table(), clean.table())
+
+
+def test_samples_keep_the_paths_the_engine_routed(tmp_path):
+    import _detour_engine  # registers engine "detour" here too
+
+    generate_dataset(tiny_spec(engine="detour", samples=4), tmp_path / "ds", workers=1, imports=["_detour_engine"])
+    for s in Dataset(tmp_path / "ds").samples():
+        own = build_network(s.scenario)
+        assert list(s.paths) != [own.path_nodes(f) for f in range(own.n_flows)]  # the engine routed otherwise
+        net = s.network()
+        assert [net.path_nodes(f) for f in range(net.n_flows)] == list(s.paths)
+        assert s.paths == tuple(tuple(p) for p in _detour_engine.detour_paths(own))
+        # The network a sample gives is the one simulated: the plain engine on it reproduces run 0.
+        [again] = simulate(net, engine="builtin")
+        np.testing.assert_array_equal(again.flows["delay"], s.kpis(0)["delay"])

@@ -71,8 +71,19 @@ class Sample:
         return parse_scenario(json.loads(text), f"sample {self.id}")
 
     def network(self) -> Network:
-        """The scenario resolved by :func:`nettwin.scenario.build_network` (links, routed flows)."""
-        return build_network(self.scenario)
+        """The scenario resolved by :func:`nettwin.scenario.build_network`, each flow on the path the engine routed
+        it in run 0 (:attr:`paths`).
+
+        Pinning the recorded paths matters where the engine routes by itself: ns-3's OLSR sends wireless flows over
+        several hops although every node is in radio range of the others, so the scenario's own shortest paths
+        would not be the paths the KPIs were measured on. Wired samples are routed as their scenario says, so
+        there the paths are the same.
+        """
+        scenario, paths = self.scenario, self.paths
+        if len(paths) == len(scenario.flows):
+            flows = [f.model_copy(update={"path": list(p)}) for f, p in zip(scenario.flows, paths, strict=True)]
+            scenario = scenario.model_copy(update={"flows": flows})
+        return build_network(scenario)
 
     @property
     def seed(self) -> int:
