@@ -10,10 +10,12 @@ Usage::
 paths by hops) with random Poisson/CBR/on-off traffic; prints the wall time of one forward pass per model (median of
 ``--repeats``), after one warm-up pass. The bar: ≤ 1 s on CPU.
 
-``batched``: per-sample time of batched twin inference (from resolved networks: encode, batch, forward) against the
-built-in engine's simulation time of the same samples (run R0 wall time recorded in the dataset, and re-measured
-here for ``--resimulate`` samples). The bar: ≥ 10,000× faster. Without ``--dataset`` it generates a small
-NSFNET dataset from ``examples/datasets/nsfnet-glance.yaml``.
+``batched``: per-sample time of batched twin inference (from resolved networks: encode, batch, forward; and the
+model alone on encoded graphs) against the simulation time of the same samples: the built-in engine's (run R0 wall
+time recorded in the dataset, and re-measured for ``--resimulate`` samples) and ns-3's (re-measured for ``--ns3``
+samples). The bar: ≥ 10,000× faster. Next to each speed-up it prints the model's matrix-multiply FLOPs per sample
+and the most any implementation could reach on this CPU: those FLOPs at the CPU's own large-matmul rate. Without
+``--dataset`` it generates a small NSFNET dataset from ``examples/datasets/nsfnet-glance.yaml``.
 """
 
 from __future__ import annotations
@@ -104,11 +106,49 @@ def forward(models: list[str], threads: int, repeats: int) -> list[dict]:
     return out
 
 
+def _flops_per_sample(model: torch.nn.Module, batch: GraphBatch) -> float:
+    """Matrix-multiply FLOPs of one forward pass over ``batch``, per network (what dominates a twin's cost)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(batch)
+    return counter.get_total_flops() / batch.n_graphs
+
+
+def _matmul_gflops(threads: int, n: int = 1024, repeats: int = 10) -> float:
+    """This CPU's float32 matrix-multiply rate with ``threads`` threads: the ceiling for any twin's forward pass."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def _simulation_times(networks: list, builtin_runs: int, ns3_runs: int) -> dict[str, float]:
+    """Mean wall seconds per sample of each engine, re-measured on the first samples (engine-reported wall time:
+    the simulation itself, ns-3's interpreter start-up excluded)."""
+    from nettwin.sim import simulate
+    from nettwin.sim.ns3 import ns3_available
+
+    out = {}
+    if builtin_runs:
+        simulate(networks[0], engine="builtin")  # compile the kernel first
+        walls = [simulate(n, engine="builtin")[0].meta["wall_seconds"] for n in networks[:builtin_runs]]
+        out["builtin"] = float(np.mean(walls))
+    if ns3_runs and ns3_available():
+        walls = [simulate(n, engine="ns3")[0].meta["wall_seconds"] for n in networks[:ns3_runs]]
+        out["ns3"] = float(np.mean(walls))
+    elif ns3_runs:
+        print("  ns-3 not installed (pip install 'nettwin[ns3]'): no ns-3 comparison")
+    return out
+
+
 def batched(
-    models: list[str], dataset: str | None, samples: int, threads: int, batch_size: int, resimulate: int
+    models: list[str], dataset: str | None, samples: int, threads: int, batch_size: int, resimulate: int, ns3: int
 ) -> list[dict]:
     from nettwin.data import Dataset, generate_dataset
-    from nettwin.sim import simulate
 
     if dataset is None:
         tmp = Path(tempfile.mkdtemp()) / "nsfnet-glance"
@@ -118,17 +158,13 @@ def batched(
     ds = Dataset(dataset)
     test = list(ds.samples("test"))[:samples]
     networks = [s.network() for s in test]
-    sim = float(np.mean([s.meta[0]["wall_seconds"] for s in test]))
-    again = []
-    for net in networks[:resimulate]:
-        start = time.perf_counter()
-        simulate(net, engine="builtin")
-        again.append(time.perf_counter() - start)
-    sim_again = float(np.mean(again)) if again else None
+    sim = {"builtin (dataset record)": float(np.mean([s.meta[0]["wall_seconds"] for s in test]))}
+    sim.update(_simulation_times(networks, resimulate, ns3))
+    ceiling = _matmul_gflops(threads)
     print(
-        f"{ds.manifest.get('name')}: {len(test)} test samples, {networks[0].n_flows} flows each; built-in engine "
-        f"{sim * 1e3:.2f} ms/sample (dataset record)"
-        + (f", {sim_again * 1e3:.2f} ms/sample re-measured incl. Python overhead" if again else "")
+        f"{ds.manifest.get('name')}: {len(test)} test samples, {networks[0].n_flows} flows each; "
+        + ", ".join(f"{k} {v * 1e3:.2f} ms/sample" for k, v in sim.items())
+        + f"; this CPU multiplies matrices at {ceiling:.0f} GFLOP/s with {threads} thread(s)"
     )
     out = []
     for name in models:
@@ -141,21 +177,34 @@ def batched(
         end = time.perf_counter()
         per = (end - start) / len(networks)
         model_only = (end - mid) / len(networks)
+        model = next(iter(twin.models_.values()))
+        flops = _flops_per_sample(model, GraphBatch.collate(graphs[:batch_size], twin.normalisation_))
+        floor = flops / (ceiling * 1e9)
         rec = {
             "model": name,
             "threads": threads,
             "batch_size": batch_size,
             "seconds_per_sample": per,
             "model_seconds_per_sample": model_only,
+            "flops_per_sample": flops,
+            "achieved_gflops": flops / model_only / 1e9,
+            "matmul_floor_seconds_per_sample": floor,
             "simulation_seconds_per_sample": sim,
-            "speedup": sim / per,
-            "speedup_model_only": sim / model_only,
+            "speedup": {k: v / per for k, v in sim.items()},
+            "speedup_model_only": {k: v / model_only for k, v in sim.items()},
+            "speedup_ceiling": {k: v / floor for k, v in sim.items()},
         }
         out.append(rec)
         print(
-            f"  {twin.name:22s} {per * 1e6:8.1f} µs/sample end to end ({model_only * 1e6:.1f} µs model only): "
-            f"{rec['speedup']:,.0f}× ({rec['speedup_model_only']:,.0f}×) faster than simulating"
+            f"  {twin.name:22s} {per * 1e6:7.1f} µs/sample end to end, {model_only * 1e6:.1f} µs model only "
+            f"({flops / 1e6:.2f} MFLOP/sample at {rec['achieved_gflops']:.0f} GFLOP/s; at this CPU's matmul rate "
+            f"{floor * 1e6:.1f} µs)"
         )
+        for k in sim:
+            print(
+                f"    vs {k:24s} {rec['speedup'][k]:9,.0f}× end to end, {rec['speedup_model_only'][k]:9,.0f}× model "
+                f"only, {rec['speedup_ceiling'][k]:9,.0f}× at most on this CPU"
+            )
     return out
 
 
@@ -168,7 +217,8 @@ def main() -> None:
     p.add_argument("--dataset")
     p.add_argument("--samples", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--resimulate", type=int, default=20)
+    p.add_argument("--resimulate", type=int, default=20, help="samples re-simulated with the built-in engine")
+    p.add_argument("--ns3", type=int, default=0, help="samples re-simulated with ns-3 (needs the ns3 extra)")
     p.add_argument("--json", help="write the figures to this file")
     a = p.parse_args()
     models = a.models.split(",")
@@ -176,7 +226,7 @@ def main() -> None:
     if a.part in ("forward", "both"):
         result["forward"] = forward(models, a.threads, a.repeats)
     if a.part in ("batched", "both"):
-        result["batched"] = batched(models, a.dataset, a.samples, a.threads, a.batch_size, a.resimulate)
+        result["batched"] = batched(models, a.dataset, a.samples, a.threads, a.batch_size, a.resimulate, a.ns3)
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=1))
 

@@ -158,7 +158,7 @@ class PathRNN(nn.Module):
             cand = torch.tanh(torch.addcmul(gi_n.index_select(0, links), r, torch.addmm(b_n, prev, w_n)))
             h = torch.lerp(cand, prev, z)
             if acc is not None:
-                acc = acc.index_add(0, links, h)
+                acc.index_add_(0, links, h)
             else:
                 outs.append(h)
             # Paths are sorted by decreasing length, so those ending now are the tail of the active prefix.
