@@ -118,3 +118,13 @@ def test_bad_checkpoints_say_why(tmp_path):
     torch.save({"format": "nettwin-te-checkpoint", "format_version": 99, "nettwin_version": "9.0"}, tmp_path / "new.pt")
     with pytest.raises(TEError, match="format 99.*upgrade nettwin"):
         load_solver(tmp_path / "new.pt")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_geminet_trains_on_cuda_and_matches_the_cpu():
+    instances = make_instances("sndlib/abilene", steps=8)
+    solver = GeminetSolver(train_steps=20, device="cuda").fit(instances)
+    assert next(solver.net_.parameters()).device.type == "cuda"
+    on_gpu = solver.solve(instances[0])
+    solver.device, solver.net_ = "cpu", solver.net_.cpu()
+    np.testing.assert_allclose(on_gpu, solver.solve(instances[0]), rtol=1e-4, atol=1e-5)
