@@ -6,11 +6,17 @@ Usage::
     python benchmarks/twin_accuracy.py --suite grid --samples 1000     # random flows on the 4x4 grid
     python benchmarks/twin_accuracy.py --suite topologies              # grids of several sizes (random topologies)
     python benchmarks/twin_accuracy.py --suite generalisation          # NSFNET + GEANT2 -> unseen GBN (delay MRE)
+    python benchmarks/twin_accuracy.py --suite wireless --dataset DIR  # ns-3 4x4 RegGrid, 1,500 samples
 
-Each suite generates its dataset(s) under ``--out`` with the built-in engine (reused when already there), trains
+Each suite generates its dataset(s) under ``--out`` (reused when already there; resumed when unfinished), trains
 every twin of ``--twins`` (MTL unless ``--strategy``), evaluates them next to SimBase, SimBase+, SimBase++ and
 queueing theory, prints the NMAE/MRE tables and the bar checks, and writes ``report.json``/``report.png`` and the
 checkpoints. Every figure comes from the run that prints it; nothing is asserted.
+
+The wired suites use the built-in engine. The wireless suite is ``examples/ns3/wireless-reggrid-glance.yaml``,
+simulated with ns-3 (hours on a small machine, so ``--dataset`` can name a directory generated beforehand with
+``nettwin dataset generate``). Queueing theory models independent wired queues, not a shared radio medium, so the
+wireless report has no queueing-theory row.
 """
 
 from __future__ import annotations
@@ -94,14 +100,23 @@ def suite_specs(suite: str, samples: int | None) -> dict[str, dict[str, Any]]:
         unseen = copy.deepcopy(_random_flows_spec("gbn", [_wired(builtin="gbn")], 300, 22))
         unseen["splits"] = {"train": 0.0, "val": 0.0, "test": 1.0}
         return {"main": seen, "unseen": unseen}
+    if suite == "wireless":
+        spec = yaml.safe_load((ROOT / "examples" / "ns3" / "wireless-reggrid-glance.yaml").read_text())
+        spec["base"] = str(ROOT / "examples" / "ns3" / spec["base"])
+        if samples:
+            spec["samples"] = samples
+        return {"main": spec}
     raise SystemExit(f"unknown suite '{suite}'")
 
 
-def _dataset(spec: dict[str, Any], out: Path, workers: int) -> Dataset:
-    path = out / spec["name"]
+def _dataset(spec: dict[str, Any], out: Path, workers: int, given: Path | None = None) -> Dataset:
+    path = given or out / spec["name"]
     start = time.perf_counter()
-    generate_dataset(spec, path, workers=workers)
+    if given is None or not given.exists():
+        generate_dataset(spec, path, workers=workers)
     ds = Dataset(path)
+    if not ds.complete:
+        print(f"dataset {path} is unfinished: evaluating on the samples it has", flush=True)
     print(
         f"dataset {path}: {len(ds)} samples, splits "
         f"{ {k: len(v) for k, v in ds.splits.items()} } ({time.perf_counter() - start:.0f} s)",
@@ -135,9 +150,10 @@ def _bars(report: dict[str, Any]) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--suite", default="nsfnet", choices=("nsfnet", "grid", "topologies", "generalisation"))
+    p.add_argument("--suite", default="nsfnet", choices=("nsfnet", "grid", "topologies", "generalisation", "wireless"))
     p.add_argument("--samples", type=int)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-twin")
+    p.add_argument("--dataset", type=Path, help="the suite's main dataset, already generated (used as it is)")
     p.add_argument("--twins", default="glance,routenet,routenet_fermi,gnn")
     p.add_argument("--strategy", default="mtl")
     p.add_argument("--kpis", default="delay,jitter,throughput,drops", help="KPIs to learn (TL: the targets)")
@@ -152,7 +168,9 @@ def main() -> None:
 
     out = a.out / a.suite
     specs = suite_specs(a.suite, a.samples)
-    datasets = {k: _dataset(s, a.out / "data", a.workers) for k, s in specs.items()}
+    datasets = {
+        k: _dataset(s, a.out / "data", a.workers, a.dataset if k == "main" else None) for k, s in specs.items()
+    }
     ds = datasets["main"]
     twins = []
     for name in a.twins.split(","):
@@ -182,7 +200,8 @@ def main() -> None:
         twin.save(ckpt)
         twins.append(twin)
     kpis = a.kpis.split(",")
-    report = evaluate([*twins, QueueingTwin(kpis).fit(ds)], ds)
+    baselines = [] if a.suite == "wireless" else [QueueingTwin(kpis).fit(ds)]
+    report = evaluate([*twins, *baselines], ds)
     write_report(report, out)
     _print(report, f"{a.suite} ({ds.manifest['name']}, test split)")
     _bars(report)

@@ -62,3 +62,27 @@ def test_qt_only_and_errors(tiny_dataset):
     assert [m["name"] for m in rep["methods"]] == ["QT"]
     with pytest.raises(TwinError, match="no samples"):
         evaluate([QueueingTwin().fit(tiny_dataset)], tiny_dataset, split="test", limit=0)
+
+
+def test_wireless_reports_twins_and_simbase_but_no_queueing_theory(tmp_path):
+    import _radio_engine  # noqa: F401  (registers the stand-in engine here too)
+
+    from nettwin.data import Dataset, generate_dataset
+
+    base = {
+        "name": "radio",
+        "topology": {"grid": {"rows": 3, "cols": 3, "spacing": 30}, "medium": "wireless"},
+        "flows": [
+            {"src": 0, "dst": 8, "traffic": {"model": "poisson", "rate": "50kbps", "packet_size": 210}},
+            {"src": 2, "dst": 6, "path": [2, 4, 6], "traffic": {"model": "cbr", "rate": "30kbps", "packet_size": 210}},
+        ],
+        "simulation": {"duration": "5s"},
+    }
+    spec = {"name": "radio", "base": base, "engine": "radio-stand-in", "samples": 8, "seed": 1, "simbase_runs": 3,
+            "splits": {"train": 0.5, "val": 0.25, "test": 0.25}, "traffic": {"rate": {"uniform": ["20kbps", "80kbps"]}}}
+    generate_dataset(spec, tmp_path / "ds", workers=1, imports=["_radio_engine"])
+    ds = Dataset(tmp_path / "ds")
+    assert next(ds.samples()).network().medium == "wireless"
+    rep = evaluate([Twin("glance", epochs=2).fit(ds)], ds)
+    assert [m["name"] for m in rep["methods"]] == ["GLANCE-MTL", "SimBase", "SimBase+", "SimBase++"]
+    assert rep["notes"] == ["no queueing theory: it models wired point-to-point queues, not a shared radio medium"]

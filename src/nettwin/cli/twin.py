@@ -178,6 +178,8 @@ def evaluate(
             rows,
             caption=f"simulation: {sim:.2e} s/sample ({d['engine']})" if sim else None,
         )
+    for note in report["notes"]:
+        console.print(f"note: {note}")
     console.print(f"wrote {json_path} and {png_path}")
 
 

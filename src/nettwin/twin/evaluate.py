@@ -104,7 +104,8 @@ def evaluate(
     twins : fitted twins (learned or :class:`QueueingTwin`).
     dataset : a :class:`nettwin.data.Dataset` whose ``split`` samples have run R0 (and R1..R3 for SimBase).
     kpis : KPIs to score (default: those every twin predicts, in the first twin's order).
-    simbase, qt : include the SimBase levels / the queueing-theory twin (unless one is already in ``twins``).
+    simbase, qt : include the SimBase levels / the queueing-theory twin (unless one is already in ``twins``; never
+        on wireless networks, which it cannot model: the report's ``notes`` say so).
     batch_size : networks per forward pass when timing and predicting.
     limit : score only the first ``limit`` samples of the split.
     threads : CPU threads for the twins' inference (None: each twin's own setting).
@@ -131,14 +132,18 @@ def evaluate(
     samples = list(dataset.samples(split))[:limit]
     if not samples:
         raise TwinError(f"evaluate: the '{split}' split of {dataset} has no samples")
+    networks = [as_network(s) for s in samples]
+    notes = []
     if qt and not any(isinstance(t, QueueingTwin) for t in twins):
-        twins.append(QueueingTwin(kpis).fit(dataset))
+        if any(n.medium == "wireless" for n in networks):
+            notes.append("no queueing theory: it models wired point-to-point queues, not a shared radio medium")
+        else:
+            twins.append(QueueingTwin(kpis).fit(dataset))
     if iqr is not None:
         iqr = {k: float(iqr[k]) for k in kpis}
         iqr_source = dict.fromkeys(kpis, "given")
     else:
         iqr, iqr_source = _dataset_iqr(dataset, kpis)
-    networks = [as_network(s) for s in samples]
     refs = [s.kpis(0) for s in samples]
 
     methods: list[dict[str, Any]] = []
@@ -206,6 +211,7 @@ def evaluate(
         "iqr_source": iqr_source,
         "simulation_seconds_per_sample": sim_seconds,
         "methods": methods,
+        "notes": notes,
         "learning_curves": {
             t.name: [
                 {"stage": r["stage"], "epoch": r["epoch"], "train_loss": r["train_loss"], "val_score": r["val_score"]}
