@@ -86,3 +86,11 @@ def test_wireless_reports_twins_and_simbase_but_no_queueing_theory(tmp_path):
     rep = evaluate([Twin("glance", epochs=2).fit(ds)], ds)
     assert [m["name"] for m in rep["methods"]] == ["GLANCE-MTL", "SimBase", "SimBase+", "SimBase++"]
     assert rep["notes"] == ["no queueing theory: it models wired point-to-point queues, not a shared radio medium"]
+
+
+def test_simbase_mean_skips_runs_where_a_flow_is_undefined():
+    from nettwin.twin.evaluate import _mean_of_runs
+
+    out = _mean_of_runs([np.array([1.0, np.nan, np.nan]), np.array([3.0, 4.0, np.nan])])
+    np.testing.assert_array_equal(out[:2], [2.0, 4.0])
+    assert np.isnan(out[2])

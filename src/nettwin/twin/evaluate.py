@@ -172,9 +172,7 @@ def evaluate(
         for level, extra in SIMBASE_LEVELS.items():
             if runs < 1 + extra:
                 continue
-            preds = [
-                {k: np.nanmean([s.kpis(r)[k] for r in range(1, 1 + extra)], axis=0) for k in kpis} for s in samples
-            ]
+            preds = [{k: _mean_of_runs([s.kpis(r)[k] for r in range(1, 1 + extra)]) for k in kpis} for s in samples]
             methods.append(
                 {
                     "name": level,
@@ -221,6 +219,16 @@ def evaluate(
             if isinstance(t, Twin)
         },
     }
+
+
+def _mean_of_runs(runs: list[np.ndarray]) -> np.ndarray:
+    """Per-flow mean over runs, ignoring runs where a flow's KPI is undefined (NaN where it is in every run, e.g. the
+    delay of a flow that delivered nothing)."""
+    stacked = np.asarray(runs, dtype=float)
+    seen = np.isfinite(stacked)
+    count = seen.sum(axis=0)
+    total = np.where(seen, stacked, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
 
 
 def report_table(report: Mapping[str, Any], metric: str = "nmae") -> tuple[list[str], list[list[Any]]]:
