@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from nettwin.cli.output import print_table
+from nettwin.cli.twin import parse_model_options
 from nettwin.data import Dataset, generate_dataset
 from nettwin.twin import QueueingTwin, Twin, load_twin
 from nettwin.twin.evaluate import evaluate, report_table, write_report
@@ -164,6 +165,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reuse", action="store_true", help="load checkpoints already in the output directory")
+    p.add_argument("--probabilistic", action="store_true", help="Normal heads, and a binomial head for drops")
+    p.add_argument("--option", action="append", help="model option key=value (repeatable), as 'nettwin train'")
     a = p.parse_args()
 
     out = a.out / a.suite
@@ -187,6 +190,8 @@ def main() -> None:
             batch_size=a.batch_size,
             max_seconds=a.max_minutes * 60,
             seed=a.seed,
+            probabilistic=a.probabilistic,
+            options=parse_model_options(a.option),
         )
         start = time.perf_counter()
         twin.fit(ds)

@@ -21,7 +21,7 @@ def _kpi_list(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
 
 
-def _options(pairs: list[str] | None) -> dict[str, Any]:
+def parse_model_options(pairs: list[str] | None) -> dict[str, Any]:
     """``key=value`` model options; values parsed as JSON where they can be (numbers, lists, booleans)."""
     from nettwin.errors import TwinError
 
@@ -79,7 +79,7 @@ def train(
             strategy=strategy,
             kpis=_kpi_list(kpis),
             source_kpis=_kpi_list(source_kpis) if source_kpis else None,
-            options=_options(option),
+            options=parse_model_options(option),
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
