@@ -5,6 +5,7 @@ Usage::
     python benchmarks/twin_speed.py                      # both measurements, every model
     python benchmarks/twin_speed.py --part forward --models glance --threads 2
     python benchmarks/twin_speed.py --part batched --dataset out/nsfnet-glance --samples 200
+    python benchmarks/twin_speed.py --part links --dataset demo-out/dataset --scales 1,10,100,1000 --resimulate 5
 
 ``forward``: a 10 × 20 grid (200 nodes, 710 directed links), one flow per ordered node pair (39,800 paths, shortest
 paths by hops) with random Poisson/CBR/on-off traffic; prints the wall time of one forward pass per model (median of
@@ -16,6 +17,11 @@ time recorded in the dataset, and re-measured for ``--resimulate`` samples) and 
 samples). The bar: ≥ 10,000× faster. Next to each speed-up it prints the model's matrix-multiply FLOPs per sample
 and the most any implementation could reach on this CPU: those FLOPs at the CPU's own large-matmul rate. Without
 ``--dataset`` it generates a small NSFNET dataset from ``examples/datasets/nsfnet-glance.yaml``.
+
+``links``: the same test samples with every link and every flow ``k``× faster (``--scales``; packet sizes, buffers,
+on/off periods and the simulated duration unchanged), simulated by the built-in engine (``--resimulate`` samples
+per ``k``) and predicted by each twin: a packet-level engine's cost grows with the packets it simulates, a twin's
+does not.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import numpy as np
 import torch
 
 from nettwin.scenario import build_network, parse_scenario
+from nettwin.scenario.units import format_rate
 from nettwin.twin import Twin, build_model
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.graph import graph_from_network
@@ -208,9 +215,60 @@ def batched(
     return out
 
 
+def faster_links(network, k: float):
+    """The same network with every link ``k``× faster and every flow sending ``k``× more: packet sizes, buffers,
+    propagation delays, on/off time scales and the simulated duration stay as they are."""
+    sc = network.scenario
+    topology = sc.topology.model_copy(update={"capacity_scale": sc.topology.capacity_scale * k})
+    flows = [
+        f.model_copy(update={"traffic": f.traffic.model_copy(update={"rate": f.traffic.rate * k})}) for f in sc.flows
+    ]
+    return build_network(sc.model_copy(update={"topology": topology, "flows": flows}))
+
+
+def link_speeds(
+    models: list[str], dataset: str, samples: int, threads: int, batch_size: int, scales: list[float], runs: int
+) -> list[dict]:
+    """Speed-up against the built-in engine as links get faster at the same relative load.
+
+    The engine's cost grows with the packets it simulates; a twin's does not (it reads traffic as features). So the
+    same NSFNET samples with links and flows ``k``× faster are simulated (``runs`` samples per ``k``) and predicted.
+    """
+    from nettwin.data import Dataset
+    from nettwin.sim import simulate
+
+    ds = Dataset(dataset)
+    base = [s.network() for s in list(ds.samples("test"))[:samples]]
+    twins = {name: Twin(name, epochs=1, threads=threads).fit(list(ds.samples("train"))[:32]) for name in models}
+    simulate(base[0], engine="builtin")  # compile the kernel first
+    out = []
+    print(
+        "speed-up against the built-in engine as links get faster (median link capacity; same loads, packet "
+        "sizes, on/off periods):"
+    )
+    for k in scales:
+        networks = [faster_links(n, k) for n in base]
+        walls = [simulate(n, engine="builtin")[0].meta["wall_seconds"] for n in networks[:runs]]
+        sim = float(np.mean(walls))
+        graphs = [graph_from_network(n) for n in networks]
+        capacity = float(np.median(np.concatenate([n.capacity for n in networks])))
+        rec = {"scale": k, "link_capacity_bps": capacity, "simulation_seconds": sim}
+        line = f"  ×{k:<6g} links {format_rate(capacity):>9}: built-in engine {sim * 1e3:8.1f} ms/sample"
+        for name, twin in twins.items():
+            twin.predict_graphs(graphs[:batch_size], batch_size=batch_size)  # warm-up
+            start = time.perf_counter()
+            twin.predict_graphs(graphs, batch_size=batch_size)
+            per = (time.perf_counter() - start) / len(graphs)
+            rec[name] = {"model_seconds_per_sample": per, "speedup": sim / per}
+            line += f"; {twin.name} {per * 1e6:.0f} µs, {sim / per:,.0f}×"
+        print(line, flush=True)
+        out.append(rec)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=("forward", "batched", "both"), default="both")
+    p.add_argument("--part", choices=("forward", "batched", "links", "both"), default="both")
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
@@ -219,6 +277,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--resimulate", type=int, default=20, help="samples re-simulated with the built-in engine")
     p.add_argument("--ns3", type=int, default=0, help="samples re-simulated with ns-3 (needs the ns3 extra)")
+    p.add_argument("--scales", default="1,10,100,1000", help="links: link-speed multipliers")
     p.add_argument("--json", help="write the figures to this file")
     a = p.parse_args()
     models = a.models.split(",")
@@ -227,6 +286,11 @@ def main() -> None:
         result["forward"] = forward(models, a.threads, a.repeats)
     if a.part in ("batched", "both"):
         result["batched"] = batched(models, a.dataset, a.samples, a.threads, a.batch_size, a.resimulate, a.ns3)
+    if a.part == "links":
+        if a.dataset is None:
+            raise SystemExit("--part links needs --dataset (an NSFNET dataset, e.g. the demo's)")
+        scales = [float(x) for x in a.scales.split(",")]
+        result["links"] = link_speeds(models, a.dataset, a.samples, a.threads, a.batch_size, scales, a.resimulate)
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=1))
 
