@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+import time
+
 import pytest
 
 from nettwin.sim.ns3 import Ns3Engine, Ns3Options, WorkerCrashed, WorkerPool
@@ -27,3 +32,42 @@ def test_an_aborting_sample_is_retried_once_then_failed_and_the_pool_survives(si
         assert result.flows["rx_packets"][0] == first["rx_packets"][0]
     finally:
         pool.close()
+
+
+def test_workers_end_with_the_process_that_started_them(tmp_path):
+    # A process ends abruptly (no close, no atexit) while its ns-3 worker is deep in a long simulation, reading no
+    # more jobs: the worker must not live on.
+    script = tmp_path / "owner.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from nettwin.scenario import build_network, parse_scenario
+            from nettwin.sim.ns3 import Ns3Options, WorkerPool
+            from nettwin.sim.ns3.job import make_job
+            from nettwin.sim.ns3.worker import write_frame
+            net = build_network(parse_scenario({
+                "topology": {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b", "capacity": "10Mbps"}]},
+                "flows": [{"src": "a", "dst": "b", "traffic": {"model": "poisson", "rate": "5Mbps"}}],
+                "simulation": {"duration": "100000s"}}))
+            worker = WorkerPool(1)._start()
+            write_frame(worker.proc.stdin, make_job(net, 1, 0, Ns3Options()))  # hours of work
+            print(worker.proc.pid, flush=True)
+            os._exit(0)
+            """
+        )
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -42,6 +42,7 @@ class _Worker:
         env = dict(os.environ)
         env.setdefault("PYTHONWARNINGS", "ignore")
         env["CPPYY_CRASH_QUIET"] = "1"  # an abort should end the worker at once, not after a debugger backtrace
+        env["NETTWIN_NS3_PARENT"] = str(os.getpid())
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nettwin.sim.ns3.worker"],
             stdin=subprocess.PIPE,
