@@ -1,12 +1,14 @@
-"""An engine that fails on purpose, for isolation tests; workers import it through ``generate_dataset(imports=...)``.
+"""Engines that fail on purpose, for isolation tests; workers import them through ``generate_dataset(imports=...)``.
 
-It is the built-in engine, except that it kills its own process on samples in :data:`CRASH` and raises on samples in
-:data:`RAISE` (the sample id is the suffix of the scenario name, ``<dataset>-<id>``).
+``faulty`` is the built-in engine, except that it kills its own process on samples in :data:`CRASH` and raises on
+samples in :data:`RAISE`; ``hanging`` never finishes the samples in :data:`HANG` (the sample id is the suffix of the
+scenario name, ``<dataset>-<id>``).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from nettwin.scenario.network import Network
 from nettwin.sim.builtin import BuiltinEngine
@@ -15,6 +17,7 @@ from nettwin.sim.result import SimResult
 
 CRASH = frozenset({3})
 RAISE = frozenset({5})
+HANG = frozenset({2})
 
 
 class FaultyEngine(BuiltinEngine):
@@ -29,4 +32,14 @@ class FaultyEngine(BuiltinEngine):
         return super().simulate(network, seed=seed, run=run)
 
 
+class HangingEngine(BuiltinEngine):
+    name = "hanging"
+
+    def simulate(self, network: Network, *, seed: int | None = None, run: int = 0) -> SimResult:
+        if int(network.name.rsplit("-", 1)[1]) in HANG:
+            time.sleep(3600)
+        return super().simulate(network, seed=seed, run=run)
+
+
 register_engine("faulty", FaultyEngine)
+register_engine("hanging", HangingEngine)

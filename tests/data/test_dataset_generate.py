@@ -178,6 +178,23 @@ def test_a_dying_worker_costs_one_sample(tmp_path):
             np.testing.assert_array_equal(s.kpis(run)["delay"], reference[s.id].kpis(run)["delay"])
 
 
+@pytest.mark.slow
+def test_a_sample_past_its_timeout_costs_one_sample(tmp_path):
+    import _faulty_engine  # noqa: F401  (registers engine "hanging" here too)
+
+    start = time.monotonic()
+    summary = generate_dataset(
+        tiny_spec(engine="hanging", samples=6), tmp_path / "ds", workers=2, imports=["_faulty_engine"], sample_timeout=8
+    )
+    assert time.monotonic() - start < 120  # the hanging sample was stopped, twice, and nothing waited for it
+    failed = dict(Dataset(tmp_path / "ds").failed)
+    assert list(failed) == [2] and failed[2].startswith("took longer than the sample timeout (8.00 s), twice")
+    assert summary["ok"] == 5 and summary["status"] == "complete"
+    with pytest.raises(DatasetError, match="sample timeout must be a positive number"):
+        generate_dataset(tiny_spec(), tmp_path / "other", sample_timeout=0)
+    assert not (tmp_path / "other").exists()
+
+
 def test_loader_errors(tmp_path, tiny_dataset):
     with pytest.raises(DatasetError, match="no such dataset directory"):
         Dataset(tmp_path / "missing")

@@ -16,6 +16,8 @@ from nettwin.cli.output import Format, console, err_console, print_json, print_t
 from nettwin.data import storage
 from nettwin.data.generate import generate_dataset
 from nettwin.data.spec import SPLITS, load_dataset_spec
+from nettwin.errors import DatasetError
+from nettwin.scenario.units import UnitError, parse_time
 from nettwin.sim.kpi import FLOW_KPIS
 
 __all__ = ["app", "generate", "info", "dataset_info"]
@@ -32,6 +34,15 @@ class ExecutorKind(StrEnum):
     ray = "ray"
 
 
+def _duration(text: str | None, option: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except UnitError as err:
+        raise DatasetError(f"{option}: {err}") from None
+
+
 @app.command("generate")
 def generate(
     spec: Annotated[Path, typer.Argument(help="Dataset spec file (YAML or JSON).")],
@@ -43,9 +54,14 @@ def generate(
     ] = None,
     samples: Annotated[int | None, typer.Option(min=1, help="Override the spec's sample count.")] = None,
     engine: Annotated[str | None, typer.Option(help="Override the spec's engine (builtin, ns3, analytic).")] = None,
+    sample_timeout: Annotated[
+        str | None,
+        typer.Option(help="Longest time one sample may take (e.g. 10min); a longer one is recorded as failed."),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Generate the dataset of SPEC into --out; re-running the same command resumes an interrupted run."""
+    timeout = _duration(sample_timeout, "--sample-timeout")
     parsed = load_dataset_spec(spec)
     overrides = {k: v for k, v in (("samples", samples), ("engine", engine)) if v is not None}
     if overrides:
@@ -67,7 +83,13 @@ def generate(
             shown = done
 
         summary = generate_dataset(
-            parsed, out, workers=workers, executor=executor.value, address=address, progress=progress
+            parsed,
+            out,
+            workers=workers,
+            executor=executor.value,
+            address=address,
+            sample_timeout=timeout,
+            progress=progress,
         )
     if fmt is Format.json:
         print_json(summary)

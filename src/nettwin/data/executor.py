@@ -8,7 +8,9 @@ into a ``failed`` row for the sample concerned, so the rows of all other samples
 * a worker process that dies (``os._exit``, a segfault, the OOM killer) breaks the local pool: the pool is
   rebuilt, and the samples that were in flight are retried one at a time, so that the one that kills its
   worker again is identified and recorded as failed while the others complete. Ray retries a task whose worker
-  died once, then the sample is recorded as failed.
+  died once, then the sample is recorded as failed;
+* with a sample timeout, a sample that runs longer ends its worker process (see
+  :func:`nettwin.data.worker.run_sample`), which the executors handle as above; the row says it timed out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import importlib
 import multiprocessing
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,6 +29,7 @@ from typing import Any, Protocol
 from nettwin.data.spec import DatasetSpec
 from nettwin.data.worker import Task, error_text, failed_row, run_sample, spec_from_json
 from nettwin.errors import DatasetError
+from nettwin.scenario.units import format_time
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "WORKER_DIED"]
 
@@ -39,7 +43,12 @@ class Executor(Protocol):
 
 
 def make_executor(
-    kind: str | Executor, workers: int = 2, *, address: str | None = None, imports: Sequence[str] = ()
+    kind: str | Executor,
+    workers: int = 2,
+    *,
+    address: str | None = None,
+    imports: Sequence[str] = (),
+    timeout: float | None = None,
 ) -> Executor:
     """An executor by name (``local`` or ``ray``), or ``kind`` itself if it is already one."""
     if not isinstance(kind, str):
@@ -47,30 +56,45 @@ def make_executor(
     if workers < 1:
         raise DatasetError(f"workers must be >= 1, got {workers}")
     if kind == "local":
-        return LocalExecutor(workers, imports=imports)
+        return LocalExecutor(workers, imports=imports, timeout=timeout)
     if kind == "ray":
-        return RayExecutor(workers, address=address, imports=imports)
+        return RayExecutor(workers, address=address, imports=imports, timeout=timeout)
     raise DatasetError(f"unknown executor '{kind}'; choose local or ray")
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is not None and not timeout > 0:
+        raise DatasetError(f"the sample timeout must be a positive number of seconds, got {timeout}")
+    return timeout
+
+
+def _lost(timeout: float | None, elapsed: float, died: str) -> str:
+    """Why a sample's worker ended: its timeout when it ran that long, else ``died``."""
+    if timeout is not None and elapsed >= timeout:
+        return f"took longer than the sample timeout ({format_time(timeout)}), twice; its worker was stopped"
+    return died
 
 
 # ---------------------------------------------------------------------------------------- worker side
 
 _worker_spec: DatasetSpec | None = None
+_worker_timeout: float | None = None
 
 
-def _init_worker(spec_json: str, imports: tuple[str, ...], sys_path: list[str]) -> None:
-    global _worker_spec
+def _init_worker(spec_json: str, imports: tuple[str, ...], sys_path: list[str], timeout: float | None) -> None:
+    global _worker_spec, _worker_timeout
     for entry in reversed(sys_path):
         if entry not in sys.path:
             sys.path.insert(0, entry)
     for module in imports:
         importlib.import_module(module)
     _worker_spec = spec_from_json(spec_json)
+    _worker_timeout = timeout
 
 
 def _work(task: Task) -> dict[str, Any]:
     assert _worker_spec is not None, "worker used before its initializer ran"
-    return run_sample(_worker_spec, task)
+    return run_sample(_worker_spec, task, _worker_timeout)
 
 
 def _ping() -> bool:
@@ -89,10 +113,10 @@ def _check_starts(pool: ProcessPoolExecutor) -> None:
         ) from err
 
 
-def _ray_work(spec_json: str, imports: tuple[str, ...], task: Task) -> dict[str, Any]:
+def _ray_work(spec_json: str, imports: tuple[str, ...], task: Task, timeout: float | None) -> dict[str, Any]:
     for module in imports:
         importlib.import_module(module)
-    return run_sample(spec_from_json(spec_json), task)
+    return run_sample(spec_from_json(spec_json), task, timeout)
 
 
 # ---------------------------------------------------------------------------------------- local
@@ -102,14 +126,16 @@ class LocalExecutor:
     """A pool of ``workers`` processes on this machine (forkserver start method where available, else spawn).
 
     Worker processes live for the whole run, so each compiles the engine once. ``imports`` names modules every
-    worker imports first (e.g. one that registers a third-party engine).
+    worker imports first (e.g. one that registers a third-party engine). ``timeout``: seconds one sample may take
+    before its worker is stopped and the sample recorded as failed (after one retry alone); None waits.
     """
 
-    def __init__(self, workers: int = 2, *, imports: Sequence[str] = ()) -> None:
+    def __init__(self, workers: int = 2, *, imports: Sequence[str] = (), timeout: float | None = None) -> None:
         if workers < 1:
             raise DatasetError(f"workers must be >= 1, got {workers}")
         self.workers = workers
         self.imports = tuple(imports)
+        self.timeout = _check_timeout(timeout)
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers})"
@@ -123,7 +149,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(spec.model_dump_json(), self.imports, list(sys.path)),
+            initargs=(spec.model_dump_json(), self.imports, list(sys.path), self.timeout),
         )
 
     def run(self, spec: DatasetSpec, tasks: Sequence[Task]) -> Iterator[dict[str, Any]]:
@@ -138,10 +164,12 @@ class LocalExecutor:
                 _check_starts(pool)
                 while suspects and not broken:
                     task = suspects.popleft()
+                    start = time.monotonic()
                     try:
                         row = pool.submit(_work, task).result()
                     except BrokenProcessPool:
-                        row, broken = failed_row(spec, task, WORKER_DIED), True
+                        reason = _lost(self.timeout, time.monotonic() - start, WORKER_DIED)
+                        row, broken = failed_row(spec, task, reason), True
                     yield row
                 inflight: dict[Future[dict[str, Any]], Task] = {}
                 while (queue or inflight) and not broken:
@@ -187,15 +215,23 @@ class RayExecutor:
 
     Connects to ``address`` (or ``RAY_ADDRESS``) when given, otherwise starts a local Ray instance with
     ``workers`` CPUs and stops it afterwards; an already initialised Ray is used as it is. ``workers`` also
-    bounds the tasks in flight (twice that many are queued).
+    bounds the tasks in flight (twice that many are queued). ``timeout`` as for :class:`LocalExecutor`.
     """
 
-    def __init__(self, workers: int = 2, *, address: str | None = None, imports: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        address: str | None = None,
+        imports: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> None:
         if workers < 1:
             raise DatasetError(f"workers must be >= 1, got {workers}")
         self.workers = workers
         self.address = address
         self.imports = tuple(imports)
+        self.timeout = _check_timeout(timeout)
 
     def __repr__(self) -> str:
         return f"RayExecutor(workers={self.workers}, address={self.address!r})"
@@ -218,18 +254,21 @@ class RayExecutor:
             remote = ray.remote(num_cpus=1, max_retries=1)(_ray_work)
             spec_ref = ray.put(spec.model_dump_json())
             queue: deque[Task] = deque(tasks)
-            inflight: dict[Any, Task] = {}
+            inflight: dict[Any, tuple[Task, float]] = {}
             while queue or inflight:
                 while queue and len(inflight) < 2 * self.workers:
                     task = queue.popleft()
-                    inflight[remote.remote(spec_ref, self.imports, task)] = task
+                    inflight[remote.remote(spec_ref, self.imports, task, self.timeout)] = (task, time.monotonic())
                 ready, _ = ray.wait(list(inflight), num_returns=1)
                 for ref in ready:
-                    task = inflight.pop(ref)
+                    task, submitted = inflight.pop(ref)
                     try:
                         yield ray.get(ref)
                     except ray.exceptions.RayError as err:
-                        yield failed_row(spec, task, f"ray task failed: {error_text(err).splitlines()[0][:300]}")
+                        died = f"ray task failed: {error_text(err).splitlines()[0][:300]}"
+                        # Queued tasks wait for a CPU, so only a task that failed after twice the timeout
+                        # (two attempts) surely ran into it.
+                        yield failed_row(spec, task, _lost(self.timeout, (time.monotonic() - submitted) / 2, died))
         finally:
             if started:
                 ray.shutdown()

@@ -49,6 +49,7 @@ def generate_dataset(
     executor: str | Executor = "local",
     address: str | None = None,
     imports: Sequence[str] = (),
+    sample_timeout: float | None = None,
     progress: ProgressCallback | None = None,
     flush_seconds: float = 60.0,
 ) -> dict[str, Any]:
@@ -63,6 +64,8 @@ def generate_dataset(
     executor : ``"local"`` (process pool), ``"ray"``, or an executor object.
     address : Ray cluster address (default: ``RAY_ADDRESS``, else a local Ray instance).
     imports : modules each worker imports first (e.g. to register a third-party engine).
+    sample_timeout : seconds one sample (all its runs) may take; a sample that takes longer stops its worker, is
+        retried once alone, then recorded as failed. None waits.
     progress : optional :data:`ProgressCallback`.
     flush_seconds : write a shard at least this often, even when it holds fewer than ``shard_size`` rows.
 
@@ -90,6 +93,7 @@ def generate_dataset(
     """
     spec = as_spec(spec)
     get_engine(spec.engine_name)  # an unknown engine is a spec error, reported before any work
+    runner = make_executor(executor, workers, address=address, imports=imports, timeout=sample_timeout)
     root = Path(out_dir)
     spec_hash = spec.spec_hash()
     t0 = time.perf_counter()
@@ -126,7 +130,6 @@ def generate_dataset(
                 _update_manifest(root, manifest, counts, spec)
             last_flush = time.monotonic()
 
-        runner = make_executor(executor, workers, address=address, imports=imports)
         rows = runner.run(spec, tasks) if tasks else iter(())
         try:
             for row in rows:

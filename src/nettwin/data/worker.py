@@ -1,12 +1,16 @@
 """Running one sample: draw its scenario, simulate its runs, and return its dataset row.
 
 This is what executors run in worker processes. An exception while drawing or simulating a sample never
-escapes: the sample comes back as a ``failed`` row carrying a one-line error, so one bad sample costs one row.
+escapes: the sample comes back as a ``failed`` row carrying a one-line error, so one bad sample costs one row. A
+sample that runs past its timeout ends its worker process (nothing else can stop an engine stuck in compiled code);
+the executor then records it as failed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,8 +73,27 @@ def spec_from_json(text: str) -> DatasetSpec:
     return DatasetSpec.from_resolved(json.loads(text))
 
 
-def run_sample(spec: DatasetSpec, task: Task) -> dict[str, Any]:
-    """Generate one sample and return its row (see :data:`nettwin.data.storage.SCHEMA`); never raises."""
+def run_sample(spec: DatasetSpec, task: Task, timeout: float | None = None) -> dict[str, Any]:
+    """Generate one sample and return its row (see :data:`nettwin.data.storage.SCHEMA`); never raises.
+
+    With ``timeout`` (seconds), a sample still running after that long ends the process at once.
+    """
+    if timeout is None:
+        return _sample_row(spec, task)
+    watchdog = threading.Timer(timeout, os._exit, args=(TIMEOUT_EXIT_STATUS,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return _sample_row(spec, task)
+    finally:
+        watchdog.cancel()
+
+
+TIMEOUT_EXIT_STATUS = 75
+"""Exit status of a worker process ended by a sample's timeout."""
+
+
+def _sample_row(spec: DatasetSpec, task: Task) -> dict[str, Any]:
     t0 = time.perf_counter()
     text = None
     try:
