@@ -144,3 +144,34 @@ def test_unknown_feature_is_named():
 
     with pytest.raises(TwinError, match="GLANCE: unknown path feature 'colour'"):
         GLANCE(path_features=["colour"])
+
+
+def test_glance_without_node_updates_sees_only_flows_sharing_its_links():
+    """Node updates carry traffic between links no flow shares; the ablation removes exactly that."""
+    hops = ("ab", "bc", "cd")
+    from nettwin.scenario import build_network, parse_scenario
+
+    def graph(rate_b: str):
+        return graph_from_network(
+            build_network(
+                parse_scenario(
+                    {
+                        "topology": {"nodes": list("abcd"), "links": [{"src": u, "dst": v} for u, v in hops]},
+                        "flows": [
+                            {"src": "a", "dst": "b", "traffic": {"model": "cbr", "rate": "100kbps"}},
+                            {"src": "c", "dst": "d", "traffic": {"model": "cbr", "rate": rate_b}},
+                        ],
+                    }
+                )
+            )
+        )
+
+    graphs = [graph("100kbps"), graph("900kbps")]
+    norm = Normalisation.fit(graphs, [{}, {}], ())
+    for node_updates, moves in ((True, True), (False, False)):
+        torch.manual_seed(0)
+        model = GLANCE(KPIS, node_updates=node_updates).eval()
+        with torch.no_grad():
+            a = [model(GraphBatch.collate([g], norm))["delay"][0] for g in graphs]
+        assert bool(not torch.isclose(a[0], a[1])) == moves
+    assert "node_updates=False" in repr(GLANCE(node_updates=False))

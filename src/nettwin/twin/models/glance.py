@@ -26,6 +26,9 @@ Args:
     readout: hidden width of each KPI's readout MLP (64).
     probabilistic: heads output (mean, log σ) for a Normal likelihood; drops the logit of a binomial.
     path_features, link_features, node_features: raw columns used (see :mod:`nettwin.twin.graph`).
+    node_updates: update the node states each layer (default). False keeps them at their initial features — the
+        ablation that shows what the node embeddings contribute (on a wireless grid, where every node hears every
+        other, they carry GLANCE's whole advantage over RouteNet).
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}`` (or (P, 2) when probabilistic), P the batch's paths.
 """
@@ -66,9 +69,11 @@ class GLANCE(TwinModel):
         path_features: Sequence[str] = TRAFFIC,
         link_features: Sequence[str] = ("capacity", "weight", "delay", "buffer"),
         node_features: Sequence[str] = ("out_degree", "in_degree"),
+        node_updates: bool = True,
     ) -> None:
         super().__init__(kpis, readout, probabilistic)
         self.path_dim, self.link_dim, self.node_dim, self.T = path, link, node, T
+        self.node_updates = node_updates
         self.path_features, self.link_features, self.node_features = (
             list(path_features),
             list(link_features),
@@ -98,7 +103,8 @@ class GLANCE(TwinModel):
             link_node = torch.cat([h_l, h_n.index_select(0, batch.link_src)], dim=1)
             h_p, messages = self.path_rnn(h_p, link_node, batch, to_links=True)
             h_l = self.link_mlp(torch.cat([link_node, messages], dim=1))
-            h_n = self.node_conv(torch.cat([h_n, links_to_nodes(h_l, batch, "src")], dim=1), batch)
+            if self.node_updates:
+                h_n = self.node_conv(torch.cat([h_n, links_to_nodes(h_l, batch, "src")], dim=1), batch)
         return Encoding(path=h_p)
 
     def config(self) -> dict:
@@ -113,7 +119,9 @@ class GLANCE(TwinModel):
             "path_features": self.path_features,
             "link_features": self.link_features,
             "node_features": self.node_features,
+            "node_updates": self.node_updates,
         }
 
     def __repr__(self) -> str:
-        return f"GLANCE(path={self.path_dim}, link={self.link_dim}, node={self.node_dim}, T={self.T})"
+        ablated = "" if self.node_updates else ", node_updates=False"
+        return f"GLANCE(path={self.path_dim}, link={self.link_dim}, node={self.node_dim}, T={self.T}{ablated})"
