@@ -35,8 +35,11 @@ def loaded_network(topology: dict, n_flows: int, duration: float, seed: int, uti
     """Random Poisson flows on ``topology``; each loaded link's capacity set to put its offered load at a
     utilisation drawn uniformly from ``util``."""
     rng = np.random.default_rng(seed)
-    probe = build_network(Scenario.model_validate(
-        {"topology": topology, "flows": [{"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": 1}}]}))
+    probe = build_network(
+        Scenario.model_validate(
+            {"topology": topology, "flows": [{"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": 1}}]}
+        )
+    )
     n = probe.n_nodes
     pairs: set[tuple[int, int]] = set()
     while len(pairs) < min(n_flows, n * (n - 1)):
@@ -44,17 +47,27 @@ def loaded_network(topology: dict, n_flows: int, duration: float, seed: int, uti
         if s != d:
             pairs.add((s, d))
     size = {"dist": "exponential", "mean": 1000}
-    flows = [{"src": s, "dst": d, "traffic": {"model": "poisson", "rate": float(rng.uniform(0.2e6, 1e6)),
-                                              "packet_size": size}} for s, d in sorted(pairs)]
-    spec = {"topology": topology, "flows": flows,
-            "simulation": {"duration": duration, "warmup": 0.05 * duration}}
+    flows = [
+        {
+            "src": s,
+            "dst": d,
+            "traffic": {"model": "poisson", "rate": float(rng.uniform(0.2e6, 1e6)), "packet_size": size},
+        }
+        for s, d in sorted(pairs)
+    ]
+    spec = {"topology": topology, "flows": flows, "simulation": {"duration": duration, "warmup": 0.05 * duration}}
     network = build_network(Scenario.model_validate(spec))
     load = network.offered_load
     target = rng.uniform(*util, size=network.n_links)
     overrides = [
-        {"src": int(network.link_src[i]), "dst": int(network.link_dst[i]),
-         "capacity": float(load[i] / target[i]), "bidirectional": False}
-        for i in range(network.n_links) if load[i] > 0
+        {
+            "src": int(network.link_src[i]),
+            "dst": int(network.link_dst[i]),
+            "capacity": float(load[i] / target[i]),
+            "bidirectional": False,
+        }
+        for i in range(network.n_links)
+        if load[i] > 0
     ]
     spec["topology"] = {**topology, "overrides": overrides}
     return build_network(Scenario.model_validate(spec))
@@ -74,14 +87,18 @@ def measure(name: str, network: Network, repeat: int) -> None:
         rates.append(result.meta["packet_hops"] / walls[-1])
     m = result.meta
     util = result.links["utilisation"]
-    print(f"{name}: {network.n_nodes} nodes, {network.n_links} links, {network.n_flows} flows, "
-          f"{network.simulation.duration:g} s simulated")
+    print(
+        f"{name}: {network.n_nodes} nodes, {network.n_links} links, {network.n_flows} flows, "
+        f"{network.simulation.duration:g} s simulated"
+    )
     print(f"  packet-hops/run {m['packet_hops']:,}  events/run {m['events']:,}  packets/run {m['packets']:,}")
     print(f"  kernel wall s/run {', '.join(f'{w:.3f}' for w in walls)}")
     print(f"  packet-hops/s  best {max(rates) / 1e6:.2f} M   median {np.median(rates) / 1e6:.2f} M")
-    print(f"  link utilisation {util[util > 0].min():.2f}..{util.max():.2f}  "
-          f"flow drop rate mean {np.nanmean(result.kpi('drop_rate')):.3f}  "
-          f"links dropping {(result.links['drops'] > 0).sum()}/{network.n_links}")
+    print(
+        f"  link utilisation {util[util > 0].min():.2f}..{util.max():.2f}  "
+        f"flow drop rate mean {np.nanmean(result.kpi('drop_rate')):.3f}  "
+        f"links dropping {(result.links['drops'] > 0).sum()}/{network.n_links}"
+    )
 
 
 def rss_child(args) -> None:
@@ -92,22 +109,33 @@ def rss_child(args) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = engine.simulate(network)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"duration": args.rss_child, "packet_hops": result.meta["packet_hops"],
-                      "rss_before_kib": before, "rss_peak_kib": after}))
+    print(
+        json.dumps(
+            {
+                "duration": args.rss_child,
+                "packet_hops": result.meta["packet_hops"],
+                "rss_before_kib": before,
+                "rss_peak_kib": after,
+            }
+        )
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=200.0, help="simulated seconds per run (NSFNET)")
-    parser.add_argument("--big-duration", type=float, default=40.0,
-                        help="simulated seconds per run (big topology)")
+    parser.add_argument("--big-duration", type=float, default=40.0, help="simulated seconds per run (big topology)")
     parser.add_argument("--flows", type=int, default=80, help="flows on NSFNET")
     parser.add_argument("--big", default="topozoo/TataNld", help="topohub key of the 100+ node topology")
     parser.add_argument("--big-flows", type=int, default=400, help="flows on the big topology")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per case (different run numbers)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the random flows and capacities")
-    parser.add_argument("--rss-duration", type=float, default=100.0,
-                        help="shorter of the two simulated durations of the memory check (the other is 4x)")
+    parser.add_argument(
+        "--rss-duration",
+        type=float,
+        default=100.0,
+        help="shorter of the two simulated durations of the memory check (the other is 4x)",
+    )
     parser.add_argument("--rss-child", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child is not None:
@@ -120,18 +148,29 @@ def main() -> None:
     print(f"warm-up run (compile or load the compiled kernel): {time.perf_counter() - t0:.2f} s")
 
     measure("(a) NSFNET, congested", nsfnet(args, args.duration), args.repeat)
-    big = loaded_network({"topohub": args.big, "defaults": {"buffer": 32}}, args.big_flows, args.big_duration,
-                         args.seed)
+    big = loaded_network(
+        {"topohub": args.big, "defaults": {"buffer": 32}}, args.big_flows, args.big_duration, args.seed
+    )
     measure(f"(b) {args.big}", big, args.repeat)
 
     print("(c) peak RSS of a fresh process simulating NSFNET (same flows and capacities):")
     for duration in (args.rss_duration, 4 * args.rss_duration):
-        cmd = [sys.executable, __file__, "--rss-child", str(duration), "--flows", str(args.flows),
-               "--seed", str(args.seed)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--rss-child",
+            str(duration),
+            "--flows",
+            str(args.flows),
+            "--seed",
+            str(args.seed),
+        ]
         child = subprocess.run(cmd, check=True, capture_output=True, text=True)
         out = json.loads(child.stdout.splitlines()[-1])
-        print(f"  {duration:g} s simulated: {out['packet_hops']:,} packet-hops, RSS after warm-up "
-              f"{out['rss_before_kib'] / 1024:.1f} MiB, peak {out['rss_peak_kib'] / 1024:.1f} MiB")
+        print(
+            f"  {duration:g} s simulated: {out['packet_hops']:,} packet-hops, RSS after warm-up "
+            f"{out['rss_before_kib'] / 1024:.1f} MiB, peak {out['rss_peak_kib'] / 1024:.1f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -36,17 +36,24 @@ def main() -> None:
     start = time.perf_counter()
     insts = make_instances(args.topology, steps=args.instances, endpoints=args.endpoints)
     i0 = insts[0]
-    print(f"{args.topology}: {i0.n_nodes} nodes, {i0.n_edges} directed links, {i0.n_pairs} pairs, "
-          f"{i0.n_paths} paths, {i0.paths.nnz} incidences; built in {time.perf_counter() - start:.0f} s", flush=True)
+    print(
+        f"{args.topology}: {i0.n_nodes} nodes, {i0.n_edges} directed links, {i0.n_pairs} pairs, "
+        f"{i0.n_paths} paths, {i0.paths.nnz} incidences; built in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     before = PeakRSS.lifetime_peak()
     start = time.perf_counter()
     with PeakRSS() as mem:
         model = GeminetSolver(train_steps=args.train_steps, batch_size=args.batch_size).fit(insts)
     secs = time.perf_counter() - start
-    print(f"trained {args.train_steps} steps × {args.batch_size} instances in {secs:.0f} s "
-          f"(loss {model.history_[0]:.4f} → {model.history_[-1]:.4f})")
-    print(f"peak RSS before training {before / 2**30:.3f} GiB; during training {mem.peak / 2**30:.3f} GiB; "
-          f"whole process {PeakRSS.lifetime_peak() / 2**30:.3f} GiB (bar: ≤ 2 GiB)")
+    print(
+        f"trained {args.train_steps} steps × {args.batch_size} instances in {secs:.0f} s "
+        f"(loss {model.history_[0]:.4f} → {model.history_[-1]:.4f})"
+    )
+    print(
+        f"peak RSS before training {before / 2**30:.3f} GiB; during training {mem.peak / 2**30:.3f} GiB; "
+        f"whole process {PeakRSS.lifetime_peak() / 2**30:.3f} GiB (bar: ≤ 2 GiB)"
+    )
 
 
 if __name__ == "__main__":

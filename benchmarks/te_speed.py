@@ -54,8 +54,11 @@ def main() -> None:
         norm = inst.mlu(x) / lp.mlu
         ecmp = inst.mlu(ECMPSolver().solve(inst)) / lp.mlu
         rows.append((lp.seconds, t_gem, norm, ecmp))
-        print(f"{inst.name}: LP {lp.seconds * 1e3:9.1f} ms   geminet {t_gem * 1e3:8.1f} ms   "
-              f"speed-up {lp.seconds / t_gem:6.1f}×   normalised MLU geminet {norm:.4f}  ecmp {ecmp:.4f}", flush=True)
+        print(
+            f"{inst.name}: LP {lp.seconds * 1e3:9.1f} ms   geminet {t_gem * 1e3:8.1f} ms   "
+            f"speed-up {lp.seconds / t_gem:6.1f}×   normalised MLU geminet {norm:.4f}  ecmp {ecmp:.4f}",
+            flush=True,
+        )
     a = np.array(rows)
     print(
         f"\nmean LP {a[:, 0].mean() * 1e3:.1f} ms, mean geminet {a[:, 1].mean() * 1e3:.1f} ms, "

@@ -171,9 +171,7 @@ def main() -> None:
 
     out = a.out / a.suite
     specs = suite_specs(a.suite, a.samples)
-    datasets = {
-        k: _dataset(s, a.out / "data", a.workers, a.dataset if k == "main" else None) for k, s in specs.items()
-    }
+    datasets = {k: _dataset(s, a.out / "data", a.workers, a.dataset if k == "main" else None) for k, s in specs.items()}
     ds = datasets["main"]
     twins = []
     for name in a.twins.split(","):

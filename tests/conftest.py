@@ -9,8 +9,13 @@ import pytest
 from nettwin.scenario import Scenario, parse_scenario
 
 
-def tandem(capacities=("1Mbps", "1Mbps", "1Mbps"), delays=("1ms", "2ms", "3ms"), buffer: int = 32,
-           flows: list[dict[str, Any]] | None = None, **simulation: Any) -> Scenario:
+def tandem(
+    capacities=("1Mbps", "1Mbps", "1Mbps"),
+    delays=("1ms", "2ms", "3ms"),
+    buffer: int = 32,
+    flows: list[dict[str, Any]] | None = None,
+    **simulation: Any,
+) -> Scenario:
     """A chain a→b→c→d (bidirectional links) with one CBR flow a→d unless ``flows`` is given."""
     names = ["a", "b", "c", "d"][: len(capacities) + 1]
     links = [
@@ -18,12 +23,14 @@ def tandem(capacities=("1Mbps", "1Mbps", "1Mbps"), delays=("1ms", "2ms", "3ms"),
         for i, (c, d) in enumerate(zip(capacities, delays, strict=True))
     ]
     flows = flows or [{"src": names[0], "dst": names[-1], "traffic": {"model": "cbr", "rate": "100kbps"}}]
-    return parse_scenario({
-        "name": "tandem",
-        "topology": {"nodes": names, "links": links},
-        "flows": flows,
-        "simulation": {"duration": "10s", **simulation},
-    })
+    return parse_scenario(
+        {
+            "name": "tandem",
+            "topology": {"nodes": names, "links": links},
+            "flows": flows,
+            "simulation": {"duration": "10s", **simulation},
+        }
+    )
 
 
 @pytest.fixture
@@ -39,8 +46,11 @@ def square() -> dict[str, Any]:
         "topology": {
             "nodes": ["a", "b", "c", "d"],
             "links": [
-                {"src": "a", "dst": "b"}, {"src": "b", "dst": "c"}, {"src": "c", "dst": "d"},
-                {"src": "d", "dst": "a"}, {"src": "a", "dst": "c", "weight": 3},
+                {"src": "a", "dst": "b"},
+                {"src": "b", "dst": "c"},
+                {"src": "c", "dst": "d"},
+                {"src": "d", "dst": "a"},
+                {"src": "a", "dst": "c", "weight": 3},
             ],
         },
         "flows": [{"src": "a", "dst": "c", "traffic": {"model": "poisson", "rate": "100kbps"}}],

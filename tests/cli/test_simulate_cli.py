@@ -14,21 +14,33 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nettwin", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "nettwin", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
     path = tmp_path / "small.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "small",
-        "topology": {"nodes": ["a", "b", "c"], "links": [{"src": "a", "dst": "b", "capacity": "1Mbps"},
-                                                         {"src": "b", "dst": "c", "capacity": "1Mbps"}]},
-        "flows": [{"src": "a", "dst": "c", "traffic": {"model": "poisson", "rate": "300kbps"}},
-                  {"src": "c", "dst": "a", "traffic": {"model": "cbr", "rate": "100kbps", "packet_size": "500B"}}],
-        "simulation": {"duration": "20s", "warmup": "1s"},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "small",
+                "topology": {
+                    "nodes": ["a", "b", "c"],
+                    "links": [
+                        {"src": "a", "dst": "b", "capacity": "1Mbps"},
+                        {"src": "b", "dst": "c", "capacity": "1Mbps"},
+                    ],
+                },
+                "flows": [
+                    {"src": "a", "dst": "c", "traffic": {"model": "poisson", "rate": "300kbps"}},
+                    {"src": "c", "dst": "a", "traffic": {"model": "cbr", "rate": "100kbps", "packet_size": "500B"}},
+                ],
+                "simulation": {"duration": "20s", "warmup": "1s"},
+            }
+        )
+    )
     return path
 
 
@@ -56,8 +68,10 @@ def test_json_output_runs_and_vs(small, tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ({"flows": [{"src": "a", "dst": "z", "traffic": {"model": "cbr", "rate": "1kbps"}}]},
-         "flows[0].dst: unknown node 'z'"),
+        (
+            {"flows": [{"src": "a", "dst": "z", "traffic": {"model": "cbr", "rate": "1kbps"}}]},
+            "flows[0].dst: unknown node 'z'",
+        ),
         ({"simulation": {"duration": "-3s"}}, "simulation.duration: cannot read '-3s' as a duration"),
         ({"simulation": {"engine": "warp"}}, "simulation.engine: unknown engine 'warp'"),
         ({"colour": "red"}, "colour: unknown key"),
@@ -81,10 +95,16 @@ def test_missing_file(tmp_path):
 
 def test_wireless_on_builtin_points_to_ns3(tmp_path):
     path = tmp_path / "w.yaml"
-    path.write_text(yaml.safe_dump({
-        "topology": {"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless"},
-        "flows": [{"src": 0, "dst": 3, "traffic": {"model": "onoff", "rate": "50kbps", "tau_on": 1, "tau_off": 1}}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "topology": {"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless"},
+                "flows": [
+                    {"src": 0, "dst": 3, "traffic": {"model": "onoff", "rate": "50kbps", "tau_on": 1, "tau_off": 1}}
+                ],
+            }
+        )
+    )
     res = run_cli("simulate", str(path))
     assert res.returncode == 1 and "--engine ns3" in res.stderr
 

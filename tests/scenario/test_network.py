@@ -44,11 +44,16 @@ def test_overrides_beat_defaults_and_capacity_scale_applies(square):
 
 
 def test_path_invariants_on_nsfnet():
-    flows = [{"src": s, "dst": d, "traffic": {"model": "cbr", "rate": "10kbps"}}
-             for s in range(14) for d in range(14) if s != d]
+    flows = [
+        {"src": s, "dst": d, "traffic": {"model": "cbr", "rate": "10kbps"}}
+        for s in range(14)
+        for d in range(14)
+        if s != d
+    ]
     for weight in ("hops", "delay"):
-        net = build_network(parse_scenario({"topology": {"builtin": "nsfnet"}, "flows": flows,
-                                            "routing": {"weight": weight}}))
+        net = build_network(
+            parse_scenario({"topology": {"builtin": "nsfnet"}, "flows": flows, "routing": {"weight": weight}})
+        )
         for f in net.flows:
             links = np.array(f.path)
             # contiguous, from src to dst, loop-free
@@ -86,8 +91,10 @@ def test_shortest_paths_are_optimal_and_deterministic():
 def test_wireless_grid_links_follow_radio_range():
     from nettwin.scenario.wireless import radio_range
 
-    data = {"topology": {"grid": {"rows": 3, "cols": 3, "spacing": 150}, "medium": "wireless"},
-            "flows": [{"src": 0, "dst": 8, "traffic": {"model": "onoff", "rate": "50kbps", "tau_on": 1, "tau_off": 1}}]}
+    data = {
+        "topology": {"grid": {"rows": 3, "cols": 3, "spacing": 150}, "medium": "wireless"},
+        "flows": [{"src": 0, "dst": 8, "traffic": {"model": "onoff", "rate": "50kbps", "tau_on": 1, "tau_off": 1}}],
+    }
     net = build_network(parse_scenario(data))
     reach = radio_range(parse_scenario(data).topology.wireless)
     assert 212 < reach < 230  # GLANCE's model with ns-3's default power and sensitivity

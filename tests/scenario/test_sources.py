@@ -24,9 +24,7 @@ from nettwin.scenario.sources import (
 def _is_simple(t: TopologyData) -> bool:
     pairs = [tuple(e) for e in t.edges]
     return (
-        len(set(pairs)) == len(pairs)
-        and all(u != v for u, v in pairs)
-        and (t.directed or all(u < v for u, v in pairs))
+        len(set(pairs)) == len(pairs) and all(u != v for u, v in pairs) and (t.directed or all(u < v for u, v in pairs))
     )
 
 
@@ -103,9 +101,7 @@ def test_directed_topology_keeps_both_directions():
 # ---------------------------------------------------------------------------------------- built-ins
 
 
-@pytest.mark.parametrize(
-    ("name", "n_nodes", "n_edges"), [("nsfnet", 14, 21), ("geant2", 24, 37), ("gbn", 17, 26)]
-)
+@pytest.mark.parametrize(("name", "n_nodes", "n_edges"), [("nsfnet", 14, 21), ("geant2", 24, 37), ("gbn", 17, 26)])
 def test_builtin_counts_and_connectivity(name, n_nodes, n_edges):
     t = builtin_topology(name)
     assert (t.name, t.n_nodes, t.n_edges, t.directed) == (name, n_nodes, n_edges, False)
@@ -150,9 +146,7 @@ def test_nsfnet_is_the_routenet_graph():
 
 def test_builtin_is_case_insensitive_and_rejects_unknown_names():
     assert builtin_topology(" GBN ") == builtin_topology("gbn")
-    with pytest.raises(
-        ScenarioError, match=r"unknown built-in topology 'nsf'; choose one of nsfnet, geant2, gbn"
-    ):
+    with pytest.raises(ScenarioError, match=r"unknown built-in topology 'nsf'; choose one of nsfnet, geant2, gbn"):
         builtin_topology("nsf")
     assert BUILTIN_TOPOLOGIES == ("nsfnet", "geant2", "gbn")
 

@@ -30,11 +30,13 @@ def _bad(square, path: str, value):
         ("flows.0.traffic.rate", "10Mbs", r"flows\[0\]\.traffic\.rate: cannot read '10Mbs' as a rate"),
         ("flows.0.traffic.model", "burst", r"flows\[0\]\.traffic\.model: .*'cbr', 'poisson' or 'onoff'"),
         ("topology.links.0.capacity", 0, r"topology\.links\[0\]\.capacity: .*greater than 0"),
-        ("topology.links.0.delay", "-1ms",
-         r"topology\.links\[0\]\.delay: cannot read '-1ms' as a duration: .*negative"),
+        (
+            "topology.links.0.delay",
+            "-1ms",
+            r"topology\.links\[0\]\.delay: cannot read '-1ms' as a duration: .*negative",
+        ),
         ("flows", [], r"^flows: .*at least 1"),
-        ("simulation", {"duration": "1s", "warmup": "2s"},
-         r"warmup \(2 s\) must be shorter than duration \(1 s\)"),
+        ("simulation", {"duration": "1s", "warmup": "2s"}, r"warmup \(2 s\) must be shorter than duration \(1 s\)"),
         ("topology.builtin", "nsfnet", r"exactly one topology source.*builtin, nodes"),
     ],
 )
@@ -70,11 +72,17 @@ def test_binomial_size_needs_sizes(square):
     ("flow", "error", "message"),
     [
         ({"src": "a", "dst": "zz"}, UnknownNode, r"flows\[0\]\.dst: unknown node 'zz'"),
-        ({"src": 7, "dst": "a"}, UnknownNode,
-         r"flows\[0\]\.src: node 7 does not exist \(the topology has nodes 0\.\.3\)"),
+        (
+            {"src": 7, "dst": "a"},
+            UnknownNode,
+            r"flows\[0\]\.src: node 7 does not exist \(the topology has nodes 0\.\.3\)",
+        ),
         ({"src": "b", "dst": "b"}, ScenarioError, r"flows\[0\]: src and dst are the same node 'b'"),
-        ({"src": "a", "dst": "c", "path": ["a", "d", "b", "c"]}, ScenarioError,
-         r"flows\[0\]\.path: not contiguous, there is no link d→b"),
+        (
+            {"src": "a", "dst": "c", "path": ["a", "d", "b", "c"]},
+            ScenarioError,
+            r"flows\[0\]\.path: not contiguous, there is no link d→b",
+        ),
         ({"src": "a", "dst": "c", "path": ["b", "c"]}, ScenarioError, r"must start at the flow's src 'a'"),
     ],
 )
@@ -123,8 +131,13 @@ def test_file_errors(tmp_path):
 
 def test_units_are_stored_in_si(square):
     data = copy.deepcopy(square)
-    data["flows"][0]["traffic"] = {"model": "onoff", "rate": "50kbps", "packet_size": "1.5kB", "tau_on": "10ms",
-                                   "tau_off": "2s"}
+    data["flows"][0]["traffic"] = {
+        "model": "onoff",
+        "rate": "50kbps",
+        "packet_size": "1.5kB",
+        "tau_on": "10ms",
+        "tau_off": "2s",
+    }
     data["topology"]["defaults"] = {"capacity": "2Mbps", "delay": "3ms", "buffer": 7}
     sc = parse_scenario(data)
     t = sc.flows[0].traffic

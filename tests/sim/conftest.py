@@ -48,8 +48,7 @@ def single_link(
     """One flow over one link a→b: a single queue."""
     return make_network(
         ["a", "b"],
-        [{"src": "a", "dst": "b", "capacity": capacity, "delay": delay, "buffer": buffer,
-          "bidirectional": False}],
+        [{"src": "a", "dst": "b", "capacity": capacity, "delay": delay, "buffer": buffer, "bidirectional": False}],
         [{"src": "a", "dst": "b", "traffic": traffic}],
         duration=duration,
         warmup=warmup,

@@ -38,25 +38,40 @@ def congested(scenario_factory):
     ]
     exp = {"dist": "exponential", "mean": 500}
     flows = [
-        {"src": "a", "dst": "d", "path": ["a", "b", "c", "d"],
-         "traffic": {"model": "poisson", "rate": "700kbps", "packet_size": exp}},
-        {"src": "a", "dst": "c", "traffic": {
-            "model": "onoff", "rate": "1.2Mbps", "tau_on": 0.2, "tau_off": 0.2,
-            "packet_size": {"dist": "binomial", "sizes": [100, 1000], "p": 0.5}}},
+        {
+            "src": "a",
+            "dst": "d",
+            "path": ["a", "b", "c", "d"],
+            "traffic": {"model": "poisson", "rate": "700kbps", "packet_size": exp},
+        },
+        {
+            "src": "a",
+            "dst": "c",
+            "traffic": {
+                "model": "onoff",
+                "rate": "1.2Mbps",
+                "tau_on": 0.2,
+                "tau_off": 0.2,
+                "packet_size": {"dist": "binomial", "sizes": [100, 1000], "p": 0.5},
+            },
+        },
         {"src": "b", "dst": "c", "traffic": {"model": "cbr", "rate": "100kbps", "packet_size": 400}},
         {"src": "a", "dst": "e", "traffic": {"model": "poisson", "rate": "300kbps"}},
         {"src": "d", "dst": "a", "traffic": {"model": "cbr", "rate": "200kbps", "packet_size": exp}},
     ]
-    return scenario_factory(["a", "b", "c", "d", "e"], links, flows, duration=20.0, warmup=2.0,
-                            defaults={"delay": "1ms", "buffer": 32})
+    return scenario_factory(
+        ["a", "b", "c", "d", "e"], links, flows, duration=20.0, warmup=2.0, defaults={"delay": "1ms", "buffer": 32}
+    )
 
 
 def test_tandem_delays_are_exact(scenario_factory, engine):
     size = 500.0
     network = scenario_factory(
-        ["a", "b", "c", "d"], TANDEM,
+        ["a", "b", "c", "d"],
+        TANDEM,
         [{"src": "a", "dst": "d", "traffic": {"model": "cbr", "rate": "10kbps", "packet_size": size}}],
-        duration=20.0, warmup=1.0,
+        duration=20.0,
+        warmup=1.0,
     )
     expected = sum(size * 8 / c + d for c, d in ((1e6, 1e-3), (2e6, 2e-3), (500e3, 3e-3)))
     result = engine.simulate(network)
@@ -86,11 +101,15 @@ def test_throughput_matches_offered_rate_when_uncongested(scenario_factory, engi
     flows = [
         {"src": "a", "dst": "d", "traffic": {"model": "poisson", "rate": "300kbps"}},
         {"src": "b", "dst": "d", "traffic": {"model": "cbr", "rate": "100kbps", "packet_size": 200}},
-        {"src": "a", "dst": "c", "traffic": {"model": "poisson", "rate": "400kbps",
-                                              "packet_size": {"dist": "exponential", "mean": 800}}},
+        {
+            "src": "a",
+            "dst": "c",
+            "traffic": {"model": "poisson", "rate": "400kbps", "packet_size": {"dist": "exponential", "mean": 800}},
+        },
     ]
-    network = scenario_factory(["a", "b", "c", "d"], [{**lk, "capacity": "2Mbps"} for lk in TANDEM], flows,
-                               duration=400.0, warmup=5.0)
+    network = scenario_factory(
+        ["a", "b", "c", "d"], [{**lk, "capacity": "2Mbps"} for lk in TANDEM], flows, duration=400.0, warmup=5.0
+    )
     result = engine.simulate(network)
     assert np.all(result.flows["dropped"] == 0)
     np.testing.assert_allclose(result.kpi("throughput"), [300e3, 100e3, 400e3], rtol=0.03)
@@ -104,7 +123,10 @@ def test_onoff_long_run_rate(single_link_factory, engine, tau_on, tau_off):
     from one on period to the next let the flow reach rate·τon/(τon+τoff)."""
     network = single_link_factory(
         {"model": "onoff", "rate": "1Mbps", "packet_size": 1000, "tau_on": tau_on, "tau_off": tau_off},
-        capacity="100Mbps", buffer=1000, duration=1000.0, warmup=1.0,
+        capacity="100Mbps",
+        buffer=1000,
+        duration=1000.0,
+        warmup=1.0,
     )
     result = engine.simulate(network)
     assert result.kpi("throughput")[0] == pytest.approx(1e6 * tau_on / (tau_on + tau_off), rel=0.02)
@@ -128,8 +150,11 @@ def test_same_seed_identical_other_run_different(congested, engine):
 def test_flow_stream_does_not_depend_on_other_flows(scenario_factory, engine):
     """Flow 0's packets (times and sizes) come from its own stream: a disjoint extra flow changes nothing."""
     links = [{"src": "a", "dst": "b"}, {"src": "c", "dst": "d"}]
-    f0 = {"src": "a", "dst": "b", "traffic": {"model": "poisson", "rate": "2Mbps",
-                                             "packet_size": {"dist": "exponential", "mean": 600}}}
+    f0 = {
+        "src": "a",
+        "dst": "b",
+        "traffic": {"model": "poisson", "rate": "2Mbps", "packet_size": {"dist": "exponential", "mean": 600}},
+    }
     f1 = {"src": "c", "dst": "d", "traffic": {"model": "cbr", "rate": "1Mbps"}}
     alone = engine.simulate(scenario_factory(["a", "b", "c", "d"], links, [f0], duration=5.0))
     both = engine.simulate(scenario_factory(["a", "b", "c", "d"], links, [f0, f1], duration=5.0))
@@ -139,8 +164,9 @@ def test_flow_stream_does_not_depend_on_other_flows(scenario_factory, engine):
 
 def test_warmup_is_excluded(single_link_factory, engine):
     # 80 kbit/s of 1000-byte packets: one packet every 0.1 s, so 60 in the window [4 s, 10 s).
-    network = single_link_factory({"model": "cbr", "rate": "80kbps", "packet_size": 1000},
-                                  delay="5ms", duration=10.0, warmup=4.0)
+    network = single_link_factory(
+        {"model": "cbr", "rate": "80kbps", "packet_size": 1000}, delay="5ms", duration=10.0, warmup=4.0
+    )
     result = engine.simulate(network)
     assert abs(int(result.flows["tx_packets"][0]) - 60) <= 1
     assert result.meta["packets"] in (99, 100, 101)
@@ -165,8 +191,10 @@ def test_ring_growth_keeps_fifo(scenario_factory, engine):
     """A burst fills a huge buffer on the first of two links (rings must grow far beyond their first size)."""
     network = scenario_factory(
         ["a", "b", "c"],
-        [{"src": "a", "dst": "b", "capacity": "1Mbps", "buffer": 10**6, "bidirectional": False},
-         {"src": "b", "dst": "c", "capacity": "1Mbps", "delay": "50ms", "bidirectional": False}],
+        [
+            {"src": "a", "dst": "b", "capacity": "1Mbps", "buffer": 10**6, "bidirectional": False},
+            {"src": "b", "dst": "c", "capacity": "1Mbps", "delay": "50ms", "bidirectional": False},
+        ],
         [{"src": "a", "dst": "c", "traffic": {"model": "cbr", "rate": "2Mbps", "packet_size": 125}}],
         duration=2.0,
     )
@@ -185,10 +213,12 @@ def test_registered_and_repr():
 
 
 def test_wireless_is_refused(engine):
-    scenario = Scenario.model_validate({
-        "topology": {"grid": {"rows": 2, "cols": 2, "spacing": 50}, "medium": "wireless"},
-        "flows": [{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "100kbps"}}],
-    })
+    scenario = Scenario.model_validate(
+        {
+            "topology": {"grid": {"rows": 2, "cols": 2, "spacing": 50}, "medium": "wireless"},
+            "flows": [{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "100kbps"}}],
+        }
+    )
     with pytest.raises(EngineError, match=r"wired links only.*--engine ns3 \(simulation.engine: ns3\)"):
         engine.simulate(build_network(scenario))
 

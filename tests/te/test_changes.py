@@ -34,8 +34,13 @@ def solve_mlu(inst):
 @pytest.mark.parametrize("repath", ["prune", "recompute"])
 def test_no_flow_crosses_a_failed_link(repath):
     rng = np.random.default_rng(1)
-    solvers = [LPSolver(), ECMPSolver(), ShortestPathSolver(), RescaleSolver(LPSolver()),
-               GeminetSolver(train_steps=2, steps=2)]
+    solvers = [
+        LPSolver(),
+        ECMPSolver(),
+        ShortestPathSolver(),
+        RescaleSolver(LPSolver()),
+        GeminetSolver(train_steps=2, steps=2),
+    ]
     for seed in range(4):
         inst = random_failures(random_instance(seed), 2, rng, repath=repath)
         dead = inst.graph.capacity == 0

@@ -24,8 +24,24 @@ def test_train_and_evaluate_round_trip(tmp_path):
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     png, out = tmp_path / "cdf.png", tmp_path / "ev.json"
-    res = runner.invoke(app, ["evaluate", "-t", "sndlib/abilene", "--steps", "12", "-m", str(ckpt),
-                              "--plot", str(png), "--out", str(out), "--format", "json"])
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "-t",
+            "sndlib/abilene",
+            "--steps",
+            "12",
+            "-m",
+            str(ckpt),
+            "--plot",
+            str(png),
+            "--out",
+            str(out),
+            "--format",
+            "json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     names = [r["solver"] for r in json.loads(res.output)["solvers"]]
     assert names == ["lp", "geminet:m", "ecmp", "shortest"]

@@ -33,4 +33,3 @@ def test_twin_trains_on_cuda_and_matches_the_cpu(model, tiny_dataset):
         torch.testing.assert_close(on_gpu[kpi].cpu(), on_cpu[kpi], rtol=1e-4, atol=1e-4)
     pred = twin.predict(networks)
     assert all(np.isfinite(p[k]).all() for p in pred for k in p)
-

@@ -78,8 +78,16 @@ def test_wireless_reports_twins_and_simbase_but_no_queueing_theory(tmp_path):
         ],
         "simulation": {"duration": "5s"},
     }
-    spec = {"name": "radio", "base": base, "engine": "radio-stand-in", "samples": 8, "seed": 1, "simbase_runs": 3,
-            "splits": {"train": 0.5, "val": 0.25, "test": 0.25}, "traffic": {"rate": {"uniform": ["20kbps", "80kbps"]}}}
+    spec = {
+        "name": "radio",
+        "base": base,
+        "engine": "radio-stand-in",
+        "samples": 8,
+        "seed": 1,
+        "simbase_runs": 3,
+        "splits": {"train": 0.5, "val": 0.25, "test": 0.25},
+        "traffic": {"rate": {"uniform": ["20kbps", "80kbps"]}},
+    }
     generate_dataset(spec, tmp_path / "ds", workers=1, imports=["_radio_engine"])
     ds = Dataset(tmp_path / "ds")
     assert next(ds.samples()).network().medium == "wireless"

@@ -15,6 +15,7 @@ from rich.table import Table
 
 __all__ = ["Format", "console", "err_console", "print_table", "print_json", "progress_bar", "error_line"]
 
+
 def _console(stderr: bool = False) -> Console:
     con = Console(stderr=stderr)
     if not con.is_terminal:

@@ -95,13 +95,15 @@ def _ms(seconds: float) -> float | str:
 def _print_runs(results: list[SimResult]) -> None:
     rows = []
     for i, r in enumerate(results):
-        rows.append([
-            f"R{i}",
-            format_time(float(np.nanmean(r.flows["delay"]))),
-            format_time(float(np.nanmean(r.flows["jitter"]))),
-            format_rate(float(np.sum(r.flows["throughput"]))),
-            int(np.sum(r.flows["dropped"])),
-        ])
+        rows.append(
+            [
+                f"R{i}",
+                format_time(float(np.nanmean(r.flows["delay"]))),
+                format_time(float(np.nanmean(r.flows["jitter"]))),
+                format_rate(float(np.sum(r.flows["throughput"]))),
+                int(np.sum(r.flows["dropped"])),
+            ]
+        )
     print_table("runs", ["run", "mean delay", "mean jitter", "total throughput", "dropped"], rows)
 
 

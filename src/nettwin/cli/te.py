@@ -52,8 +52,16 @@ def _instances(topology, steps, traffic, seed, k, method, endpoints, dynamic, fa
 
     with console.status(f"building {topology} instances"):
         return make_instances(
-            topology, steps=steps, traffic=traffic, seed=seed, k=k, method=method, endpoints=endpoints,
-            dynamic=dynamic, failures=failures, split=split,
+            topology,
+            steps=steps,
+            traffic=traffic,
+            seed=seed,
+            k=k,
+            method=method,
+            endpoints=endpoints,
+            dynamic=dynamic,
+            failures=failures,
+            split=split,
         )
 
 
@@ -119,9 +127,14 @@ def solve(
     }
     if out is not None:
         ratios = [
-            {"src": g.nodes[inst.paths.pairs[p, 0]], "dst": g.nodes[inst.paths.pairs[p, 1]],
-             "paths": [{"links": inst.paths.path(q), "ratio": float(x[q])}
-                       for q in range(inst.paths.pair_ptr[p], inst.paths.pair_ptr[p + 1])]}
+            {
+                "src": g.nodes[inst.paths.pairs[p, 0]],
+                "dst": g.nodes[inst.paths.pairs[p, 1]],
+                "paths": [
+                    {"links": inst.paths.path(q), "ratio": float(x[q])}
+                    for q in range(inst.paths.pair_ptr[p], inst.paths.pair_ptr[p + 1])
+                ],
+            }
             for p in range(inst.n_pairs)
         ]
         atomic_write_text(out, json.dumps({**payload, "ratios": ratios}, indent=1))

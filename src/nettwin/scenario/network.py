@@ -164,8 +164,9 @@ class Links:
     @cached_property
     def index(self) -> dict[tuple[int, int], int]:
         """``(src, dst) → link index`` (the first such link)."""
-        return {e: i for i, e in reversed(list(enumerate(zip(self.link_src.tolist(), self.link_dst.tolist(),
-                                                               strict=True))))}
+        return {
+            e: i for i, e in reversed(list(enumerate(zip(self.link_src.tolist(), self.link_dst.tolist(), strict=True))))
+        }
 
 
 def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
@@ -200,8 +201,10 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
         attrs = [a for a in data.edge_attrs for _ in range(2)]
 
     d = topo.defaults
-    columns = {k: np.array([a.get(k, getattr(d, k)) for a in attrs], dtype=float)
-               for k in ("capacity", "delay", "buffer", "weight")}
+    columns = {
+        k: np.array([a.get(k, getattr(d, k)) for a in attrs], dtype=float)
+        for k in ("capacity", "delay", "buffer", "weight")
+    }
     where = {e: i for i, e in reversed(list(enumerate(edges)))}
     for i, o in enumerate(topo.overrides):
         _apply_override(o, f"topology.overrides[{i}]", nodes, lookup, where, columns)

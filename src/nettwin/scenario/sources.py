@@ -182,9 +182,7 @@ def _check_nodes(nodes: object, where: str) -> tuple[str, ...]:
     return names
 
 
-def _check_edges(
-    edges: object, nodes: tuple[str, ...], directed: bool, where: str
-) -> tuple[tuple[int, int], ...]:
+def _check_edges(edges: object, nodes: tuple[str, ...], directed: bool, where: str) -> tuple[tuple[int, int], ...]:
     if not isinstance(edges, Iterable):
         raise ScenarioError(f"{where}: edges must be a sequence of (u, v) pairs, got {edges!r}")
     out: list[tuple[int, int]] = []
@@ -237,9 +235,7 @@ def _check_attrs(attrs: object, where: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, value in attrs.items():
         if key not in _ATTR_RULES:
-            raise ScenarioError(
-                f"{where}: unknown attribute {key!r}; expected one of {', '.join(EDGE_ATTRIBUTES)}"
-            )
+            raise ScenarioError(f"{where}: unknown attribute {key!r}; expected one of {', '.join(EDGE_ATTRIBUTES)}")
         ok, rule = _ATTR_RULES[key]
         if not _is_real(value) or not math.isfinite(value) or not ok(value):
             raise ScenarioError(f"{where}: {key} {rule}, got {value!r}")
@@ -345,9 +341,7 @@ def builtin_topology(name: str) -> TopologyData:
     """
     key = name.strip().lower() if isinstance(name, str) else name
     if key not in BUILTIN_TOPOLOGIES:
-        raise ScenarioError(
-            f"unknown built-in topology {name!r}; choose one of {', '.join(BUILTIN_TOPOLOGIES)}"
-        )
+        raise ScenarioError(f"unknown built-in topology {name!r}; choose one of {', '.join(BUILTIN_TOPOLOGIES)}")
     resource = importlib.resources.files("nettwin.scenario").joinpath("builtin", f"{key}.json")
     doc = json.loads(resource.read_text(encoding="utf-8"))
     nodes = doc["nodes"]
@@ -365,9 +359,7 @@ def builtin_topology(name: str) -> TopologyData:
 # ---------------------------------------------------------------------------------------- grids
 
 
-def grid_topology(
-    rows: int, cols: int, spacing: float, perturb: float = 0.0, seed: int | None = None
-) -> TopologyData:
+def grid_topology(rows: int, cols: int, spacing: float, perturb: float = 0.0, seed: int | None = None) -> TopologyData:
     """Nodes on a ``rows × cols`` lattice ``spacing`` metres apart, optionally perturbed.
 
     These are GLANCE's RegGrid and PertGrid. Node ``r * cols + c`` is named ``r{r}c{c}`` and sits at

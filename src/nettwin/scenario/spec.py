@@ -120,8 +120,10 @@ class TopologySpec(_Strict):
         if self.nodes is not None and not self.links and self.medium == "wired":
             raise ValueError("an explicit wired topology needs 'links' as well as 'nodes'")
         if self.links is not None and self.nodes is None:
-            raise ValueError("'links' defines an explicit topology together with 'nodes'; use 'overrides' to change "
-                             "links of another source")
+            raise ValueError(
+                "'links' defines an explicit topology together with 'nodes'; use 'overrides' to change "
+                "links of another source"
+            )
         return self
 
     @property

@@ -71,13 +71,15 @@ HOP, SEND = 0, 1
 INITIAL_RING = 16
 """Initial ring capacity of every link, in packets; a ring doubles when full."""
 
-RING_DTYPE = np.dtype([
-    ("flow", np.int32),  # the packet's flow
-    ("pos", np.int32),  # index into path_links of the link it is on
-    ("size", np.float64),  # bytes
-    ("birth", np.float64),  # send time, s
-    ("depart", np.float64),  # end of its transmission on this link, s
-])
+RING_DTYPE = np.dtype(
+    [
+        ("flow", np.int32),  # the packet's flow
+        ("pos", np.int32),  # index into path_links of the link it is on
+        ("size", np.float64),  # bytes
+        ("birth", np.float64),  # send time, s
+        ("depart", np.float64),  # end of its transmission on this link, s
+    ]
+)
 """A packet accepted by a link, kept in the link's ring until it reaches the next node."""
 
 
@@ -181,13 +183,15 @@ def exponential(rng, f, mean):
 # Traffic: each flow draws the size of its next packet, then the time its model sends it at. The state of
 # flow f's source is the record src[f] (SOURCE_DTYPE).
 
-SOURCE_DTYPE = np.dtype([
-    ("size", np.float64),  # size of the next packet, bytes
-    ("mark", np.float64),  # cbr: the random phase; onoff: when the countdown to the next packet began
-    ("count", np.int64),  # cbr: packets scheduled so far
-    ("on_end", np.float64),  # onoff: end of the current on period
-    ("residual", np.float64),  # onoff: bits carried over from earlier on periods
-])
+SOURCE_DTYPE = np.dtype(
+    [
+        ("size", np.float64),  # size of the next packet, bytes
+        ("mark", np.float64),  # cbr: the random phase; onoff: when the countdown to the next packet began
+        ("count", np.int64),  # cbr: packets scheduled so far
+        ("on_end", np.float64),  # onoff: end of the current on period
+        ("residual", np.float64),  # onoff: bits carried over from earlier on periods
+    ]
+)
 
 
 @njit(cache=True)
@@ -417,8 +421,9 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
         # The packet arrives at the link path_links[pos]: drop it, or queue it behind the link's last packet.
         link = flows.path_links[pos]
         hops += 1
-        while (ring_queue[link] < ring_tail[link]
-               and pool[_slot(ring_off, ring_cap, link, ring_queue[link])].depart <= now):
+        while (
+            ring_queue[link] < ring_tail[link] and pool[_slot(ring_off, ring_cap, link, ring_queue[link])].depart <= now
+        ):
             ring_queue[link] += 1
         if ring_tail[link] - ring_queue[link] > links.buffer[link]:
             if birth >= warmup:

@@ -116,8 +116,9 @@ class BuiltinEngine:
             window,
         )
         link_cols = link_stats(
-            LinkCounters(busy_time=out.busy_time, wait_time=out.wait_time, drops=out.link_drops,
-                         tx_packets=out.link_tx),
+            LinkCounters(
+                busy_time=out.busy_time, wait_time=out.wait_time, drops=out.link_drops, tx_packets=out.link_tx
+            ),
             window,
         )
         meta = {
@@ -195,9 +196,7 @@ def _check(network: Network) -> None:
             raise EngineError(f"flow {i}: path {list(path)} names a link that does not exist")
         src, dst = network.link_src[list(path)], network.link_dst[list(path)]
         if src[0] != flow.src or dst[-1] != flow.dst or np.any(src[1:] != dst[:-1]):
-            raise EngineError(
-                f"flow {i}: path {list(path)} does not lead from node {flow.src} to node {flow.dst}"
-            )
+            raise EngineError(f"flow {i}: path {list(path)} does not lead from node {flow.src} to node {flow.dst}")
         tr = flow.traffic
         if not (tr.rate > 0 and np.isfinite(tr.rate)):
             raise EngineError(f"flow {i}: traffic rate must be finite and > 0, got {tr.rate}")
@@ -205,8 +204,9 @@ def _check(network: Network) -> None:
             raise EngineError(f"flow {i}: onoff traffic needs tau_on > 0, got {tr.tau_on}")
     sim = network.simulation
     if not 0 <= sim.warmup < sim.duration:
-        raise EngineError(f"simulation.warmup must be in [0, duration), got warmup {sim.warmup} s, "
-                          f"duration {sim.duration} s")
+        raise EngineError(
+            f"simulation.warmup must be in [0, duration), got warmup {sim.warmup} s, duration {sim.duration} s"
+        )
 
 
 register_engine("builtin", BuiltinEngine)

@@ -39,8 +39,10 @@ class SimResult:
         cls, network: Network, flows: dict[str, np.ndarray], links: dict[str, np.ndarray], meta: dict[str, Any]
     ) -> SimResult:
         """Wrap engine output for ``network``, checking that every column is present with the right length."""
-        for cols, data, n, what in ((FLOW_COLUMNS, flows, network.n_flows, "flow"),
-                                    (LINK_COLUMNS, links, network.n_links, "link")):
+        for cols, data, n, what in (
+            (FLOW_COLUMNS, flows, network.n_flows, "flow"),
+            (LINK_COLUMNS, links, network.n_links, "link"),
+        ):
             for c in cols:
                 if c not in data or len(data[c]) != n:
                     raise ValueError(f"engine output lacks {what} column '{c}' of length {n}")
@@ -69,13 +71,20 @@ class SimResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary: ``flows[]`` and ``links[]`` as records, plus ``meta``."""
         flows = [
-            {"src": int(self.flow_src[i]), "dst": int(self.flow_dst[i]), "path": list(self.paths[i]),
-             **{c: _scalar(v[i]) for c, v in self.flows.items()}}
+            {
+                "src": int(self.flow_src[i]),
+                "dst": int(self.flow_dst[i]),
+                "path": list(self.paths[i]),
+                **{c: _scalar(v[i]) for c, v in self.flows.items()},
+            }
             for i in range(self.n_flows)
         ]
         links = [
-            {"src": int(self.link_src[i]), "dst": int(self.link_dst[i]),
-             **{c: _scalar(v[i]) for c, v in self.links.items()}}
+            {
+                "src": int(self.link_src[i]),
+                "dst": int(self.link_dst[i]),
+                **{c: _scalar(v[i]) for c, v in self.links.items()},
+            }
             for i in range(len(self.link_src))
         ]
         return {"flows": flows, "links": links, "meta": self.meta}

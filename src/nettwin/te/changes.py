@@ -107,8 +107,13 @@ def fail_links(
         "dropped_demand": float(instance.demand[lost].sum()),
     }
     return TEInstance(
-        new_graph, new_paths, instance.demand[keep_pairs], f"{instance.name}/fail{links.tolist()}", meta,
-        nominal=instance, origin=origin,
+        new_graph,
+        new_paths,
+        instance.demand[keep_pairs],
+        f"{instance.name}/fail{links.tolist()}",
+        meta,
+        nominal=instance,
+        origin=origin,
     )
 
 
@@ -132,8 +137,10 @@ def random_failures(
     order = rng.permutation(working)
     chosen: list[int] = []
     g = nx.Graph()
-    g.add_edges_from((int(u), int(v), {"link": int(lk)}) for (u, v), lk in zip(graph.edges[~graph.failed],
-                                                                          graph.link[~graph.failed], strict=True))
+    g.add_edges_from(
+        (int(u), int(v), {"link": int(lk)})
+        for (u, v), lk in zip(graph.edges[~graph.failed], graph.link[~graph.failed], strict=True)
+    )
     for lk in order:
         if len(chosen) == n_links:
             break

@@ -107,7 +107,12 @@ class DOTESolver(TESolver):
     needs_fit = True
 
     def __init__(
-        self, hidden: int = 128, train_steps: int = 600, batch_size: int = 8, lr: float = 1e-3, seed: int = 0,
+        self,
+        hidden: int = 128,
+        train_steps: int = 600,
+        batch_size: int = 8,
+        lr: float = 1e-3,
+        seed: int = 0,
         device: str | None = None,
     ) -> None:
         self.hidden = hidden

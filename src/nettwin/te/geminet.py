@@ -233,8 +233,15 @@ class GeminetSolver(TESolver):
         net = GeminetNet(self.hidden, self.steps).to(device)
         tw = self.trace_weight
         self.history_ = train_model(
-            net, list(instances), lambda m, b: relative_mlu_loss(m, b, tw), self.train_steps, self.batch_size,
-            self.lr, self.seed, device, callback,
+            net,
+            list(instances),
+            lambda m, b: relative_mlu_loss(m, b, tw),
+            self.train_steps,
+            self.batch_size,
+            self.lr,
+            self.seed,
+            device,
+            callback,
         )
         self.net_ = net
         return self

@@ -164,8 +164,7 @@ class TEGraph:
 
     def __repr__(self) -> str:
         return (
-            f"TEGraph(name={self.name!r}, nodes={self.n_nodes}, edges={self.n_edges}, "
-            f"failed={int(self.failed.sum())})"
+            f"TEGraph(name={self.name!r}, nodes={self.n_nodes}, edges={self.n_edges}, failed={int(self.failed.sum())})"
         )
 
 

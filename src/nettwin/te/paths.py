@@ -149,8 +149,9 @@ class PathSet:
                 lengths.append(len(path))
                 flat.extend(path)
         ptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
-        return PathSet(np.asarray(pairs, np.int64).reshape(-1, 2), np.array(path_pair, np.int64), ptr,
-                       np.array(flat, np.int64))
+        return PathSet(
+            np.asarray(pairs, np.int64).reshape(-1, 2), np.array(path_pair, np.int64), ptr, np.array(flat, np.int64)
+        )
 
     def __repr__(self) -> str:
         return f"PathSet(pairs={self.n_pairs}, paths={self.n_paths}, nnz={self.nnz})"

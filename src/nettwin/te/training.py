@@ -51,6 +51,7 @@ def train_model(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+
     def cosine(s: int) -> float:
         return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / max(steps, 1)))
 
