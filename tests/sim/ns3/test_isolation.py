@@ -65,6 +65,21 @@ def test_workers_end_with_the_process_that_started_them(tmp_path):
     assert not _alive(pid)
 
 
+def test_a_worker_outlives_the_thread_that_started_it(single_link_factory):
+    # Runs start workers from short-lived threads; the end-with-parent guard must watch the process, not the thread.
+    net = single_link_factory({"model": "cbr", "rate": "100kbps", "packet_size": "500B"}, duration="1s")
+    pool = WorkerPool(1)
+    try:
+        engine = Ns3Engine(pool=pool)
+        engine.simulate(net)
+        [worker] = pool._all
+        time.sleep(1)
+        engine.simulate(net)
+        assert pool._all == [worker] and worker.alive() and worker.jobs == 2
+    finally:
+        pool.close()
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:

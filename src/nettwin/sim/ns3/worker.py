@@ -121,26 +121,14 @@ def run_job(job: dict[str, Any], ns: Any = None, nt: Any = None) -> dict[str, An
     return out
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when the process that started it ends.
-
-    A worker stuck in a long simulation reads no more jobs, so it would not notice its engine's process ending (a
-    dataset worker stopped for taking too long, a killed generator) and would run on as an orphan.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != int(os.environ.get("NETTWIN_NS3_PARENT", os.getppid())):
-        os._exit(1)  # the parent ended before the request took effect
-
-
 def main() -> None:
-    """Serve jobs until stdin closes."""
-    _die_with_parent()
+    """Serve jobs until stdin closes.
+
+    The worker ends with the process that started it (``NETTWIN_NS3_PARENT``): deep in a simulation it reads no
+    more jobs, so it would not notice that process ending (a dataset worker stopped for taking too long, a killed
+    generator) and would run on as an orphan.
+    """
+    parent = int(os.environ.get("NETTWIN_NS3_PARENT", os.getppid()))
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     jobs = sys.stdin.buffer
@@ -150,6 +138,7 @@ def main() -> None:
     except Exception as err:  # noqa: BLE001 - reported to the engine, which raises EngineError
         write_frame(replies, ("error", f"cannot load ns-3: {type(err).__name__}: {err}"))
         return
+    nt.ExitWithParent(parent)
     write_frame(replies, ("ready", {"import_seconds": time.perf_counter() - t0, "pid": os.getpid()}))
     while True:
         job = read_frame(jobs)
