@@ -136,13 +136,6 @@ class BaseTwin:
     def predict(self, networks: Any) -> Any:
         raise NotImplementedError
 
-    def predict_graphs(
-        self,
-        graphs: Sequence[Graph],
-        networks: Sequence[Network] | None = None,
-    ) -> list[dict[str, np.ndarray]]:
-        raise NotImplementedError
-
     @property
     def fitted(self) -> bool:
         return hasattr(self, "kpis_")
@@ -420,9 +413,7 @@ class Twin(BaseTwin):
         return dict.fromkeys(self.kpis_, model)
 
     @torch.inference_mode()
-    def predict_graphs(
-        self, graphs: Sequence[Graph], networks: Sequence[Network] | None = None, batch_size: int = 256
-    ) -> list[dict[str, np.ndarray]]:
+    def predict_graphs(self, graphs: Sequence[Graph], batch_size: int = 256) -> list[dict[str, np.ndarray]]:
         """Predictions for pre-encoded graphs, ``batch_size`` networks per forward pass."""
         self._check_fitted()
         with torch_threads(self.threads):

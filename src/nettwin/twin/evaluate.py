@@ -64,20 +64,23 @@ def _scores(
     return out
 
 
-def _time_twin(twin: BaseTwin, networks: Sequence[Any], batch_size: int) -> dict[str, float]:
-    """Seconds per sample: end to end from resolved networks, and the batched forward pass alone."""
+def _predict_timed(
+    twin: BaseTwin, networks: Sequence[Any], batch_size: int
+) -> tuple[list[dict[str, np.ndarray]], dict[str, float]]:
+    """Predictions for ``networks`` and their seconds per sample: end to end from resolved networks and, for learned
+    twins, the encoding and the batched forward pass apart."""
     if isinstance(twin, QueueingTwin):
         start = time.perf_counter()
-        twin.predict(list(networks))
-        return {"seconds_per_sample": (time.perf_counter() - start) / len(networks)}
+        preds = twin.predict(list(networks))
+        return preds, {"seconds_per_sample": (time.perf_counter() - start) / len(networks)}
     twin.predict(list(networks[:2]))  # warm-up
     start = time.perf_counter()
     graphs = [graph_from_network(n) for n in networks]
     encoded = time.perf_counter()
-    twin.predict_graphs(graphs, batch_size=batch_size)
+    preds = twin.predict_graphs(graphs, batch_size=batch_size)
     end = time.perf_counter()
     n = len(networks)
-    return {
+    return preds, {
         "seconds_per_sample": (end - start) / n,
         "model_seconds_per_sample": (end - encoded) / n,
         "encode_seconds_per_sample": (encoded - start) / n,
@@ -149,12 +152,7 @@ def evaluate(
     methods: list[dict[str, Any]] = []
     for twin in twins:
         with torch_threads(threads) if threads is not None else nullcontext():
-            timing = _time_twin(twin, networks, batch_size)
-            preds = (
-                twin.predict(list(networks))
-                if isinstance(twin, QueueingTwin)
-                else twin.predict_graphs([graph_from_network(n) for n in networks], batch_size=batch_size)
-            )
+            preds, timing = _predict_timed(twin, networks, batch_size)
         entry = {
             "name": twin.name,
             "kind": "analytic" if isinstance(twin, QueueingTwin) else "twin",

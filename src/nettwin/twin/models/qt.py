@@ -16,7 +16,6 @@ from nettwin.scenario.network import Network
 from nettwin.twin._validation import OneOf, validate_params
 from nettwin.twin.checkpoint import write_checkpoint
 from nettwin.twin.estimator import KPIS, BaseTwin, as_items, as_network
-from nettwin.twin.graph import Graph
 from nettwin.twin.models._features import DEFAULT_KPIS
 from nettwin.twin.normalise import kpi_iqr
 
@@ -86,17 +85,6 @@ class QueueingTwin(BaseTwin):
         nets = [as_network(x) for x in ([networks] if single else networks)]
         preds = [self.predict_network(n) for n in nets]
         return preds[0] if single else preds
-
-    def predict_graphs(
-        self,
-        graphs: Sequence[Graph],
-        networks: Sequence[Network] | None = None,
-    ) -> list[dict[str, np.ndarray]]:
-        """Queueing theory needs the networks themselves; ``graphs`` are ignored when ``networks`` are given."""
-        self._check_fitted()
-        if networks is None:
-            raise ValueError("QueueingTwin.predict_graphs needs the networks (pass networks=...)")
-        return [self.predict_network(n) for n in networks]
 
     def save(self, path: str | Path) -> None:
         """Write the (parameter-only) checkpoint."""
