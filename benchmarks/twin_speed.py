@@ -40,6 +40,7 @@ from nettwin.scenario import build_network, parse_scenario
 from nettwin.scenario.units import format_rate
 from nettwin.twin import Twin, build_model
 from nettwin.twin.batch import GraphBatch
+from nettwin.twin.evaluate import predict_timed
 from nettwin.twin.graph import graph_from_network
 from nettwin.twin.normalise import Normalisation
 
@@ -152,17 +153,27 @@ def _simulation_times(networks: list, builtin_runs: int, ns3_runs: int) -> dict[
     return out
 
 
-def batched(
-    models: list[str], dataset: str | None, samples: int, threads: int, batch_size: int, resimulate: int, ns3: int
-) -> list[dict]:
+def _dataset(path: str | None):
+    """The dataset at ``path``, or a small NSFNET dataset generated from ``examples/datasets/nsfnet-glance.yaml``."""
     from nettwin.data import Dataset, generate_dataset
 
-    if dataset is None:
+    if path is None:
         tmp = Path(tempfile.mkdtemp()) / "nsfnet-glance"
         spec = Path(__file__).resolve().parent.parent / "examples" / "datasets" / "nsfnet-glance.yaml"
         generate_dataset(spec, tmp, workers=2)
-        dataset = str(tmp)
-    ds = Dataset(dataset)
+        path = str(tmp)
+    return Dataset(path)
+
+
+def _speed_twin(name: str, ds, threads: int) -> Twin:
+    """A twin fitted for one epoch on 32 samples: timing needs its shapes, not its accuracy."""
+    return Twin(name, epochs=1, threads=threads).fit(list(ds.samples("train"))[:32])
+
+
+def batched(
+    models: list[str], dataset: str | None, samples: int, threads: int, batch_size: int, resimulate: int, ns3: int
+) -> list[dict]:
+    ds = _dataset(dataset)
     test = list(ds.samples("test"))[:samples]
     networks = [s.network() for s in test]
     sim = {"builtin (dataset record)": float(np.mean([s.meta[0]["wall_seconds"] for s in test]))}
@@ -175,17 +186,11 @@ def batched(
     )
     out = []
     for name in models:
-        twin = Twin(name, epochs=1, threads=threads).fit(list(ds.samples("train"))[:32])
-        twin.predict(networks[:batch_size])  # warm-up
-        start = time.perf_counter()
-        graphs = [graph_from_network(n) for n in networks]
-        mid = time.perf_counter()
-        twin.predict_graphs(graphs, batch_size=batch_size)
-        end = time.perf_counter()
-        per = (end - start) / len(networks)
-        model_only = (end - mid) / len(networks)
-        model = next(iter(twin.models_.values()))
-        flops = _flops_per_sample(model, GraphBatch.collate(graphs[:batch_size], twin.normalisation_))
+        twin = _speed_twin(name, ds, threads)
+        _, timing = predict_timed(twin, networks, batch_size)
+        per, model_only = timing["seconds_per_sample"], timing["model_seconds_per_sample"]
+        graphs = [graph_from_network(n) for n in networks[:batch_size]]
+        flops = _flops_per_sample(next(iter(twin.models_.values())), GraphBatch.collate(graphs, twin.normalisation_))
         floor = flops / (ceiling * 1e9)
         rec = {
             "model": name,
@@ -227,19 +232,18 @@ def faster_links(network, k: float):
 
 
 def link_speeds(
-    models: list[str], dataset: str, samples: int, threads: int, batch_size: int, scales: list[float], runs: int
+    models: list[str], dataset: str | None, samples: int, threads: int, batch_size: int, scales: list[float], runs: int
 ) -> list[dict]:
     """Speed-up against the built-in engine as links get faster at the same relative load.
 
     The engine's cost grows with the packets it simulates; a twin's does not (it reads traffic as features). So the
     same NSFNET samples with links and flows ``k``× faster are simulated (``runs`` samples per ``k``) and predicted.
     """
-    from nettwin.data import Dataset
     from nettwin.sim import simulate
 
-    ds = Dataset(dataset)
+    ds = _dataset(dataset)
     base = [s.network() for s in list(ds.samples("test"))[:samples]]
-    twins = {name: Twin(name, epochs=1, threads=threads).fit(list(ds.samples("train"))[:32]) for name in models}
+    twins = {name: _speed_twin(name, ds, threads) for name in models}
     simulate(base[0], engine="builtin")  # compile the kernel first
     out = []
     print(
@@ -250,15 +254,11 @@ def link_speeds(
         networks = [faster_links(n, k) for n in base]
         walls = [simulate(n, engine="builtin")[0].meta["wall_seconds"] for n in networks[:runs]]
         sim = float(np.mean(walls))
-        graphs = [graph_from_network(n) for n in networks]
         capacity = float(np.median(np.concatenate([n.capacity for n in networks])))
         rec = {"scale": k, "link_capacity_bps": capacity, "simulation_seconds": sim}
         line = f"  ×{k:<6g} links {format_rate(capacity):>9}: built-in engine {sim * 1e3:8.1f} ms/sample"
         for name, twin in twins.items():
-            twin.predict_graphs(graphs[:batch_size], batch_size=batch_size)  # warm-up
-            start = time.perf_counter()
-            twin.predict_graphs(graphs, batch_size=batch_size)
-            per = (time.perf_counter() - start) / len(graphs)
+            per = predict_timed(twin, networks, batch_size)[1]["model_seconds_per_sample"]
             rec[name] = {"model_seconds_per_sample": per, "speedup": sim / per}
             line += f"; {twin.name} {per * 1e6:.0f} µs, {sim / per:,.0f}×"
         print(line, flush=True)
@@ -287,8 +287,6 @@ def main() -> None:
     if a.part in ("batched", "both"):
         result["batched"] = batched(models, a.dataset, a.samples, a.threads, a.batch_size, a.resimulate, a.ns3)
     if a.part == "links":
-        if a.dataset is None:
-            raise SystemExit("--part links needs --dataset (an NSFNET dataset, e.g. the demo's)")
         scales = [float(x) for x in a.scales.split(",")]
         result["links"] = link_speeds(models, a.dataset, a.samples, a.threads, a.batch_size, scales, a.resimulate)
     if a.json:

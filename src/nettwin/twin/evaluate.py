@@ -31,7 +31,7 @@ from nettwin.twin.metrics import mre, nmae
 from nettwin.twin.models.qt import QueueingTwin
 from nettwin.twin.normalise import kpi_iqr
 
-__all__ = ["evaluate", "write_report", "report_table", "SIMBASE_LEVELS"]
+__all__ = ["evaluate", "predict_timed", "write_report", "report_table", "SIMBASE_LEVELS"]
 
 SIMBASE_LEVELS = {"SimBase": 1, "SimBase+": 2, "SimBase++": 3}
 """SimBase level → how many extra runs (R1..Rk) are averaged."""
@@ -64,7 +64,7 @@ def _scores(
     return out
 
 
-def _predict_timed(
+def predict_timed(
     twin: BaseTwin, networks: Sequence[Any], batch_size: int
 ) -> tuple[list[dict[str, np.ndarray]], dict[str, float]]:
     """Predictions for ``networks`` and their seconds per sample: end to end from resolved networks and, for learned
@@ -152,7 +152,7 @@ def evaluate(
     methods: list[dict[str, Any]] = []
     for twin in twins:
         with torch_threads(threads) if threads is not None else nullcontext():
-            preds, timing = _predict_timed(twin, networks, batch_size)
+            preds, timing = predict_timed(twin, networks, batch_size)
         entry = {
             "name": twin.name,
             "kind": "analytic" if isinstance(twin, QueueingTwin) else "twin",
