@@ -13,6 +13,7 @@ A model file only writes its update rules; this module does the gathering and sc
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -252,6 +253,7 @@ class TwinModel(nn.Module):
     mean, log σ) per KPI and, for drops, the (P,) logit of the per-packet drop probability (:meth:`head` says
     which; :mod:`nettwin.twin.likelihood` decodes them). Subclasses set ``self.readout_dim`` before calling
     :meth:`build_heads`, and may override :meth:`read` for KPIs they read out differently (e.g. summed hop by hop).
+    Each constructor argument is kept as an attribute of the same name (:meth:`config` reads them).
     """
 
     def __init__(
@@ -304,5 +306,10 @@ class TwinModel(nn.Module):
                 yield p
 
     def config(self) -> dict:
-        """Constructor arguments that rebuild this model (stored in checkpoints)."""
-        raise NotImplementedError
+        """Constructor arguments that rebuild this model (stored in checkpoints).
+
+        As scikit-learn's ``get_params``: every argument of the subclass's ``__init__`` is kept as an attribute of
+        the same name, so the signature lists them all.
+        """
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        return {n: getattr(self, n) for n in names}

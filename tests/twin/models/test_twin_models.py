@@ -1,5 +1,7 @@
 """Properties every learnable model must have: shapes, reprs, batching and flow-order invariance."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -175,3 +177,22 @@ def test_glance_without_node_updates_sees_only_flows_sharing_its_links():
             a = [model(GraphBatch.collate([g], norm))["delay"][0] for g in graphs]
         assert bool(not torch.isclose(a[0], a[1])) == moves
     assert "node_updates=False" in repr(GLANCE(node_updates=False))
+
+
+@pytest.mark.parametrize(
+    ("cls", "changed"),
+    [
+        (GLANCE, {"T": 2, "node": 8, "node_updates": False}),
+        (RouteNet, {"link": 16, "link_features": ["capacity"]}),
+        (RouteNetFermi, {"queue": 8, "additive": []}),
+        (GNN, {"hidden": 12, "layers": 2, "probabilistic": True}),
+    ],
+)
+def test_config_rebuilds_the_model_with_every_constructor_argument(cls, changed):
+    model = cls(KPIS, **changed)
+    config = model.config()
+    assert set(config) == set(inspect.signature(cls.__init__).parameters) - {"self"}
+    assert all(config[k] == v for k, v in changed.items())
+    again = cls(**config)
+    assert again.config() == config and repr(again) == repr(model)
+    assert [p.shape for p in again.parameters()] == [p.shape for p in model.parameters()]

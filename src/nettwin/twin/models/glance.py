@@ -72,7 +72,7 @@ class GLANCE(TwinModel):
         node_updates: bool = True,
     ) -> None:
         super().__init__(kpis, readout, probabilistic)
-        self.path_dim, self.link_dim, self.node_dim, self.T = path, link, node, T
+        self.path, self.link, self.node, self.T = path, link, node, T
         self.node_updates = node_updates
         self.path_features, self.link_features, self.node_features = (
             list(path_features),
@@ -96,9 +96,9 @@ class GLANCE(TwinModel):
         self.heads.reset_parameters()
 
     def encode(self, batch: GraphBatch) -> Encoding:
-        h_p = pad_features(batch.path_x[:, self._pc], self.path_dim, "GLANCE path features")
-        h_l = pad_features(batch.link_x[:, self._lc], self.link_dim, "GLANCE link features")
-        h_n = pad_features(batch.node_x[:, self._nc], self.node_dim, "GLANCE node features")
+        h_p = pad_features(batch.path_x[:, self._pc], self.path, "GLANCE path features")
+        h_l = pad_features(batch.link_x[:, self._lc], self.link, "GLANCE link features")
+        h_n = pad_features(batch.node_x[:, self._nc], self.node, "GLANCE node features")
         for _ in range(self.T):
             link_node = torch.cat([h_l, h_n.index_select(0, batch.link_src)], dim=1)
             h_p, messages = self.path_rnn(h_p, link_node, batch, to_links=True)
@@ -107,21 +107,6 @@ class GLANCE(TwinModel):
                 h_n = self.node_conv(torch.cat([h_n, links_to_nodes(h_l, batch, "src")], dim=1), batch)
         return Encoding(path=h_p)
 
-    def config(self) -> dict:
-        return {
-            "kpis": self.kpis,
-            "path": self.path_dim,
-            "link": self.link_dim,
-            "node": self.node_dim,
-            "T": self.T,
-            "readout": self.readout,
-            "probabilistic": self.probabilistic,
-            "path_features": self.path_features,
-            "link_features": self.link_features,
-            "node_features": self.node_features,
-            "node_updates": self.node_updates,
-        }
-
     def __repr__(self) -> str:
         ablated = "" if self.node_updates else ", node_updates=False"
-        return f"GLANCE(path={self.path_dim}, link={self.link_dim}, node={self.node_dim}, T={self.T}{ablated})"
+        return f"GLANCE(path={self.path}, link={self.link}, node={self.node}, T={self.T}{ablated})"

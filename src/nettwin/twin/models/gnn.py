@@ -82,17 +82,5 @@ class GNN(TwinModel):
             h = conv(h, batch)
         return Encoding(path=torch.cat([h[batch.flow_src], h[batch.flow_dst], x_f], dim=1))
 
-    def config(self) -> dict:
-        return {
-            "kpis": self.kpis,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "readout": self.readout,
-            "probabilistic": self.probabilistic,
-            "path_features": self.path_features,
-            "node_features": self.node_features,
-            "link_features": self.link_features,
-        }
-
     def __repr__(self) -> str:
         return f"GNN(hidden={self.hidden}, layers={self.layers})"

@@ -53,7 +53,7 @@ class RouteNet(TwinModel):
         link_features: Sequence[str] = ("capacity", "delay", "buffer"),
     ) -> None:
         super().__init__(kpis, readout, probabilistic, residual_readout=True)
-        self.path_dim, self.link_dim, self.T = path, link, T
+        self.path, self.link, self.T = path, link, T
         self.path_features, self.link_features = list(path_features), list(link_features)
         self._pc = columns("path", path_features, "RouteNet")
         self._lc = columns("link", link_features, "RouteNet")
@@ -69,24 +69,12 @@ class RouteNet(TwinModel):
         self.heads.reset_parameters()
 
     def encode(self, batch: GraphBatch) -> Encoding:
-        h_p = pad_features(batch.path_x[:, self._pc], self.path_dim, "RouteNet path features")
-        h_l = pad_features(batch.link_x[:, self._lc], self.link_dim, "RouteNet link features")
+        h_p = pad_features(batch.path_x[:, self._pc], self.path, "RouteNet path features")
+        h_l = pad_features(batch.link_x[:, self._lc], self.link, "RouteNet link features")
         for _ in range(self.T):
             h_p, messages = self.path_rnn(h_p, h_l, batch, to_links=True)
             h_l = self.link_gru(messages, h_l)
         return Encoding(path=h_p)
 
-    def config(self) -> dict:
-        return {
-            "kpis": self.kpis,
-            "path": self.path_dim,
-            "link": self.link_dim,
-            "T": self.T,
-            "readout": self.readout,
-            "probabilistic": self.probabilistic,
-            "path_features": self.path_features,
-            "link_features": self.link_features,
-        }
-
     def __repr__(self) -> str:
-        return f"RouteNet(path={self.path_dim}, link={self.link_dim}, T={self.T})"
+        return f"RouteNet(path={self.path}, link={self.link}, T={self.T})"

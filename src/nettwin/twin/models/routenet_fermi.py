@@ -64,7 +64,7 @@ class RouteNetFermi(TwinModel):
         queue_features: Sequence[str] = ("buffer",),
     ) -> None:
         super().__init__(kpis, readout, probabilistic)
-        self.path_dim, self.link_dim, self.queue_dim, self.T = path, link, queue, T
+        self.path, self.link, self.queue, self.T = path, link, queue, T
         self.additive = list(additive)
         self.path_features, self.link_features, self.queue_features = (
             list(path_features),
@@ -96,7 +96,7 @@ class RouteNetFermi(TwinModel):
                 f"RouteNetFermi: KPI '{counts[0]}' has a binomial head and cannot be summed hop by hop; "
                 f"remove it from additive={self.additive}"
             )
-        self.hop_heads = KPIHeads(hop_kpis, self.path_dim, self.readout, 2 if self.probabilistic else 1)
+        self.hop_heads = KPIHeads(hop_kpis, self.path, self.readout, 2 if self.probabilistic else 1)
         self.hop_bias = nn.ParameterDict({k: nn.Parameter(torch.zeros(1)) for k in hop_kpis})
 
     def reset_parameters(self) -> None:
@@ -137,20 +137,5 @@ class RouteNetFermi(TwinModel):
             if not name.startswith(("heads.", "hop_heads.", "hop_bias.")):
                 yield p
 
-    def config(self) -> dict:
-        return {
-            "kpis": self.kpis,
-            "path": self.path_dim,
-            "link": self.link_dim,
-            "queue": self.queue_dim,
-            "T": self.T,
-            "readout": self.readout,
-            "additive": self.additive,
-            "probabilistic": self.probabilistic,
-            "path_features": self.path_features,
-            "link_features": self.link_features,
-            "queue_features": self.queue_features,
-        }
-
     def __repr__(self) -> str:
-        return f"RouteNetFermi(path={self.path_dim}, link={self.link_dim}, queue={self.queue_dim}, T={self.T})"
+        return f"RouteNetFermi(path={self.path}, link={self.link}, queue={self.queue}, T={self.T})"
