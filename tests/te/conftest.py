@@ -21,9 +21,7 @@ def rand_instances() -> list[TEInstance]:
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """Torch's intra-op threads spin badly on a busy 2-core machine; the tiny test graphs need only one."""
-    import torch
+    from nettwin.twin.estimator import torch_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield

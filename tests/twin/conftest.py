@@ -83,12 +83,10 @@ def synthetic_targets(net: Network) -> dict[str, np.ndarray]:
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny graphs run fastest on one torch thread (and tests must not fight over shared cores)."""
-    import torch
+    from nettwin.twin.estimator import torch_threads
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

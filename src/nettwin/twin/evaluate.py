@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +150,7 @@ def evaluate(
 
     methods: list[dict[str, Any]] = []
     for twin in twins:
-        with torch_threads(threads) if threads is not None else nullcontext():
+        with torch_threads(threads):
             preds, timing = predict_timed(twin, networks, batch_size)
         entry = {
             "name": twin.name,
