@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 from _datasets import assert_same_rows, tiny_spec
 
@@ -21,3 +25,23 @@ def test_ray_matches_local(tiny_dataset, tmp_path):
 
 def test_ray_executor_repr():
     assert repr(RayExecutor(3, address="auto")) == "RayExecutor(workers=3, address='auto')"
+
+
+@pytest.mark.slow
+def test_ray_records_a_sample_past_its_timeout(tmp_path, monkeypatch):
+    import _faulty_engine  # noqa: F401  (registers engine "hanging" here too)
+
+    # Ray workers import the engine module by name: they find it through the environment they inherit.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(_faulty_engine.__file__).parent), *sys.path]))
+    summary = generate_dataset(
+        tiny_spec(engine="hanging", samples=4),
+        tmp_path / "ds",
+        workers=2,
+        executor="ray",
+        imports=["_faulty_engine"],
+        sample_timeout=5,
+    )
+    assert not ray.is_initialized()
+    failed = dict(Dataset(tmp_path / "ds").failed)
+    assert list(failed) == [2] and failed[2].startswith("took longer than the sample timeout (5.00 s), twice")
+    assert summary["ok"] == 3
