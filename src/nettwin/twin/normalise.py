@@ -87,10 +87,6 @@ class Normalisation:
         """KPI values in normalised units."""
         return (np.asarray(y, dtype=float) - self.kpi_center[name]) / self.kpi_scale[name]
 
-    def kpi_inverse(self, name: str, z: np.ndarray) -> np.ndarray:
-        """KPI values back in SI units."""
-        return np.asarray(z, dtype=float) * self.kpi_scale[name] + self.kpi_center[name]
-
     def to_dict(self) -> dict:
         return {
             "node": [list(self.node[0]), list(self.node[1])],
