@@ -9,11 +9,12 @@ from nettwin.analytic.mm1b import (
     mm1b_state_probs,
     mm1b_utilisation,
 )
-from nettwin.analytic.model import FixedPoint, QueueingModel
+from nettwin.analytic.model import FixedPoint, QueueingModel, limitation
 
 __all__ = [
     "FixedPoint",
     "QueueingModel",
+    "limitation",
     "mm1b_blocking",
     "mm1b_mean_system",
     "mm1b_mean_waiting",

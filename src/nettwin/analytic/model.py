@@ -80,7 +80,7 @@ from nettwin.scenario.network import Network
 from nettwin.scenario.spec import Scenario
 from nettwin.sim.result import SimResult
 
-__all__ = ["QueueingModel", "FixedPoint"]
+__all__ = ["QueueingModel", "FixedPoint", "limitation"]
 
 PERCENTILES = (50, 90, 99)
 
@@ -293,16 +293,21 @@ def _link_rates(
     return lam, mu
 
 
+def limitation(network: Network) -> str | None:
+    """Why the analytic model cannot describe ``network`` at all, or None: what evaluations say when they leave
+    queueing theory out."""
+    if network.medium == "wireless":
+        return "it treats links as independent point-to-point queues and cannot model a shared wireless medium"
+    return None
+
+
 def _check(network: Network) -> None:
     if not isinstance(network, Network):
         raise EngineError(
             f"QueueingModel expects a resolved Network (nettwin.scenario.build_network), got {type(network).__name__}"
         )
-    if network.medium == "wireless":
-        raise EngineError(
-            "the analytic model treats links as independent point-to-point queues and cannot model a "
-            "shared wireless medium; use a wired topology, or --engine ns3 for wireless"
-        )
+    if why := limitation(network):
+        raise EngineError(f"the analytic model {why}; use a wired topology, or --engine ns3 for wireless")
     if network.n_flows == 0:
         raise EngineError("the network has no flows; add at least one flow")
     for what, values, ok, expected in (

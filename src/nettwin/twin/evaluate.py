@@ -23,6 +23,7 @@ import numpy as np
 
 import nettwin
 from nettwin._files import atomic_write_bytes, atomic_write_text
+from nettwin.analytic import limitation
 from nettwin.errors import TwinError
 from nettwin.twin.estimator import BaseTwin, Twin, as_network, torch_threads
 from nettwin.twin.graph import graph_from_network
@@ -107,7 +108,7 @@ def evaluate(
     dataset : a :class:`nettwin.data.Dataset` whose ``split`` samples have run R0 (and R1..R3 for SimBase).
     kpis : KPIs to score (default: those every twin predicts, in the first twin's order).
     simbase, qt : include the SimBase levels / the queueing-theory twin (unless one is already in ``twins``; never
-        on wireless networks, which it cannot model: the report's ``notes`` say so).
+        on networks it cannot model, such as wireless ones: the report's ``notes`` say why).
     batch_size : networks per forward pass when timing and predicting.
     limit : score only the first ``limit`` samples of the split.
     threads : CPU threads for the twins' inference (None: each twin's own setting).
@@ -137,8 +138,9 @@ def evaluate(
     networks = [as_network(s) for s in samples]
     notes = []
     if qt and not any(isinstance(t, QueueingTwin) for t in twins):
-        if any(n.medium == "wireless" for n in networks):
-            notes.append("no queueing theory: it models wired point-to-point queues, not a shared radio medium")
+        reasons = sorted({why for n in networks if (why := limitation(n))})
+        if reasons:
+            notes += [f"no queueing theory: {why}" for why in reasons]
         else:
             twins.append(QueueingTwin(kpis).fit(dataset))
     if iqr is not None:
