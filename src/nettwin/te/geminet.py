@@ -251,10 +251,3 @@ class GeminetSolver(TESolver):
         with torch.inference_mode():
             batch = TEBatch.from_instances([instance], self._device())
             return batch.split_paths(self.net_(batch))[0]
-
-    def solve_many(self, instances: Sequence[TEInstance]) -> list[np.ndarray]:
-        """Solve several instances in one stacked pass."""
-        self._check_fitted("net_")
-        with torch.inference_mode():
-            batch = TEBatch.from_instances(list(instances), self._device())
-            return batch.split_paths(self.net_(batch))

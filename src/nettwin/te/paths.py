@@ -131,14 +131,6 @@ class PathSet:
         left = np.bincount(self.path_pair[alive], minlength=self.n_pairs)
         return alive, np.nonzero(left == 0)[0]
 
-    def subset(self, keep: np.ndarray) -> PathSet:
-        """The paths in boolean mask ``keep`` (every pair must keep at least one)."""
-        keep = np.asarray(keep, dtype=bool)
-        lengths = self.path_lengths[keep]
-        ptr = np.concatenate([[0], np.cumsum(lengths)])
-        edge_ids = self.edge_ids[np.repeat(keep, self.path_lengths)]
-        return PathSet(self.pairs, self.path_pair[keep], ptr, edge_ids)
-
     @staticmethod
     def from_lists(pairs: np.ndarray, paths: list[list[list[int]]]) -> PathSet:
         """A path set from, per pair, a list of paths given as lists of edge ids."""
