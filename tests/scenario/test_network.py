@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 
+from nettwin.errors import ScenarioError
 from nettwin.scenario import build_network, parse_scenario
 from nettwin.scenario.routing import shortest_paths
 
@@ -103,3 +104,17 @@ def test_wireless_grid_links_follow_radio_range():
     # neighbours at 150 m and diagonals at 212 m are in range; 300 m is not
     assert net.n_links == 2 * (12 + 8)
     assert np.allclose(net.weight, 1 / np.log1p(d**2))
+    assert np.all(net.capacity == 1e6)  # the 802.11b default rate
+
+
+def test_wireless_links_carry_the_radio_rate():
+    topology = {"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless", "wireless": {"rate": "5.5Mbps"}}
+    data = {"topology": topology, "flows": [{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "50kbps"}}]}
+    assert np.all(build_network(parse_scenario(data)).capacity == 5.5e6)
+    for key, value, field in [
+        ("capacity_scale", 2.0, "topology.capacity_scale"),
+        ("overrides", [{"src": 0, "dst": 1, "capacity": "2Mbps"}], r"topology.overrides\[0\].capacity"),
+    ]:
+        bad = {**data, "topology": {**topology, key: value}}
+        with pytest.raises(ScenarioError, match=f"^{field}: wireless links all send at topology.wireless.rate"):
+            build_network(parse_scenario(bad))

@@ -38,6 +38,7 @@ def _bad(square, path: str, value):
         ("flows", [], r"^flows: .*at least 1"),
         ("simulation", {"duration": "1s", "warmup": "2s"}, r"warmup \(2 s\) must be shorter than duration \(1 s\)"),
         ("topology.builtin", "nsfnet", r"exactly one topology source.*builtin, nodes"),
+        ("topology.wireless", {"rate": "6Mbps"}, r"^topology\.wireless\.rate: 802\.11b sends at 1Mbps, 2Mbps"),
     ],
 )
 def test_field_errors_are_one_line_each(square, path, value, message):

@@ -172,7 +172,8 @@ class Links:
 def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
     """Read a topology source and apply link defaults, per-link overrides and the capacity scale.
 
-    Wireless topologies get one link each way between nodes within radio range, weighted ``1/log(1+d²)``.
+    Wireless topologies get one link each way between nodes within radio range, weighted ``1/log(1+d²)``, with
+    the radio's rate as capacity.
 
     Raises
     ------
@@ -191,9 +192,10 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
         pairs = wireless_links(data.positions, topo.wireless)
         if not pairs:
             raise ScenarioError("topology.wireless: no two nodes are within radio range; move nodes closer")
+        _check_wireless_capacity(topo)
         edges = [e for u, v in pairs for e in ((u, v), (v, u))]
         dist = np.array([np.linalg.norm(data.positions[u] - data.positions[v]) for u, v in edges])
-        attrs = [{"weight": float(w)} for w in link_weight(dist)]
+        attrs = [{"weight": float(w), "capacity": topo.wireless.rate} for w in link_weight(dist)]
     elif data.directed:
         edges, attrs = list(data.edges), list(data.edge_attrs)
     else:
@@ -219,6 +221,17 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
         weight=columns["weight"],
         positions=data.positions,
     )
+
+
+def _check_wireless_capacity(topo: TopologySpec) -> None:
+    # Every station sends at the radio's one rate, so a per-link capacity would describe nothing that is simulated.
+    if topo.capacity_scale != 1.0:
+        raise ScenarioError("topology.capacity_scale: wireless links all send at topology.wireless.rate; set that")
+    for i, o in enumerate(topo.overrides):
+        if o.capacity is not None:
+            raise ScenarioError(
+                f"topology.overrides[{i}].capacity: wireless links all send at topology.wireless.rate; set that"
+            )
 
 
 def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:

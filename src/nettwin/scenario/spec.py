@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 from nettwin.scenario.traffic import Traffic
 from nettwin.scenario.units import Duration, Rate
@@ -20,6 +20,7 @@ __all__ = [
     "LinkDefaults",
     "GridSpec",
     "WirelessSpec",
+    "WIFI_RATES",
     "TopologySpec",
     "FlowSpec",
     "RoutingSpec",
@@ -80,18 +81,30 @@ class GridSpec(_Strict):
     seed: int = 0
 
 
+WIFI_RATES = (1e6, 2e6, 5.5e6, 11e6)
+"""The 802.11b (DSSS) rates in bit/s."""
+
+
 class WirelessSpec(_Strict):
     """Radio model of a wireless medium: log-distance path loss ``PL(d) = reference_loss + 10·n·log10(d)`` dB.
 
     Two nodes are neighbours when the received power ``tx_power − PL(d)`` reaches ``rx_sensitivity``. The defaults
     are GLANCE's (n = 3, 46.67 dB at 1 m) with ns-3's Wi-Fi defaults for power (16.0206 dBm) and sensitivity
-    (−101 dBm).
+    (−101 dBm). ``rate`` is the 802.11b rate of data and control frames, and every wireless link's capacity.
     """
 
     exponent: Annotated[float, Field(gt=0)] = 3.0
     reference_loss: float = 46.67
     tx_power: float = 16.0206
     rx_sensitivity: float = -101.0
+    rate: Rate = 1e6
+
+    @field_validator("rate")
+    @classmethod
+    def _dsss_rate(cls, v: float) -> float:
+        if v not in WIFI_RATES:
+            raise ValueError("802.11b sends at 1Mbps, 2Mbps, 5.5Mbps or 11Mbps")
+        return v
 
 
 class TopologySpec(_Strict):

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from nettwin.errors import EngineError
+from nettwin.scenario import build_network
+from nettwin.scenario.spec import WirelessSpec
 from nettwin.sim import BuiltinEngine, SimResult
 from nettwin.sim.ns3 import MISSING_EXTRA, Ns3Engine
 
@@ -127,6 +129,20 @@ def test_wireless_grid_runs_olsr_and_records_paths(ns3_engine, example):
         assert 0 < r.meta["main_path_share"][f] <= 1
     assert np.isnan(r.links["utilisation"]).all()
     assert r.links["tx_packets"].sum() >= r.flows["rx_packets"].sum()
+
+
+def test_a_faster_radio_rate_shortens_wireless_delays(ns3_engine, example):
+    net = example("wireless-reggrid")
+    delays = []
+    for rate in (1e6, 11e6):
+        topology = net.scenario.topology.model_copy(update={"wireless": WirelessSpec(rate=rate)})
+        scenario = net.scenario.model_copy(
+            update={"topology": topology, "simulation": net.simulation.model_copy(update={"duration": 20.0})}
+        )
+        r = Ns3Engine(olsr_warmup=20.0, pool=ns3_engine.pool).simulate(build_network(scenario))
+        delays.append(np.nanmedian(r.kpi("delay")))
+    # 210-byte packets take about 2 ms of air time at 1 Mb/s and well under 1 ms at 11 Mb/s
+    assert delays[1] < 0.5 * delays[0]
 
 
 def test_engine_without_the_extra_says_how_to_install_it(monkeypatch, single_link_factory):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nettwin.errors import EngineError
+from nettwin.scenario import build_network, parse_scenario
 from nettwin.sim.ns3 import Ns3Engine, Ns3Options
 from nettwin.sim.ns3.job import WIRED_HEADER_BYTES, make_job, ns3_seed
 from nettwin.sim.ns3.wired import _channels
@@ -20,6 +21,14 @@ def test_job_is_plain_data(single_link_factory):
     assert job["header_bytes"] == WIRED_HEADER_BYTES
     assert job["flows"][0]["path"] == [0] and job["flows"][0]["size_mean"] == 500.0
     assert all(isinstance(v, list) for v in job["links"].values())
+
+
+@pytest.mark.parametrize(("rate", "mode"), [("1Mbps", "DsssRate1Mbps"), ("5.5Mbps", "DsssRate5_5Mbps")])
+def test_wireless_job_names_the_radio_rate(rate, mode):
+    topology = {"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless", "wireless": {"rate": rate}}
+    flows = [{"src": 0, "dst": 3, "traffic": cbr()}]
+    job = make_job(build_network(parse_scenario({"topology": topology, "flows": flows})), 1, 0, Ns3Options())
+    assert job["radio"]["mode"] == mode and job["radio"]["exponent"] == 3.0
 
 
 def test_seed_mapping_is_deterministic_and_valid():
@@ -44,7 +53,7 @@ def test_zero_buffer_is_refused(single_link_factory):
     [
         ({"routing": "ospf"}, "routing must be one of"),
         ({"olsr_warmup": -1.0}, "olsr_warmup"),
-        ({"wifi_mode": "OfdmRate6Mbps"}, "wifi_mode"),
+        ({"drain": 0.0}, "drain"),
     ],
 )
 def test_bad_options(kw, match):

@@ -48,7 +48,6 @@ class Ns3Engine:
     workers : worker processes of the pool (parallel runs in :meth:`simulate_many`).
     routing : wired networks: ``static`` (the scenario's paths) or ``global`` (ns-3 global routing).
     olsr_warmup : wireless networks: seconds of OLSR before traffic starts.
-    wifi_mode : wireless networks: 802.11b rate, e.g. ``DsssRate1Mbps``.
     drain : wireless networks: seconds simulated after ``duration`` for packets in flight.
     timeout : seconds one run may take before it is stopped and fails; None waits.
     pool : a :class:`WorkerPool` to use; default the process-wide pool of ``workers`` workers.
@@ -73,13 +72,12 @@ class Ns3Engine:
         workers: int = 1,
         routing: str = "static",
         olsr_warmup: float = 900.0,
-        wifi_mode: str = "DsssRate1Mbps",
         drain: float = 5.0,
         timeout: float | None = None,
         pool: WorkerPool | None = None,
     ) -> None:
         self.workers = workers
-        self.options = Ns3Options(routing=routing, olsr_warmup=olsr_warmup, wifi_mode=wifi_mode, drain=drain)
+        self.options = Ns3Options(routing=routing, olsr_warmup=olsr_warmup, drain=drain)
         self.timeout = timeout
         self._pool = pool
 

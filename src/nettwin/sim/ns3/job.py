@@ -14,6 +14,7 @@ import numpy as np
 
 from nettwin.errors import EngineError
 from nettwin.scenario.network import Network
+from nettwin.scenario.spec import WirelessSpec
 from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO
 
 __all__ = ["Ns3Options", "WIRED_HEADER_BYTES", "WIRELESS_HEADER_BYTES", "make_job", "ns3_seed"]
@@ -28,7 +29,6 @@ MAX_WIRED_BYTES = 65535
 """Largest packet a point-to-point link carries unfragmented (its MTU is raised to the IPv4 maximum)."""
 
 _ROUTING = ("static", "global")
-_WIFI_MODES = ("DsssRate1Mbps", "DsssRate2Mbps", "DsssRate5_5Mbps", "DsssRate11Mbps")
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,12 @@ class Ns3Options:
         exactly on the scenario's paths); ``global`` lets ns-3's global routing choose shortest-hop paths, and
         the paths it took are recorded.
     olsr_warmup : wireless networks: seconds OLSR runs before traffic starts (GLANCE used 900 s).
-    wifi_mode : wireless networks: the 802.11b rate of the constant-rate manager, data and control frames.
     drain : wireless networks: seconds simulated after ``duration`` for packets still in flight; wired runs
         drain until the network is empty.
     """
 
     routing: str = "static"
     olsr_warmup: float = 900.0
-    wifi_mode: str = "DsssRate1Mbps"
     drain: float = 5.0
 
     def __post_init__(self) -> None:
@@ -56,8 +54,6 @@ class Ns3Options:
             raise EngineError(f"ns3 routing must be one of {', '.join(_ROUTING)}, got '{self.routing}'")
         if not (math.isfinite(self.olsr_warmup) and self.olsr_warmup >= 0):
             raise EngineError(f"ns3 olsr_warmup must be a finite number of seconds >= 0, got {self.olsr_warmup}")
-        if self.wifi_mode not in _WIFI_MODES:
-            raise EngineError(f"ns3 wifi_mode must be one of {', '.join(_WIFI_MODES)}, got '{self.wifi_mode}'")
         if not (math.isfinite(self.drain) and self.drain > 0):
             raise EngineError(f"ns3 drain must be a finite number of seconds > 0, got {self.drain}")
 
@@ -125,21 +121,26 @@ def make_job(network: Network, seed: int, run: int, options: Ns3Options) -> dict
         "options": {
             "routing": options.routing,
             "olsr_warmup": options.olsr_warmup,
-            "wifi_mode": options.wifi_mode,
             "drain": options.drain,
         },
     }
     if wireless:
         sc = network.scenario
-        w = sc.topology.wireless if sc is not None else None
+        w = sc.topology.wireless if sc is not None else WirelessSpec()
         job["positions"] = np.asarray(network.positions, dtype=float).tolist()
         job["radio"] = {
-            "exponent": w.exponent if w else 3.0,
-            "reference_loss": w.reference_loss if w else 46.67,
-            "tx_power": w.tx_power if w else 16.0206,
-            "rx_sensitivity": w.rx_sensitivity if w else -101.0,
+            "exponent": w.exponent,
+            "reference_loss": w.reference_loss,
+            "tx_power": w.tx_power,
+            "rx_sensitivity": w.rx_sensitivity,
+            "mode": _dsss_mode(w.rate),
         }
     return job
+
+
+def _dsss_mode(rate: float) -> str:
+    """ns-3's name of an 802.11b rate: 5.5e6 → ``DsssRate5_5Mbps``."""
+    return "DsssRate" + f"{rate / 1e6:g}".replace(".", "_") + "Mbps"
 
 
 def _check(network: Network) -> None:

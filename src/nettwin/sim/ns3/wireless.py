@@ -2,12 +2,12 @@
 
 Runs inside a worker (it needs ns-3). Nodes sit at the scenario's positions; YansWifiPhy with log-distance path
 loss (the scenario's exponent and reference loss at 1 m, GLANCE's 3 and 46.67 dB by default), the scenario's
-transmit power and receiver sensitivity, and a constant-rate manager. OLSR runs alone for ``olsr_warmup``
-seconds before the sources start, so routes exist when traffic begins; scenario time 0 is ns-3 time
-``olsr_warmup``. Every packet's path is traced, so the result holds each flow's path as ns-3 routed it after the
-warm-up and how often it changed. A scenario packet size is the IP datagram (UDP payload + 28 B); the Wi-Fi MAC
-adds its own framing on top, as on any real Wi-Fi link. The default traffic-control queue is removed, as on
-wired links, so packets wait in the Wi-Fi MAC queue only.
+transmit power and receiver sensitivity, and a constant-rate manager at the scenario's 802.11b rate. OLSR runs
+alone for ``olsr_warmup`` seconds before the sources start, so routes exist when traffic begins; scenario time 0
+is ns-3 time ``olsr_warmup``. Every packet's path is traced, so the result holds each flow's path as ns-3 routed
+it after the warm-up and how often it changed. A scenario packet size is the IP datagram (UDP payload + 28 B); the
+Wi-Fi MAC adds its own framing on top, as on any real Wi-Fi link. The default traffic-control queue is removed, as
+on wired links, so packets wait in the Wi-Fi MAC queue only.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def build_wireless(job: dict[str, Any], ns: Any, nt: Any, recorder: Any) -> floa
         radio["reference_loss"],
         radio["tx_power"],
         radio["rx_sensitivity"],
-        opts["wifi_mode"],
+        radio["mode"],
         WIFI_STREAM,
     )
     nt.InstallOlsrStack(nodes, WIFI_STREAM + 10_000)
