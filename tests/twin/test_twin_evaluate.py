@@ -1,8 +1,10 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
 
+from nettwin.sim.compare import relative_gap
 from nettwin.twin import QueueingTwin, Twin, TwinError
 from nettwin.twin.evaluate import evaluate, report_table, write_report
 from nettwin.twin.metrics import mre, nmae
@@ -12,6 +14,13 @@ def test_nmae_and_mre():
     assert nmae(np.array([1.0, 3.0, np.nan]), np.array([2.0, 2.0, 1.0]), 2.0) == 0.5
     assert mre(np.array([2.0, 1.0]), np.array([1.0, 0.0])) == 1.0
     assert np.isnan(nmae(np.array([np.nan]), np.array([1.0]), 1.0))
+
+
+def test_constant_predictions_have_no_correlation_and_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gap = relative_gap(np.full(4, 2.0), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert np.isnan(gap["corr"]) and gap["mre"] == pytest.approx((1 + 0 + 1 / 3 + 1 / 2) / 4)
 
 
 @pytest.fixture(scope="module")
