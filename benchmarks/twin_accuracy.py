@@ -33,7 +33,7 @@ import yaml
 from nettwin.cli.output import print_table
 from nettwin.cli.twin import parse_model_options
 from nettwin.data import Dataset, generate_dataset
-from nettwin.twin import QueueingTwin, Twin, load_twin
+from nettwin.twin import Twin, load_twin
 from nettwin.twin.evaluate import evaluate, report_table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,13 +204,12 @@ def main() -> None:
         )
         twin.save(ckpt)
         twins.append(twin)
-    kpis = a.kpis.split(",")
     report = evaluate(twins, ds)  # with queueing theory, where it can model the networks
     write_report(report, out)
     _print(report, f"{a.suite} ({ds.manifest['name']}, test split)")
     _bars(report)
     if "unseen" in datasets:
-        unseen = evaluate([*twins, QueueingTwin(kpis).fit(ds)], datasets["unseen"], iqr=report["iqr"])
+        unseen = evaluate(twins, datasets["unseen"], iqr=report["iqr"])
         write_report(unseen, out / "unseen")
         _print(unseen, f"unseen topology ({datasets['unseen'].manifest['name']})")
         for seen_m, unseen_m in zip(report["methods"], unseen["methods"], strict=False):

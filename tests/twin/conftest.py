@@ -164,3 +164,14 @@ def tiny_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("data") / "tiny"
     generate_dataset(TINY_SPEC, out, workers=1)
     return Dataset(out)
+
+
+@pytest.fixture(scope="session")
+def unseen_dataset(tmp_path_factory):
+    """Six samples of the tiny scenario, all in the test split: a dataset with no training split of its own."""
+    from nettwin.data import Dataset, generate_dataset
+
+    out = tmp_path_factory.mktemp("data") / "unseen"
+    spec = {**TINY_SPEC, "name": "tiny-unseen", "samples": 6, "splits": {"train": 0.0, "val": 0.0, "test": 1.0}}
+    generate_dataset(spec, out, workers=1)
+    return Dataset(out)

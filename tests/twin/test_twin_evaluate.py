@@ -66,6 +66,15 @@ def test_report_files(report, tmp_path):
     assert columns[0] == "method" and len(rows) == 5 and rows[0][0] == "GLANCE-MTL"
 
 
+def test_a_dataset_without_training_split_is_scored_with_given_iqrs(report, tiny_dataset, unseen_dataset):
+    # RouteNet's generalisation protocol: an unseen topology has no training split to take IQRs from
+    alone = evaluate([QueueingTwin().fit(tiny_dataset)], unseen_dataset, iqr=report["iqr"], simbase=False)
+    assert [m["name"] for m in alone["methods"]] == ["QT"] and alone["iqr"] == report["iqr"]
+    auto = evaluate([Twin("gnn", epochs=1).fit(tiny_dataset)], unseen_dataset, iqr=report["iqr"], simbase=False)
+    assert [m["name"] for m in auto["methods"]] == ["GNN-MTL", "QT"]
+    assert auto["methods"][1]["nmae"] == alone["methods"][0]["nmae"]
+
+
 def test_qt_only_and_errors(tiny_dataset):
     rep = evaluate([QueueingTwin().fit(tiny_dataset)], tiny_dataset, simbase=False)
     assert [m["name"] for m in rep["methods"]] == ["QT"]

@@ -137,17 +137,17 @@ def evaluate(
         raise TwinError(f"evaluate: the '{split}' split of {dataset} has no samples")
     networks = [as_network(s) for s in samples]
     notes = []
-    if qt and not any(isinstance(t, QueueingTwin) for t in twins):
-        reasons = sorted({why for n in networks if (why := limitation(n))})
-        if reasons:
-            notes += [f"no queueing theory: {why}" for why in reasons]
-        else:
-            twins.append(QueueingTwin(kpis).fit(dataset))
     if iqr is not None:
         iqr = {k: float(iqr[k]) for k in kpis}
         iqr_source = dict.fromkeys(kpis, "given")
     else:
         iqr, iqr_source = _dataset_iqr(dataset, kpis)
+    if qt and not any(isinstance(t, QueueingTwin) for t in twins):
+        reasons = sorted({why for n in networks if (why := limitation(n))})
+        if reasons:
+            notes += [f"no queueing theory: {why}" for why in reasons]
+        else:
+            twins.append(QueueingTwin(kpis).fit(iqr=iqr))
     refs = [s.kpis(0) for s in samples]
 
     methods: list[dict[str, Any]] = []
