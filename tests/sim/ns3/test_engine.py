@@ -9,7 +9,6 @@ import pytest
 
 from nettwin.errors import EngineError
 from nettwin.scenario import build_network
-from nettwin.scenario.spec import WirelessSpec
 from nettwin.sim import BuiltinEngine, SimResult
 from nettwin.sim.ns3 import MISSING_EXTRA, Ns3Engine
 
@@ -135,7 +134,8 @@ def test_a_faster_radio_rate_shortens_wireless_delays(ns3_engine, example):
     net = example("wireless-reggrid")
     delays = []
     for rate in (1e6, 11e6):
-        topology = net.scenario.topology.model_copy(update={"wireless": WirelessSpec(rate=rate)})
+        radio = net.scenario.topology.wireless.model_copy(update={"rate": rate})
+        topology = net.scenario.topology.model_copy(update={"wireless": radio})
         scenario = net.scenario.model_copy(
             update={"topology": topology, "simulation": net.simulation.model_copy(update={"duration": 20.0})}
         )

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from nettwin.scenario import build_network, parse_scenario
 from nettwin.twin import GLANCE, GNN, RouteNet, RouteNetFermi
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.graph import graph_from_network
@@ -103,7 +104,6 @@ def test_glance_nodes_matter_routenet_ignores_them(chain):
     """Changing only the topology's node degrees (an extra, unused link) moves GLANCE, not RouteNet."""
     torch.manual_seed(0)
     glance, routenet = GLANCE(KPIS).eval(), RouteNet(KPIS).eval()
-    from nettwin.scenario import build_network, parse_scenario
 
     def net(extra: bool):
         links = [{"src": "a", "dst": "b"}, {"src": "b", "dst": "c"}, {"src": "c", "dst": "d"}]
@@ -151,7 +151,6 @@ def test_unknown_feature_is_named():
 def test_glance_without_node_updates_sees_only_flows_sharing_its_links():
     """Node updates carry traffic between links no flow shares; the ablation removes exactly that."""
     hops = ("ab", "bc", "cd")
-    from nettwin.scenario import build_network, parse_scenario
 
     def graph(rate_b: str):
         return graph_from_network(
