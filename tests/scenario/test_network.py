@@ -5,8 +5,9 @@ import copy
 import numpy as np
 import pytest
 
-from nettwin.errors import ScenarioError
+from nettwin.errors import ScenarioError, UnknownNode
 from nettwin.scenario import build_network, parse_scenario
+from nettwin.scenario.network import node_index, node_ref
 from nettwin.scenario.routing import shortest_paths
 
 
@@ -118,3 +119,21 @@ def test_wireless_links_carry_the_radio_rate():
         bad = {**data, "topology": {**topology, key: value}}
         with pytest.raises(ScenarioError, match=f"^{field}: wireless links all send at topology.wireless.rate"):
             build_network(parse_scenario(bad))
+
+
+def test_a_number_is_a_name_where_nodes_are_numbered_and_an_index_elsewhere():
+    cities = ("Seattle", "Boston", "Austin")
+    assert [node_index(r, cities, "src") for r in (0, "2", "Boston")] == [0, 2, 1]
+    numbered = ("5", "3", "1")
+    assert [node_index(r, numbered, "src") for r in (1, "5", 3)] == [2, 0, 1]
+    with pytest.raises(UnknownNode) as info:
+        node_index(0, numbered, "flows[0].src")
+    assert str(info.value) == (
+        "flows[0].src: no node is named 0 (the topology names its nodes by number, so a number is a name)"
+    )
+    # GÉANT2's nodes are named "0".."23": name and index agree.
+    geant2 = tuple(str(i) for i in range(24))
+    assert node_index(17, geant2, "src") == 17
+    for nodes in (cities, numbered, geant2):
+        assert [node_index(node_ref(nodes, i), nodes, "src") for i in range(len(nodes))] == list(range(len(nodes)))
+    assert node_ref(geant2, 4) == 4 and node_ref(numbered, 0) == "5"

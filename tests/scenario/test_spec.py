@@ -113,6 +113,7 @@ def test_override_of_missing_link(square):
 def test_wireless_needs_positions(square):
     data = copy.deepcopy(square)
     data["topology"]["medium"] = "wireless"
+    del data["topology"]["links"]
     with pytest.raises(ScenarioError, match="wireless topology needs node positions"):
         build_network(parse_scenario(data))
 
@@ -162,3 +163,121 @@ def test_example_scenario_loads():
     sc = load_scenario(Path(__file__).parents[2] / "examples" / "nsfnet.yaml")
     net = build_network(sc)
     assert (net.n_nodes, net.n_links, net.n_flows) == (14, 42, 14)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("flows.0.src", True, "flows[0].src: a node is a name or a number, got True"),
+        ("flows.0.dst", [1], "flows[0].dst: a node is a name or a number, got [1]"),
+        (
+            "topology.nodes.0",
+            {"id": 0},
+            "topology.nodes[0]: a node is a name, a number, or {name, x, y}, got {'id': 0}",
+        ),
+        ("topology.nodes.0", True, "topology.nodes[0]: a node is a name, a number, or {name, x, y}, got True"),
+        ("topology.nodes.0", 1.5, "topology.nodes[0]: a node is a name, a number, or {name, x, y}, got 1.5"),
+        ("topology.links.0.weight", True, "topology.links[0].weight: expected a number, got a boolean (true)"),
+        ("simulation", {"seed": False}, "simulation.seed: expected a number, got a boolean (false)"),
+        (
+            "topology.links.0.buffer",
+            10**9,
+            "topology.links[0].buffer: must be at most 1000000 (a million packets, beyond any router), got 1000000000",
+        ),
+        (
+            "flows.0.traffic.packet_size",
+            {"mean": 1e308},
+            "flows[0].traffic.packet_size.mean: must be at most 65535 B (the IPv4 maximum), got 1e+308 B",
+        ),
+        (
+            "flows.0.traffic.packet_size",
+            {"mean": 100, "p": 0.2},
+            "flows[0].traffic.packet_size: a fixed packet size takes 'mean', not 'p' (p applies to binomial sizes)",
+        ),
+        (
+            "flows.0.traffic.rate",
+            "2000Tbps",
+            "flows[0].traffic.rate: must be at most 1000 Tbps (the fastest rate nettwin accepts), got 2000 Tbps",
+        ),
+        (
+            "flows.0.traffic.rate",
+            "1e300Tbps",
+            "flows[0].traffic.rate: cannot read '1e300Tbps' as a rate: the value is too large",
+        ),
+        ("topology.capacity_scale", float("inf"), "topology.capacity_scale: Input should be a finite number, got inf"),
+        (
+            "simulation",
+            {"duration": "1e9s"},
+            "simulation.duration: must be at most 1000000 s (about 11.6 days, the longest time nettwin simulates), "
+            "got 1000000000 s",
+        ),
+        (
+            "simulation",
+            {"duration": "1e-12s"},
+            "simulation.duration: the flows are expected to send 1.3e-11 packets in the measured window "
+            "(duration - warmup = 0.00100 ns); make duration at least 80.0 ms so that they send one",
+        ),
+        (
+            "topology.wireless",
+            {"exponent": 2},
+            "topology.wireless: radio settings apply to medium: wireless only",
+        ),
+    ],
+)
+def test_bad_values_are_refused_in_one_line(square, path, value, message):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(_bad(square, path, value))
+    assert str(info.value) == message
+
+
+WIRELESS_PAIR = {"medium": "wireless", "nodes": [{"name": "a", "x": 0, "y": 0}, {"name": "b", "x": 50, "y": 0}]}
+
+
+@pytest.mark.parametrize(
+    ("topology", "message"),
+    [
+        (
+            {**WIRELESS_PAIR, "links": [{"src": "a", "dst": "b"}]},
+            "topology.links: a wireless topology takes its links from radio range (topology.wireless), not from a "
+            "list; give nodes with x/y and leave 'links' out",
+        ),
+        (
+            {**WIRELESS_PAIR, "defaults": {"capacity": "5Mbps"}},
+            "topology.defaults.capacity: wireless links all send at topology.wireless.rate; leave it out",
+        ),
+        (
+            {**WIRELESS_PAIR, "defaults": {"weight": 2}},
+            "topology.defaults.weight: wireless links all are weighted by distance; leave it out",
+        ),
+        (
+            {**WIRELESS_PAIR, "wireless": {"exponent": 1e-9}},
+            "topology.wireless: these settings give a radio range beyond 10,000 km; check tx_power, rx_sensitivity, "
+            "reference_loss and exponent",
+        ),
+        (
+            {"grid": {"rows": 100_000, "cols": 100_000}},
+            "topology.grid: a 100000 x 100000 grid has 10000000000 nodes; at most 10000 are accepted (a wireless "
+            "medium compares every pair of nodes)",
+        ),
+    ],
+)
+def test_topology_settings_that_would_be_ignored_or_overflow_are_refused(topology, message):
+    data = {"topology": topology, "flows": [{"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": "10kbps"}}]}
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data)
+    assert str(info.value) == message
+
+
+def test_integer_nodes_are_names():
+    data = {
+        "topology": {
+            "nodes": [0, 1, {"name": 2}],
+            "links": [{"src": 0, "dst": 1}, {"src": 1, "dst": 2}],
+        },
+        "flows": [{"src": 0, "dst": 2, "traffic": {"model": "cbr", "rate": "10kbps"}, "path": [0, "1", 2]}],
+    }
+    sc = parse_scenario(data)
+    assert sc.topology.nodes[:2] == ["0", "1"] and sc.topology.nodes[2].name == "2"
+    net = build_network(sc)
+    assert net.nodes == ("0", "1", "2") and net.path_nodes(0) == (0, 1, 2)
+    assert parse_scenario(dump_scenario(sc)) == sc

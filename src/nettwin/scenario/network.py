@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from nettwin.errors import ScenarioError, UnknownNode
 from nettwin.scenario import sources
+from nettwin.scenario.limits import MAX_RATE
 from nettwin.scenario.routing import shortest_paths
 from nettwin.scenario.spec import FlowSpec, LinkSpec, NodeRef, NodeSpec, Scenario, SimulationSpec, TopologySpec
 from nettwin.scenario.traffic import Traffic
+from nettwin.scenario.units import format_rate
 from nettwin.scenario.wireless import link_weight, wireless_links
 
-__all__ = ["Flow", "Links", "Network", "build_links", "build_network"]
+__all__ = ["Flow", "Links", "Network", "build_links", "build_network", "node_index", "node_ref"]
 
 
 @dataclass(frozen=True)
@@ -92,16 +95,55 @@ class Network:
         return int(hits[0])
 
 
-def _node_index(ref: NodeRef, nodes: tuple[str, ...], lookup: dict[str, int], where: str) -> int:
-    if isinstance(ref, int):
-        if 0 <= ref < len(nodes):
-            return ref
-        raise UnknownNode(f"{where}: node {ref} does not exist (the topology has nodes 0..{len(nodes) - 1})")
-    if ref in lookup:
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+"""A node name that is a number written out (``"0"``, ``"17"``, ``"-3"``)."""
+
+
+@lru_cache(maxsize=16)
+def _names(nodes: tuple[str, ...]) -> tuple[dict[str, int], bool]:
+    """``name → index``, and whether some node is named by a number."""
+    return {n: i for i, n in enumerate(nodes)}, any(_NUMBER.fullmatch(n) for n in nodes)
+
+
+def node_index(ref: NodeRef, nodes: tuple[str, ...], where: str) -> int:
+    """The index of the node ``ref`` names in a topology whose node names are ``nodes``.
+
+    A name always means that node. A number (``3`` or ``"3"``) means the node *named* 3 when some node of the
+    topology is named by a number (``nodes: [0, 1, 2]``, GÉANT2's ``"0"`` .. ``"23"``), and the node at index 3
+    (0-based) otherwise (NSFNET's cities, grids' ``r0c0``). One topology never mixes the two readings, so a number
+    always means one node.
+
+    Raises
+    ------
+    UnknownNode
+        Naming ``where`` (the field) and the node.
+
+    Examples
+    --------
+    >>> node_index(1, ("a", "b"), "src"), node_index(1, ("5", "1"), "src"), node_index("b", ("a", "b"), "src")
+    (1, 1, 1)
+    """
+    lookup, numbered = _names(nodes)
+    if isinstance(ref, str) and ref in lookup:
         return lookup[ref]
-    if ref.isdigit() and int(ref) < len(nodes):
-        return int(ref)
-    raise UnknownNode(f"{where}: unknown node '{ref}'")
+    number = ref if isinstance(ref, int) else int(ref) if _NUMBER.fullmatch(ref) else None
+    if number is None:
+        raise UnknownNode(f"{where}: unknown node '{ref}'")
+    if numbered:
+        if str(number) in lookup:
+            return lookup[str(number)]
+        raise UnknownNode(
+            f"{where}: no node is named {number} (the topology names its nodes by number, so a number is a name)"
+        )
+    if 0 <= number < len(nodes):
+        return number
+    raise UnknownNode(f"{where}: node {ref} does not exist (the topology has nodes 0..{len(nodes) - 1})")
+
+
+def node_ref(nodes: tuple[str, ...], index: int) -> NodeRef:
+    """A reference that :func:`node_index` resolves to ``index``: the index itself where that is unambiguous, else
+    the node's name."""
+    return index if not _names(nodes)[1] or nodes[index] == str(index) else nodes[index]
 
 
 def _read_source(topo: TopologySpec, base_dir: Path | None) -> sources.TopologyData:
@@ -126,7 +168,6 @@ def _explicit_topology(topo: TopologySpec) -> sources.TopologyData:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ScenarioError(f"topology.nodes: node name '{dup}' appears more than once")
-    lookup = {n: i for i, n in enumerate(names)}
     positions = None
     if any(n.x is not None or n.y is not None for n in specs):
         missing = [n.name for n in specs if n.x is None or n.y is None]
@@ -135,8 +176,8 @@ def _explicit_topology(topo: TopologySpec) -> sources.TopologyData:
         positions = np.array([[n.x, n.y] for n in specs], dtype=float)
     edges, attrs = [], []
     for i, link in enumerate(topo.links or []):
-        u = _node_index(link.src, names, lookup, f"topology.links[{i}].src")
-        v = _node_index(link.dst, names, lookup, f"topology.links[{i}].dst")
+        u = node_index(link.src, names, f"topology.links[{i}].src")
+        v = node_index(link.dst, names, f"topology.links[{i}].dst")
         if u == v:
             raise ScenarioError(f"topology.links[{i}]: a link cannot connect node '{names[u]}' to itself")
         given = {k: getattr(link, k) for k in ("capacity", "delay", "buffer", "weight") if getattr(link, k) is not None}
@@ -182,7 +223,6 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
     """
     data = _read_source(topo, base_dir)
     nodes = data.nodes
-    lookup = {n: i for i, n in enumerate(nodes)}
 
     if topo.medium == "wireless":
         if data.positions is None:
@@ -209,8 +249,8 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
     }
     where = {e: i for i, e in reversed(list(enumerate(edges)))}
     for i, o in enumerate(topo.overrides):
-        _apply_override(o, f"topology.overrides[{i}]", nodes, lookup, where, columns)
-    columns["capacity"] *= topo.capacity_scale
+        _apply_override(o, f"topology.overrides[{i}]", nodes, where, columns)
+    _scale_capacity(columns["capacity"], topo.capacity_scale, nodes, edges)
     return Links(
         nodes=nodes,
         link_src=np.array([u for u, _ in edges], dtype=np.int64),
@@ -221,6 +261,18 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
         weight=columns["weight"],
         positions=data.positions,
     )
+
+
+def _scale_capacity(capacity: np.ndarray, scale: float, nodes: tuple[str, ...], edges: list) -> None:
+    with np.errstate(over="ignore"):
+        capacity *= scale
+    over = np.nonzero(~(capacity <= MAX_RATE))[0]
+    if over.size:
+        u, v = edges[over[0]]
+        raise ScenarioError(
+            f"topology.capacity_scale: {scale:g} takes link {nodes[u]}→{nodes[v]} to {format_rate(capacity[over[0]])}, "
+            f"above the fastest rate nettwin accepts ({format_rate(MAX_RATE)})"
+        )
 
 
 def _check_wireless_capacity(topo: TopologySpec) -> None:
@@ -249,19 +301,18 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     """
     links = build_links(scenario.topology, base_dir)
     nodes, where = links.nodes, links.index
-    lookup = {n: i for i, n in enumerate(nodes)}
 
     problems: list[ScenarioError] = []
     flows_in: list[tuple[int, int, FlowSpec]] = []
     explicit: dict[int, tuple[int, ...]] = {}
     for i, fs in enumerate(scenario.flows):
         try:
-            s = _node_index(fs.src, nodes, lookup, f"flows[{i}].src")
-            t = _node_index(fs.dst, nodes, lookup, f"flows[{i}].dst")
+            s = node_index(fs.src, nodes, f"flows[{i}].src")
+            t = node_index(fs.dst, nodes, f"flows[{i}].dst")
             if s == t:
                 raise ScenarioError(f"flows[{i}]: src and dst are the same node '{nodes[s]}'")
             if fs.path is not None:
-                explicit[i] = _explicit_path(fs.path, s, t, nodes, lookup, where, f"flows[{i}].path")
+                explicit[i] = _explicit_path(fs.path, s, t, nodes, where, f"flows[{i}].path")
             flows_in.append((s, t, fs))
         except ScenarioError as err:
             problems.append(err)
@@ -299,9 +350,9 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     )
 
 
-def _apply_override(o: LinkSpec, where_txt: str, nodes, lookup, where, columns) -> None:
-    u = _node_index(o.src, nodes, lookup, f"{where_txt}.src")
-    v = _node_index(o.dst, nodes, lookup, f"{where_txt}.dst")
+def _apply_override(o: LinkSpec, where_txt: str, nodes, where, columns) -> None:
+    u = node_index(o.src, nodes, f"{where_txt}.src")
+    v = node_index(o.dst, nodes, f"{where_txt}.dst")
     for a, b in ((u, v), (v, u)) if o.bidirectional else ((u, v),):
         if (a, b) not in where:
             raise ScenarioError(f"{where_txt}: the topology has no link {nodes[a]}→{nodes[b]}")
@@ -311,8 +362,8 @@ def _apply_override(o: LinkSpec, where_txt: str, nodes, lookup, where, columns) 
                 columns[k][where[(a, b)]] = value
 
 
-def _explicit_path(path, s, t, nodes, lookup, where, what) -> tuple[int, ...]:
-    idx = [_node_index(n, nodes, lookup, what) for n in path]
+def _explicit_path(path, s, t, nodes, where, what) -> tuple[int, ...]:
+    idx = [node_index(n, nodes, what) for n in path]
     if len(idx) < 2 or idx[0] != s or idx[-1] != t:
         raise ScenarioError(f"{what}: must start at the flow's src '{nodes[s]}' and end at its dst '{nodes[t]}'")
     if len(set(idx)) != len(idx):

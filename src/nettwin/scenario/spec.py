@@ -6,16 +6,33 @@ Unknown keys are errors. :func:`nettwin.scenario.load_scenario` reads YAML/JSON 
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    NonNegativeInt,
+    PlainValidator,
+    PositiveInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
+from nettwin.scenario._model import StrictModel, at_most, field_error
+from nettwin.scenario.limits import MAX_BUFFER, MAX_COORDINATE, MAX_NODES
 from nettwin.scenario.traffic import Traffic
-from nettwin.scenario.units import Duration, Rate
+from nettwin.scenario.units import Duration, Rate, format_time
 
 __all__ = [
     "NodeRef",
     "NodeSpec",
+    "NodeEntry",
+    "NODE_FORMS",
     "LinkSpec",
     "LinkDefaults",
     "GridSpec",
@@ -28,23 +45,85 @@ __all__ = [
     "Scenario",
 ]
 
-NodeRef = int | str
-"""A node named by its index (0-based) or by its name."""
+NODE_FORMS = "a node is a name, a number, or {name, x, y}"
+"""What ``topology.nodes`` accepts, as error messages say it."""
+
+_MAX_NODE_NUMBER = 2**63
+"""Node numbers are 64-bit, as node ids are everywhere else (files, arrays)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _node_number(value: object) -> int | None:
+    """``value`` as a node number (a whole number, not a boolean), or None if it is not one."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if abs(int(value)) >= _MAX_NODE_NUMBER:
+            raise ValueError(f"node number {value} is out of range (at most 2**63 - 1 in magnitude)")
+        return int(value)
+    return None
 
 
-class NodeSpec(_Strict):
+def _node_ref(value: object) -> int | str:
+    number = _node_number(value)
+    if number is not None:
+        return number
+    if isinstance(value, str) and value:
+        return value
+    raise ValueError(f"a node is a name or a number, got {value!r}")
+
+
+def _node_name(value: object) -> object:
+    number = _node_number(value)
+    if number is not None:
+        return str(number)
+    if isinstance(value, bool) or value == "":
+        raise ValueError(f"a node name is a non-empty string or a number, got {value!r}")
+    return value
+
+
+NodeRef = Annotated[int | str, PlainValidator(_node_ref)]
+"""A node named by its name, or by a number: the node of that name when the topology's nodes are named by numbers,
+else the node at that index (0-based). See :func:`nettwin.scenario.network.node_index`."""
+
+NodeName = Annotated[str, BeforeValidator(_node_name)]
+"""A node's name; a number is taken as its decimal text (``0`` names the node ``"0"``)."""
+
+Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
+Metres = Annotated[float, Field(ge=0), at_most(MAX_COORDINATE, "10,000 km")]
+
+
+class NodeSpec(StrictModel):
     """A node of an explicit topology; ``x``/``y`` are positions in metres (needed for wireless)."""
 
-    name: str
-    x: float | None = None
-    y: float | None = None
+    name: NodeName
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_name(cls, value: object) -> object:
+        if isinstance(value, Mapping) and "name" not in value:
+            raise ValueError(f"{NODE_FORMS}, got {dict(value)!r}")
+        return value
 
 
-class LinkSpec(_Strict):
+def _node_entry_kind(value: object) -> str | None:
+    if isinstance(value, Mapping | NodeSpec):
+        return "NodeSpec"
+    if isinstance(value, str) or _node_number(value) is not None:
+        return "str"
+    return None
+
+
+NodeEntry = Annotated[
+    Annotated[NodeSpec, Tag("NodeSpec")] | Annotated[NodeName, Tag("str")],
+    Discriminator(_node_entry_kind, custom_error_type="node", custom_error_message=NODE_FORMS),
+]
+"""An entry of ``topology.nodes``: a name, a number (kept as its decimal text), or a :class:`NodeSpec`."""
+
+
+Buffer = Annotated[NonNegativeInt, at_most(MAX_BUFFER, "a million packets, beyond any router", str)]
+
+
+class LinkSpec(StrictModel):
     """A link of an explicit topology, or an override of a link of any topology.
 
     With ``bidirectional`` (the default) it stands for both directions ``src→dst`` and ``dst→src``.
@@ -54,12 +133,12 @@ class LinkSpec(_Strict):
     dst: NodeRef
     capacity: Annotated[Rate, Field(gt=0)] | None = None
     delay: Annotated[Duration, Field(ge=0)] | None = None
-    buffer: NonNegativeInt | None = None
+    buffer: Buffer | None = None
     weight: Annotated[float, Field(gt=0)] | None = None
     bidirectional: bool = True
 
 
-class LinkDefaults(_Strict):
+class LinkDefaults(StrictModel):
     """Link attributes used where neither the topology source nor an override gives one.
 
     ``buffer`` counts packets waiting, excluding the one being sent (as ns-3's DropTail queue).
@@ -67,25 +146,34 @@ class LinkDefaults(_Strict):
 
     capacity: Annotated[Rate, Field(gt=0)] = 10e6
     delay: Annotated[Duration, Field(ge=0)] = 1e-3
-    buffer: NonNegativeInt = 32
+    buffer: Buffer = 32
     weight: Annotated[float, Field(gt=0)] = 1.0
 
 
-class GridSpec(_Strict):
+class GridSpec(StrictModel):
     """A rows × cols lattice ``spacing`` metres apart; ``perturb`` moves each node randomly within that radius."""
 
     rows: PositiveInt
     cols: PositiveInt
-    spacing: Annotated[float, Field(gt=0)] = 100.0
-    perturb: Annotated[float, Field(ge=0)] = 0.0
+    spacing: Annotated[Metres, Field(gt=0)] = 100.0
+    perturb: Metres = 0.0
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _size(self) -> GridSpec:
+        if self.rows * self.cols > MAX_NODES:
+            raise ValueError(
+                f"a {self.rows} x {self.cols} grid has {self.rows * self.cols} nodes; at most {MAX_NODES} are "
+                "accepted (a wireless medium compares every pair of nodes)"
+            )
+        return self
 
 
 WIFI_RATES = (1e6, 2e6, 5.5e6, 11e6)
 """The 802.11b (DSSS) rates in bit/s."""
 
 
-class WirelessSpec(_Strict):
+class WirelessSpec(StrictModel):
     """Radio model of a wireless medium: log-distance path loss ``PL(d) = reference_loss + 10·n·log10(d)`` dB.
 
     Two nodes are neighbours when the received power ``tx_power − PL(d)`` reaches ``rx_sensitivity``. The defaults
@@ -106,15 +194,26 @@ class WirelessSpec(_Strict):
             raise ValueError("802.11b sends at 1Mbps, 2Mbps, 5.5Mbps or 11Mbps")
         return v
 
+    @model_validator(mode="after")
+    def _finite_range(self) -> WirelessSpec:
+        # log10 of the radio range (see wireless.radio_range); checked here so that the range is a finite number.
+        reach = (self.tx_power - self.rx_sensitivity - self.reference_loss) / (10.0 * self.exponent)
+        if not reach <= math.log10(MAX_COORDINATE):
+            raise ValueError(
+                "these settings give a radio range beyond 10,000 km; check tx_power, rx_sensitivity, "
+                "reference_loss and exponent"
+            )
+        return self
 
-class TopologySpec(_Strict):
+
+class TopologySpec(StrictModel):
     """Where the topology comes from (exactly one source) plus link defaults and per-link overrides."""
 
     builtin: Literal["nsfnet", "geant2", "gbn"] | None = None
     topohub: str | None = None
     file: str | None = None
     grid: GridSpec | None = None
-    nodes: list[NodeSpec | str] | None = None
+    nodes: list[NodeEntry] | None = None
     links: list[LinkSpec] | None = None
     defaults: LinkDefaults = LinkDefaults()
     overrides: list[LinkSpec] = []
@@ -137,7 +236,25 @@ class TopologySpec(_Strict):
                 "'links' defines an explicit topology together with 'nodes'; use 'overrides' to change "
                 "links of another source"
             )
+        self._check_medium()
         return self
+
+    def _check_medium(self) -> None:
+        """Refuse settings the medium would silently ignore."""
+        if self.medium == "wireless":
+            if self.links is not None:
+                raise field_error(
+                    ("links",),
+                    "a wireless topology takes its links from radio range (topology.wireless), not from a list; "
+                    "give nodes with x/y and leave 'links' out",
+                    self.links,
+                )
+            defaults = LinkDefaults()
+            for key, rule in (("capacity", "send at topology.wireless.rate"), ("weight", "are weighted by distance")):
+                if getattr(self.defaults, key) != getattr(defaults, key):
+                    raise field_error(("defaults", key), f"wireless links all {rule}; leave it out", None)
+        elif self.wireless != WirelessSpec():
+            raise field_error(("wireless",), "radio settings apply to medium: wireless only", None)
 
     @property
     def source(self) -> str:
@@ -145,7 +262,7 @@ class TopologySpec(_Strict):
         return next(k for k in ("builtin", "topohub", "file", "grid", "nodes") if getattr(self, k) is not None)
 
 
-class FlowSpec(_Strict):
+class FlowSpec(StrictModel):
     """A source→destination flow; ``path`` optionally fixes its route as a list of nodes from src to dst."""
 
     src: NodeRef
@@ -154,14 +271,14 @@ class FlowSpec(_Strict):
     path: list[NodeRef] | None = None
 
 
-class RoutingSpec(_Strict):
+class RoutingSpec(StrictModel):
     """Shortest-path routing by hop count or by a link attribute, ties broken towards lower node indices."""
 
     policy: Literal["shortest_path"] = "shortest_path"
     weight: Literal["hops", "weight", "delay", "inverse_capacity"] = "hops"
 
 
-class SimulationSpec(_Strict):
+class SimulationSpec(StrictModel):
     """Which engine runs the scenario, for how long, and with which seed.
 
     Sources send during ``[0, duration)``; packets sent before ``warmup`` are not counted; packets still in the
@@ -180,11 +297,30 @@ class SimulationSpec(_Strict):
         return self
 
 
-class Scenario(_Strict):
-    """A whole network description; see ``docs/scenario-format.md``."""
+class Scenario(StrictModel):
+    """A whole network description; see ``docs/scenario-format.md``.
+
+    The measured window (``duration − warmup``) must be long enough for the flows, together, to be expected to send
+    at least one packet: a shorter one measures nothing.
+    """
 
     name: str = "scenario"
     topology: TopologySpec
     flows: list[FlowSpec] = Field(min_length=1)
     routing: RoutingSpec = RoutingSpec()
     simulation: SimulationSpec = SimulationSpec()
+
+    @model_validator(mode="after")
+    def _carries_packets(self) -> Scenario:
+        sim = self.simulation
+        per_second = sum(f.traffic.packet_rate for f in self.flows)
+        window = sim.duration - sim.warmup
+        if window * per_second < 1.0:
+            raise field_error(
+                ("simulation", "duration"),
+                f"the flows are expected to send {window * per_second:.2g} packets in the measured window "
+                f"(duration - warmup = {format_time(window)}); make duration at least "
+                f"{format_time(sim.warmup + 1.0 / per_second)} so that they send one",
+                sim.duration,
+            )
+        return self

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from nettwin.scenario._model import StrictModel, at_most
+from nettwin.scenario.limits import MAX_PACKET_SIZE
 from nettwin.scenario.units import Duration, Rate, Size
 
-__all__ = ["PacketSize", "Traffic", "TRAFFIC_MODELS", "SIZE_DISTRIBUTIONS"]
+__all__ = ["PacketBytes", "PacketSize", "Traffic", "TRAFFIC_MODELS", "SIZE_DISTRIBUTIONS"]
 
 TRAFFIC_MODELS = ("cbr", "poisson", "onoff")
 SIZE_DISTRIBUTIONS = ("fixed", "exponential", "binomial")
 
-PositiveSize = Annotated[Size, Field(gt=0)]
+PacketBytes = Annotated[Size, Field(gt=0), at_most(MAX_PACKET_SIZE, "the IPv4 maximum", "{:g} B".format)]
+"""A packet size in bytes, > 0 and at most :data:`~nettwin.scenario.limits.MAX_PACKET_SIZE`."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PacketSize(_Strict):
+class PacketSize(StrictModel):
     """Distribution of packet sizes in bytes as they occupy a link.
 
     ``fixed`` (every packet ``mean`` bytes), ``exponential`` (mean ``mean``; sizes are real-valued, which makes a
@@ -29,8 +28,8 @@ class PacketSize(_Strict):
     """
 
     dist: Literal["fixed", "exponential", "binomial"] = "fixed"
-    mean: PositiveSize | None = None
-    sizes: tuple[PositiveSize, PositiveSize] | None = None
+    mean: PacketBytes | None = None
+    sizes: tuple[PacketBytes, PacketBytes] | None = None
     p: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
 
     @model_validator(mode="before")
@@ -52,6 +51,8 @@ class PacketSize(_Strict):
                 raise ValueError(f"a {self.dist} packet size needs 'mean' (bytes)")
             if self.sizes is not None:
                 raise ValueError(f"a {self.dist} packet size takes 'mean', not 'sizes'")
+            if self.p != PacketSize.model_fields["p"].default:
+                raise ValueError(f"a {self.dist} packet size takes 'mean', not 'p' (p applies to binomial sizes)")
         return self
 
     @property
@@ -73,7 +74,7 @@ class PacketSize(_Strict):
         return self.p * small**2 + (1.0 - self.p) * large**2
 
 
-class Traffic(_Strict):
+class Traffic(StrictModel):
     """What a flow sends.
 
     ``cbr``: one packet every ``mean size / rate`` seconds. ``poisson``: exponential inter-arrival times with mean

@@ -21,6 +21,8 @@ import numpy as np
 from pydantic import BeforeValidator
 
 from nettwin.errors import ScenarioError
+from nettwin.scenario._model import at_most
+from nettwin.scenario.limits import MAX_DURATION, MAX_RATE
 
 __all__ = [
     "UnitError",
@@ -98,6 +100,14 @@ def _split(value: object, kind: str) -> tuple[float, str]:
     return number, unit
 
 
+def _scaled(number: float, scale: float, value: object, kind: str) -> float:
+    """``number × scale``, refused when the product overflows."""
+    out = number * scale
+    if not math.isfinite(out):
+        raise _fail(value, kind, "the value is too large")
+    return out
+
+
 def parse_rate(value: object) -> float:
     """Read a bit rate and return it in bit/s.
 
@@ -126,7 +136,7 @@ def parse_rate(value: object) -> float:
     scale = _RATE_UNITS.get(unit.lower()) if unit else 1.0
     if scale is None:
         raise _fail(value, "rate")
-    return number * scale
+    return _scaled(number, scale, value, "rate")
 
 
 def parse_time(value: object) -> float:
@@ -155,7 +165,7 @@ def parse_time(value: object) -> float:
     scale = _TIME_UNITS.get(unit.lower()) if unit else 1.0
     if scale is None:
         raise _fail(value, "duration")
-    return number * scale
+    return _scaled(number, scale, value, "duration")
 
 
 def parse_size(value: object) -> float:
@@ -191,7 +201,7 @@ def parse_size(value: object) -> float:
     prefix = (match.group(1) or "").lower()
     scale = _BINARY_PREFIX[prefix] if prefix.endswith("i") else _DECIMAL_PREFIX[prefix]
     in_bits = match.group(2) in {"b", "bit", "bits"}
-    return number * scale / 8.0 if in_bits else number * scale
+    return _scaled(number, scale / 8.0 if in_bits else scale, value, "size")
 
 
 def parse_count(value: object) -> int:
@@ -290,11 +300,15 @@ def format_size(size: float) -> str:
 
 
 # UnitError is a ValueError, which pydantic reports as a validation error carrying its message.
-Rate = Annotated[float, BeforeValidator(parse_rate)]
-"""A rate in bit/s; accepts ``"10Mbps"``-style strings."""
+Rate = Annotated[float, BeforeValidator(parse_rate), at_most(MAX_RATE, "the fastest rate nettwin accepts", format_rate)]
+"""A rate in bit/s up to :data:`~nettwin.scenario.limits.MAX_RATE`; accepts ``"10Mbps"``-style strings."""
 
-Duration = Annotated[float, BeforeValidator(parse_time)]
-"""A duration in seconds; accepts ``"2ms"``-style strings."""
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_time),
+    at_most(MAX_DURATION, "about 11.6 days, the longest time nettwin simulates", format_time),
+]
+"""A duration in seconds up to :data:`~nettwin.scenario.limits.MAX_DURATION`; accepts ``"2ms"``-style strings."""
 
 Size = Annotated[float, BeforeValidator(parse_size)]
 """A size in bytes; accepts ``"1500B"``-style strings."""
