@@ -196,3 +196,14 @@ def test_scenarios_build_and_differ_only_where_varied():
     for a, b in itertools.combinations(scenarios, 2):
         assert [(f.src, f.dst) for f in a.flows] == [(f.src, f.dst) for f in b.flows]
         assert a.simulation.duration == b.simulation.duration == 5.0
+
+
+def test_random_flows_name_nodes_of_numbered_topologies_by_name():
+    base = {
+        "topology": {"nodes": [5, 3, 1], "links": [{"src": 5, "dst": 3}, {"src": 3, "dst": 1}, {"src": 1, "dst": 5}]},
+        "simulation": {"duration": "1s"},
+    }
+    random = {"random": {"count": 6, "traffic": {"model": "cbr", "rate": "10kbps"}}}
+    spec = parse_dataset_spec({"base": base, "samples": 2, "flows": random})
+    net = build_network(draw_scenario(spec, 0))
+    assert sorted((f.src, f.dst) for f in net.flows) == [(a, b) for a in range(3) for b in range(3) if a != b]

@@ -160,3 +160,60 @@ def test_split_sizes_are_exact():
     assert spec.splits.sizes(10) == {"train": 6, "val": 2, "test": 2}
     assert spec.splits.sizes(1) == {"train": 1, "val": 0, "test": 0}
     assert sum(spec.splits.sizes(7).values()) == 7
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"capacity_scale": 0}, "capacity_scale: Input should be greater than 0, got 0"),
+        ({"capacity_scale": True}, "capacity_scale: expected a number, got a boolean (true)"),
+        (
+            {"capacity_scale": 1e300},
+            "capacity_scale: 1e+300 takes the fastest link to 2e+293 Tbps, above the fastest rate nettwin accepts "
+            "(1000 Tbps)",
+        ),
+        (
+            {"samples": 10**12},
+            "samples: must be at most 10000000 (the most samples one dataset holds), got 1000000000000",
+        ),
+        (
+            {"samples": 1e12},
+            "samples: must be at most 10000000 (the most samples one dataset holds), got 1000000000000",
+        ),
+        ({"seed": True}, "seed: expected a number, got a boolean (true)"),
+        (
+            {"flows": {"random": {"count": 10**12, "traffic": {"model": "cbr", "rate": "1kbps"}}}},
+            "flows.random.count: must be at most 1000000 (flows drawn for one sample), got 1000000000000",
+        ),
+        (
+            {"flows": {"matrix": {"intensity": "1Mbps", "traffic": {"model": "cbr", "rate": "1kbps"}}}},
+            "flows.matrix.traffic.rate: the traffic matrix sets every flow's rate; leave it out",
+        ),
+        (
+            {"routing": {"symmetric": True}},
+            "routing.symmetric: applies to drawn link_weights; give routing.link_weights",
+        ),
+        (
+            {"traffic": {"packet_size": 1e308}},
+            "traffic.packet_size: must be at most 65535 B (the IPv4 maximum), got 1e+308 B",
+        ),
+        (
+            {"traffic": {"rate": {"uniform": ["1kbps", True]}}},
+            "traffic.rate.uniform: expected a number, got a boolean (true)",
+        ),
+    ],
+)
+def test_bad_values_are_refused_in_one_line_at_the_field(changes, message):
+    spec = tiny_spec(**changes)
+    if "flows" in changes:
+        del spec["traffic"]
+    with pytest.raises(DatasetError) as info:
+        parse_dataset_spec(spec)
+    assert str(info.value) == message
+
+
+def test_a_directory_as_base_says_so(tmp_path):
+    (tmp_path / "base").mkdir()
+    with pytest.raises(DatasetError) as info:
+        parse_dataset_spec({"base": "base", "samples": 3}, tmp_path, "spec.yaml")
+    assert str(info.value) == f"spec.yaml: base: {tmp_path / 'base'}: is a directory, not a YAML or JSON file"

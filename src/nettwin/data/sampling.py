@@ -23,7 +23,7 @@ import numpy as np
 from nettwin.data.spec import SPLITS, DatasetSpec
 from nettwin.errors import DatasetError
 from nettwin.scenario.io import dump_scenario, parse_scenario
-from nettwin.scenario.network import build_links
+from nettwin.scenario.network import build_links, node_ref
 from nettwin.scenario.spec import Scenario, TopologySpec
 
 __all__ = ["sample_rng", "sample_seed", "split_assignment", "runs_for_split", "draw_scenario", "scenario_json"]
@@ -99,12 +99,12 @@ def draw_scenario(spec: DatasetSpec, i: int) -> Scenario:
         topo_data["capacity_scale"] = topo.capacity_scale * float(spec.capacity_scale.draw(rng))
 
     links = _links(TopologySpec.model_validate(topo_data).model_dump_json())
-    n_nodes = len(links[0])
+    nodes = links[0]
 
     if spec.flows.random is not None:
-        flows = _random_flows(spec, rng, n_nodes)
+        flows = _random_flows(spec, rng, nodes)
     elif spec.flows.matrix is not None:
-        flows = _matrix_flows(spec, rng, n_nodes)
+        flows = _matrix_flows(spec, rng, nodes)
     else:
         flows = [f.model_dump(mode="json") for f in base.flows]
 
@@ -144,9 +144,10 @@ def _links(topology_json: str) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]
     return links.nodes, links.link_src.copy(), links.link_dst.copy()
 
 
-def _random_flows(spec: DatasetSpec, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+def _random_flows(spec: DatasetSpec, rng: np.random.Generator, nodes: tuple[str, ...]) -> list[dict[str, Any]]:
     rf = spec.flows.random
     assert rf is not None
+    n = len(nodes)
     count = int(rf.count.draw_int(rng))
     n_pairs = n * (n - 1)
     if n_pairs == 0:
@@ -164,12 +165,16 @@ def _random_flows(spec: DatasetSpec, rng: np.random.Generator, n: int) -> list[d
         src = rng.integers(n, size=count)
         dst = (src + rng.integers(1, n, size=count)) % n
     traffic = rf.traffic.model_dump(mode="json")
-    return [{"src": int(s), "dst": int(d), "traffic": dict(traffic)} for s, d in zip(src, dst, strict=True)]
+    return [
+        {"src": node_ref(nodes, int(s)), "dst": node_ref(nodes, int(d)), "traffic": dict(traffic)}
+        for s, d in zip(src, dst, strict=True)
+    ]
 
 
-def _matrix_flows(spec: DatasetSpec, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+def _matrix_flows(spec: DatasetSpec, rng: np.random.Generator, nodes: tuple[str, ...]) -> list[dict[str, Any]]:
     tm = spec.flows.matrix
     assert tm is not None
+    n = len(nodes)
     if n < 2:
         raise DatasetError(f"flows.matrix: the topology has {n} node(s); a traffic matrix needs at least 2")
     intensity = float(tm.intensity.draw(rng))
@@ -182,7 +187,7 @@ def _matrix_flows(spec: DatasetSpec, rng: np.random.Generator, n: int) -> list[d
         rates = intensity * weight / weight.max()
     template = tm.traffic.model_dump(mode="json")
     return [
-        {"src": int(s), "dst": int(d), "traffic": {**template, "rate": float(r)}}
+        {"src": node_ref(nodes, int(s)), "dst": node_ref(nodes, int(d)), "traffic": {**template, "rate": float(r)}}
         for s, d, r in zip(src, dst, rates, strict=True)
     ]
 
@@ -208,7 +213,7 @@ def _vary_traffic(spec: DatasetSpec, rng: np.random.Generator, flows: list[dict[
 def _weight_overrides(
     spec: DatasetSpec, rng: np.random.Generator, links: tuple[tuple[str, ...], np.ndarray, np.ndarray]
 ) -> list[dict[str, Any]]:
-    _, link_src, link_dst = links
+    nodes, link_src, link_dst = links
     dist = spec.routing.link_weights
     assert dist is not None
     weights = dist.draw(rng, len(link_src))
@@ -219,4 +224,7 @@ def _weight_overrides(
         if spec.routing.symmetric and (v, u) in chosen:
             w = chosen[(v, u)]
         chosen[(u, v)] = float(w)
-    return [{"src": u, "dst": v, "weight": w, "bidirectional": False} for (u, v), w in chosen.items()]
+    return [
+        {"src": node_ref(nodes, u), "dst": node_ref(nodes, v), "weight": w, "bidirectional": False}
+        for (u, v), w in chosen.items()
+    ]

@@ -15,6 +15,7 @@ import copy
 import hashlib
 import json
 import math
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -22,20 +23,23 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import numpy as np
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     NonNegativeInt,
     PositiveInt,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
 
 from nettwin.errors import DatasetError, NettwinError
+from nettwin.scenario._model import StrictModel, at_most, field_error
 from nettwin.scenario.io import format_validation_error, read_mapping
+from nettwin.scenario.limits import MAX_COORDINATE, MAX_FLOWS, MAX_RATE, MAX_SAMPLES
+from nettwin.scenario.network import build_links
 from nettwin.scenario.spec import Scenario, TopologySpec
-from nettwin.scenario.traffic import Traffic
-from nettwin.scenario.units import Duration, Rate, Size
+from nettwin.scenario.traffic import PacketBytes, Traffic
+from nettwin.scenario.units import Duration, Rate, format_rate
 
 __all__ = [
     "Distribution",
@@ -45,6 +49,7 @@ __all__ = [
     "SizeDist",
     "RealDist",
     "NonNegativeDist",
+    "DistanceDist",
     "CountDist",
     "TrafficVariation",
     "TrafficTemplate",
@@ -65,12 +70,10 @@ SPLITS = ("train", "val", "test")
 
 T = TypeVar("T")
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_VALUE_ADAPTERS: dict[type, TypeAdapter] = {}
 
 
-class Distribution(_Strict, Generic[T]):
+class Distribution(StrictModel, Generic[T]):
     """A value drawn at random: exactly one of ``choice``, ``uniform`` or ``loguniform``.
 
     A plain value ``v`` means ``{choice: [v]}`` (always ``v``). ``uniform: [low, high]`` draws uniformly in
@@ -90,8 +93,20 @@ class Distribution(_Strict, Generic[T]):
                 "a list is ambiguous here; write {choice: [...]}, {uniform: [low, high]} or {loguniform: [low, high]}"
             )
         if not isinstance(value, Mapping) and not isinstance(value, BaseModel):
+            if isinstance(value, bool):
+                raise ValueError(f"expected a number, got a boolean ({str(value).lower()})")
+            # Checked here so that a bad plain value is reported at the field, not at a 'choice' the user never wrote.
+            cls._values().validate_python(value)
             return {"choice": [value]}
         return value
+
+    @classmethod
+    def _values(cls) -> TypeAdapter:
+        """The validator of one value of this distribution (``T``)."""
+        if cls not in _VALUE_ADAPTERS:
+            (item,) = typing.get_args(typing.get_args(cls.model_fields["choice"].annotation)[0])
+            _VALUE_ADAPTERS[cls] = TypeAdapter(item)
+        return _VALUE_ADAPTERS[cls]
 
     @model_validator(mode="after")
     def _check(self) -> Distribution:
@@ -140,9 +155,10 @@ class Distribution(_Strict, Generic[T]):
 PositiveRate = Annotated[Rate, Field(gt=0)]
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 NonNegativeDuration = Annotated[Duration, Field(ge=0)]
-PositiveSize = Annotated[Size, Field(gt=0)]
 PositiveReal = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeReal = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Metres = Annotated[float, Field(ge=0), at_most(MAX_COORDINATE, "10,000 km")]
+FlowCount = Annotated[PositiveInt, at_most(MAX_FLOWS, "flows drawn for one sample", str)]
 
 
 class RateDist(Distribution[PositiveRate]):
@@ -157,7 +173,7 @@ class OffDurationDist(Distribution[NonNegativeDuration]):
     """A distribution of durations (s, ≥ 0)."""
 
 
-class SizeDist(Distribution[PositiveSize]):
+class SizeDist(Distribution[PacketBytes]):
     """A distribution of packet sizes (bytes, > 0)."""
 
 
@@ -169,11 +185,15 @@ class NonNegativeDist(Distribution[NonNegativeReal]):
     """A distribution of numbers ≥ 0."""
 
 
-class CountDist(Distribution[PositiveInt]):
-    """A distribution of whole numbers ≥ 1."""
+class DistanceDist(Distribution[Metres]):
+    """A distribution of distances (m, ≥ 0, at most :data:`~nettwin.scenario.limits.MAX_COORDINATE`)."""
 
 
-class TrafficVariation(_Strict):
+class CountDist(Distribution[FlowCount]):
+    """A distribution of flow counts (≥ 1, at most :data:`~nettwin.scenario.limits.MAX_FLOWS`)."""
+
+
+class TrafficVariation(StrictModel):
     """Traffic parameters redrawn for every flow of every sample, independently.
 
     ``rate`` (bit/s while sending), ``tau_on``/``tau_off`` (mean on/off durations; applied to on/off flows only)
@@ -192,12 +212,18 @@ class TrafficVariation(_Strict):
 
 
 class TrafficTemplate(Traffic):
-    """A traffic model whose ``rate`` is filled in per flow (from a traffic matrix)."""
+    """A traffic model whose ``rate`` is filled in per flow (from a traffic matrix), so it must not be given."""
 
     rate: Annotated[Rate, Field(gt=0)] | None = None  # type: ignore[assignment]
 
+    @model_validator(mode="after")
+    def _no_rate(self) -> TrafficTemplate:
+        if self.rate is not None:
+            raise field_error(("rate",), "the traffic matrix sets every flow's rate; leave it out", self.rate)
+        return self
 
-class RandomFlows(_Strict):
+
+class RandomFlows(StrictModel):
     """``count`` flows between random node pairs, all with the ``traffic`` template.
 
     With ``unique_pairs`` (the default) no ordered (src, dst) pair repeats within a sample.
@@ -208,7 +234,7 @@ class RandomFlows(_Strict):
     traffic: Traffic
 
 
-class TrafficMatrix(_Strict):
+class TrafficMatrix(StrictModel):
     """One flow for every ordered node pair, its rate taken from a traffic matrix drawn per sample.
 
     ``intensity`` (drawn per sample) is the largest per-pair rate. ``uniform``: every pair's rate is
@@ -223,7 +249,7 @@ class TrafficMatrix(_Strict):
     traffic: TrafficTemplate = TrafficTemplate(model="poisson")
 
 
-class FlowsVariation(_Strict):
+class FlowsVariation(StrictModel):
     """Where each sample's flows come from: the base's (default), ``random`` pairs, or a traffic ``matrix``."""
 
     random: RandomFlows | None = None
@@ -243,7 +269,7 @@ class FlowsVariation(_Strict):
         return "matrix" if self.matrix is not None else "fixed"
 
 
-class TopologyVariation(_Strict):
+class TopologyVariation(StrictModel):
     """Which topology a sample uses: the base's, or one of ``choices`` drawn uniformly.
 
     ``perturb`` redraws grid topologies per sample: a radius (metres) from the distribution and a fresh seed
@@ -251,10 +277,10 @@ class TopologyVariation(_Strict):
     """
 
     choices: list[TopologySpec] | None = Field(default=None, min_length=1)
-    perturb: NonNegativeDist | None = None
+    perturb: DistanceDist | None = None
 
 
-class RoutingVariation(_Strict):
+class RoutingVariation(StrictModel):
     """Random routing: per-link weights drawn per sample, flows routed on the cheapest path by weight.
 
     With ``symmetric`` both directions of a link get the same weight.
@@ -263,8 +289,14 @@ class RoutingVariation(_Strict):
     link_weights: RealDist | None = None
     symmetric: bool = False
 
+    @model_validator(mode="after")
+    def _weights_given(self) -> RoutingVariation:
+        if self.symmetric and self.link_weights is None:
+            raise field_error(("symmetric",), "applies to drawn link_weights; give routing.link_weights", True)
+        return self
 
-class Splits(_Strict):
+
+class Splits(StrictModel):
     """Fractions of samples in the train, validation and test splits; they must add up to 1."""
 
     train: Annotated[float, Field(ge=0, le=1)] = 0.8
@@ -285,7 +317,10 @@ class Splits(_Strict):
         return {"train": n - val - test, "val": val, "test": test}
 
 
-class DatasetSpec(_Strict):
+Samples = Annotated[PositiveInt, at_most(MAX_SAMPLES, "the most samples one dataset holds", str)]
+
+
+class DatasetSpec(StrictModel):
     """A whole dataset: base scenario, variations, sample count, seed, splits and storage settings.
 
     Sample ``i`` is a pure function of the spec, ``seed`` and ``i`` (see :mod:`nettwin.data.sampling`).
@@ -294,12 +329,12 @@ class DatasetSpec(_Strict):
 
     name: str | None = None
     base: Scenario
-    samples: PositiveInt
+    samples: Samples
     seed: NonNegativeInt = 0
     splits: Splits = Splits()
     simbase_runs: Annotated[int, Field(ge=0, le=16)] = 3
     engine: str | None = None
-    shard_size: PositiveInt = 100
+    shard_size: Samples = 100
     traffic: TrafficVariation = TrafficVariation()
     flows: FlowsVariation = FlowsVariation()
     topology: TopologyVariation = TopologyVariation()
@@ -373,7 +408,8 @@ class DatasetSpec(_Strict):
         return cls.model_validate(data)
 
 
-_STAND_IN_FLOW = {"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": 1.0}}
+# At the fastest rate, so that it passes the scenario's check that its flows carry packets whatever the duration.
+_STAND_IN_FLOW = {"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": MAX_RATE}}
 
 
 def parse_dataset_spec(data: Mapping[str, Any], base_dir: str | Path | None = None, source: str = "") -> DatasetSpec:
@@ -424,8 +460,29 @@ def parse_dataset_spec(data: Mapping[str, Any], base_dir: str | Path | None = No
         spec = DatasetSpec.model_validate(work)
     except ValidationError as err:
         raise DatasetError(format_validation_error(err, prefix)) from err
+    _check_capacity_scale(spec, prefix)
     spec._given = given
     return spec
+
+
+def _check_capacity_scale(spec: DatasetSpec, prefix: str) -> None:
+    """Refuse a ``capacity_scale`` that would take some sample's links beyond what a link may carry, or that would
+    scale wireless links, now rather than in every sample drawn."""
+    if spec.capacity_scale is None:
+        return
+    high = spec.capacity_scale.bounds[1]
+    for topo in spec.topology.choices or [spec.base.topology]:
+        if topo.medium == "wireless":
+            raise DatasetError(f"{prefix}capacity_scale: wireless links all send at topology.wireless.rate; set that")
+        try:
+            capacity = build_links(topo).capacity
+        except NettwinError:
+            continue  # a topology that cannot be read is reported by the sample that draws it
+        if capacity.max(initial=0.0) * high > MAX_RATE:
+            raise DatasetError(
+                f"{prefix}capacity_scale: {high:g} takes the fastest link to {format_rate(capacity.max() * high)}, "
+                f"above the fastest rate nettwin accepts ({format_rate(MAX_RATE)})"
+            )
 
 
 def load_dataset_spec(path: str | Path) -> DatasetSpec:
