@@ -8,6 +8,7 @@ from nettwin.errors import TEError
 from nettwin.te.changes import dynamic_sequence, random_failures
 from nettwin.te.datasets import sequence_instances
 from nettwin.te.instance import TEInstance
+from nettwin.te.paths import check_k
 from nettwin.te.traffic import split_by_time
 
 __all__ = ["make_instances", "SPLITS"]
@@ -52,6 +53,7 @@ def make_instances(
     """
     if split not in SPLITS:
         raise TEError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    check_k(k)  # before any topology is read or path computed
     if traffic is None:
         traffic = "sndlib" if topology.startswith("sndlib/") else "gravity"
     if dynamic:

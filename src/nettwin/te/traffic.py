@@ -24,10 +24,51 @@ import numpy as np
 
 from nettwin.errors import TEError
 
-__all__ = ["sndlib_demands", "gravity", "bimodal", "temporal", "split_by_time", "TRAFFIC_MODELS"]
+__all__ = [
+    "sndlib_demands",
+    "gravity",
+    "bimodal",
+    "temporal",
+    "split_by_time",
+    "check_steps",
+    "TRAFFIC_MODELS",
+    "MAX_SEQUENCE_BYTES",
+]
 
 TRAFFIC_MODELS = ("sndlib", "gravity", "bimodal")
 """Base matrices the instance builders accept."""
+
+MAX_SEQUENCE_BYTES = 2**30
+"""Largest demand sequence (``steps × N × N`` float64) built in memory, 1 GiB: about 277,000 steps of GÉANT's 22
+nodes or 134 steps of a 1,000-node topology. Drawing its noise takes about three times as much at the peak, and the
+instances built from it hold their demands as well, so the limit keeps a sequence within a few GiB."""
+
+
+def check_steps(steps: object, n: int) -> int:
+    """``steps`` as an int after checking that ``steps`` demand matrices of ``n × n`` fit in
+    :data:`MAX_SEQUENCE_BYTES`.
+
+    Raises
+    ------
+    TEError
+        If ``steps`` is not a whole number ≥ 1, or the sequence would not fit, saying how much it would take.
+
+    Examples
+    --------
+    >>> check_steps(96, 22)
+    96
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise TEError(f"steps must be a whole number ≥ 1, got {steps!r}")
+    need = int(steps) * n * n * 8
+    if need > MAX_SEQUENCE_BYTES:
+        most = max(1, MAX_SEQUENCE_BYTES // (n * n * 8))
+        raise TEError(
+            f"steps: {steps} time steps of {n}×{n} demand matrices need {need / 2**30:,.1f} GiB, more than the "
+            f"{MAX_SEQUENCE_BYTES / 2**30:g} GiB nettwin builds; use at most {most:,} steps on this topology"
+        )
+    return int(steps)
+
 
 T = TypeVar("T")
 
@@ -138,8 +179,7 @@ def temporal(
     base = np.asarray(base, dtype=np.float64)
     if base.ndim != 2 or base.shape[0] != base.shape[1] or np.any(base < 0):
         raise TEError(f"the base matrix must be square and ≥ 0, got shape {base.shape}")
-    if steps < 1:
-        raise TEError(f"steps must be ≥ 1, got {steps}")
+    steps = check_steps(steps, base.shape[0])
     if not 0 <= amplitude < 1:
         raise TEError(f"amplitude must be in [0, 1), got {amplitude!r}")
     rng = _rng(seed)
