@@ -1,5 +1,6 @@
 """Atomic writes: whole files or nothing, with the permissions a plain open() would give."""
 
+import errno
 import os
 import stat
 
@@ -37,3 +38,26 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         atomic_write_text(path, "lost")
     assert path.read_text() == "kept"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_an_error_names_the_file_asked_for_not_the_temporary(tmp_path, monkeypatch):
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError) as info:
+        atomic_write_text(tmp_path / "f.txt", "lost")
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "f.txt")
+
+
+def test_a_special_file_is_written_in_place_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    # A reader opened without blocking, so that the writer's open() does not wait for one.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        atomic_write_text(fifo, "through the pipe")
+        assert os.read(reader, 100) == b"through the pipe"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

@@ -10,8 +10,25 @@ __all__ = ["atomic_write_bytes", "atomic_write_text"]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename.
+
+    A ``path`` that exists and is neither a regular file nor a directory (``/dev/null``, a FIFO) is written in
+    place: renaming over it would replace the device itself. An ``OSError`` names ``path``, not the temporary file.
+    """
     path = Path(path)
+    try:
+        _write(path, data)
+    except OSError as err:
+        if err.errno is None or err.filename == str(path):
+            raise
+        raise OSError(err.errno, err.strerror, str(path)) from err
+
+
+def _write(path: Path, data: bytes) -> None:
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with path.open("wb") as fh:
+            fh.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # Mode 0o666 through the process umask: the file gets the permissions a plain open() would give it.
