@@ -123,3 +123,17 @@ def test_simbase_mean_skips_runs_where_a_flow_is_undefined():
     out = _mean_of_runs([np.array([1.0, np.nan, np.nan]), np.array([3.0, 4.0, np.nan])])
     np.testing.assert_array_equal(out[:2], [2.0, 4.0])
     assert np.isnan(out[2])
+
+
+def test_report_json_writes_an_undefined_score_as_null(report, tmp_path):
+    # A KPI that is zero on every flow has no relative error: the report holds NaN, the file standard JSON.
+    report = {**report, "methods": [{**report["methods"][0], "mre": {**report["methods"][0]["mre"]}}]}
+    kpi = report["kpis"][0]
+    report["methods"][0]["mre"][kpi] = float("nan")
+    json_path, _ = write_report(report, tmp_path / "rep")
+
+    def refuse(token):
+        raise AssertionError(f"not standard JSON: {token}")
+
+    written = json.loads(json_path.read_text(), parse_constant=refuse)
+    assert written["methods"][0]["mre"][kpi] is None

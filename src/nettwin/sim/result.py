@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from nettwin._files import atomic_write_text
+from nettwin._json import write_json
 from nettwin.scenario.network import Network
 from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
 
@@ -106,7 +106,7 @@ class SimResult:
 
     def save(self, path: str | Path) -> None:
         """Write as JSON, atomically."""
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> SimResult:

@@ -13,7 +13,6 @@ learning curves (:func:`write_report`).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any
 import numpy as np
 
 import nettwin
-from nettwin._files import atomic_write_bytes, atomic_write_text
+from nettwin._files import atomic_write_bytes
+from nettwin._json import write_json
 from nettwin.analytic import limitation
 from nettwin.errors import TwinError
 from nettwin.twin.estimator import BaseTwin, Twin, as_network, torch_threads
@@ -258,15 +258,9 @@ def write_report(report: Mapping[str, Any], out: str | Path) -> tuple[Path, Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     json_path, png_path = out / "report.json", out / "report.png"
-    atomic_write_text(json_path, json.dumps(report, indent=1, default=_json_default))
+    write_json(json_path, report)
     atomic_write_bytes(png_path, _figure(report))
     return json_path, png_path
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _figure(report: Mapping[str, Any]) -> bytes:
