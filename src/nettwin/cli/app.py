@@ -1,12 +1,17 @@
-"""The ``nettwin`` application: registers the command groups and turns library errors into one-line messages."""
+"""The ``nettwin`` application: registers the command groups and turns every failure into one-line messages.
+
+The command modules import only typer and rich at module level; each command imports the library parts it uses
+when it runs, so ``nettwin --help``, shell completion and usage errors do not load numba, torch or pyarrow.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
-from nettwin.cli import dataset, simulate, te, twin
+from nettwin.cli import dataset, guard, simulate, te, twin
 from nettwin.cli.output import error_line
 from nettwin.errors import NettwinError
 
@@ -17,22 +22,44 @@ app = typer.Typer(
     help="Digital twins of communication networks: simulate scenarios, generate datasets, learn twins.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
 simulate.register(app)
 twin.register(app)
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(te.app, name="te")
 
+# typer turns Ctrl-C inside a command into this exit status, the shell convention for death by SIGINT.
+_INTERRUPTED = 130
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        import nettwin
+
+        print(f"nettwin {nettwin.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    # Options of nettwin itself, before any command; --version acts in its callback.
+    pass
+
 
 def main() -> None:
     """Console entry point: bad input becomes ``error: ...`` lines, never a traceback.
 
-    Library errors exit with status 1, command-line usage errors (a missing argument, an option out of range)
-    with status 2, as click does, but on one line.
+    Library errors and failed reads or writes exit with status 1, command-line usage errors (a missing argument,
+    an option out of range, an ``--out`` that cannot be written) with status 2, as click does, but on one line.
+    Ctrl-C exits with status 130 after one line saying so (and, for commands that resume, how to resume).
     """
+    guard.resumable(None)
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="nettwin", standalone_mode=False)
     except typer.TyperException as err:
         ctx = getattr(err, "ctx", None)
         if type(err).__name__ == "NoArgsIsHelpError":
@@ -45,7 +72,11 @@ def main() -> None:
     except NettwinError as err:
         error_line(str(err))
         code = 1
+    except OSError as err:
+        error_line(guard.describe_os_error(err))
+        code = 1
     except (KeyboardInterrupt, typer.Abort):
-        error_line("interrupted")
-        code = 130
+        code = _INTERRUPTED
+    if code == _INTERRUPTED:
+        error_line(guard.interrupt_message())
     sys.exit(code or 0)

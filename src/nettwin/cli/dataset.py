@@ -6,19 +6,17 @@ import contextlib
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pyarrow.compute as pc
 import typer
+from rich.markup import escape
 
+from nettwin.cli import guard
 from nettwin.cli.output import Format, console, err_console, print_json, print_table, progress_bar
-from nettwin.data import storage
-from nettwin.data.generate import generate_dataset
-from nettwin.data.spec import SPLITS, load_dataset_spec
 from nettwin.errors import DatasetError
-from nettwin.scenario.units import UnitError, parse_time
-from nettwin.sim.kpi import FLOW_KPIS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["app", "generate", "info", "dataset_info"]
 
@@ -35,6 +33,8 @@ class ExecutorKind(StrEnum):
 
 
 def _duration(text: str | None, option: str) -> float | None:
+    from nettwin.scenario.units import UnitError, parse_time
+
     if text is None:
         return None
     try:
@@ -46,7 +46,9 @@ def _duration(text: str | None, option: str) -> float | None:
 @app.command("generate")
 def generate(
     spec: Annotated[Path, typer.Argument(help="Dataset spec file (YAML or JSON).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory (created; resumed if it exists).")],
+    out: Annotated[
+        Path, guard.out_option("Dataset directory (created; resumed if it exists).", "--out", "-o", directory=True)
+    ],
     workers: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = 2,
     executor: Annotated[ExecutorKind, typer.Option(help="local (process pool) or ray.")] = ExecutorKind.local,
     address: Annotated[
@@ -61,6 +63,10 @@ def generate(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Generate the dataset of SPEC into --out; re-running the same command resumes an interrupted run."""
+    from nettwin.data.generate import generate_dataset
+    from nettwin.data.spec import SPLITS, load_dataset_spec
+
+    guard.resumable()
     timeout = _duration(sample_timeout, "--sample-timeout")
     parsed = load_dataset_spec(spec)
     overrides = {k: v for k, v in (("samples", samples), ("engine", engine)) if v is not None}
@@ -112,6 +118,13 @@ def generate(
 
 def dataset_info(path: Path) -> dict[str, Any]:
     """Counts, KPI distributions (run 0) and busiest-link statistics of a dataset directory, JSON-ready."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from nettwin.data import storage
+    from nettwin.data.spec import SPLITS
+    from nettwin.sim.kpi import FLOW_KPIS
+
     manifest = storage.read_manifest(path)
     table = storage.read_table(
         path, ["sample_id", "split", "status", "error", "n_runs", "max_load", "link_utilisation", *FLOW_KPIS]
@@ -160,6 +173,9 @@ def dataset_info(path: Path) -> dict[str, Any]:
 
 def _busiest(ok: Any) -> np.ndarray:
     """Largest run-0 link utilisation of each ok sample."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     if ok.num_rows == 0:
         return np.empty(0)
     per_run = pc.list_element(ok["link_utilisation"], 0).to_pylist()
@@ -167,6 +183,8 @@ def _busiest(ok: Any) -> np.ndarray:
 
 
 def _describe(values: np.ndarray) -> dict[str, float | int | None]:
+    import numpy as np
+
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if len(values) == 0:
@@ -197,8 +215,10 @@ def info(
         print_json(data)
         return
     console.print(
-        f"[bold]{data['name']}[/]  {data['path']}  status [bold]{data['status']}[/], engine {data['engine']}, "
-        f"seed {data['seed']}, {data['stored']} of {data['samples']} samples stored",
+        f"[bold]{escape(str(data['name']))}[/]  {escape(data['path'])}  status [bold]{data['status']}[/], "
+        f"engine {escape(str(data['engine']))}, seed {data['seed']}, "
+        f"{data['stored']} of {data['samples']} samples stored",
+        markup=True,
         highlight=False,
     )
     rows = [[s, v["ok"], v["failed"], ", ".join(str(n) for n in v["runs"]) or "—"] for s, v in data["splits"].items()]

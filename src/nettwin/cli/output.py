@@ -1,8 +1,13 @@
-"""Console output shared by the commands: tables, JSON, progress bars, one-line errors."""
+"""Console output shared by the commands: tables, JSON, progress bars, status lines, one-line errors.
+
+Text printed here is never read as rich markup: names from scenarios, file paths and library messages may hold
+brackets (``nettwin[ns3]``, a node called ``[red]x``) that must reach the user as written. The consoles are built
+with ``markup=False``; the few places that build rich objects from text (status spinners, progress descriptions)
+escape it first.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,14 +15,25 @@ from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.markup import escape
+from rich.text import Text
 
-__all__ = ["Format", "console", "err_console", "print_table", "print_json", "progress_bar", "error_line"]
+from nettwin._json import dumps
+
+__all__ = [
+    "Format",
+    "console",
+    "err_console",
+    "print_table",
+    "print_json",
+    "progress_bar",
+    "status",
+    "error_line",
+]
 
 
 def _console(stderr: bool = False) -> Console:
-    con = Console(stderr=stderr)
+    con = Console(stderr=stderr, markup=False)
     if not con.is_terminal:
         # Piped output (logs, CI): wide enough that KPI tables are not folded.
         con.width = 160
@@ -34,13 +50,15 @@ class Format(StrEnum):
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: str | None = None) -> None:
-    """A rich table; numbers right-aligned."""
-    table = Table(title=title, caption=caption, header_style="bold")
+    """A rich table; numbers right-aligned. Title, caption, headers and cells are shown as plain text."""
+    from rich.table import Table
+
+    table = Table(title=Text(title), caption=Text(caption) if caption else None, header_style="bold")
     first = rows[0] if rows else [""] * len(columns)
     for name, cell in zip(columns, first, strict=False):
-        table.add_column(name, justify="right" if isinstance(cell, int | float) or _numeric(cell) else "left")
+        table.add_column(Text(name), justify="right" if isinstance(cell, int | float) or _numeric(cell) else "left")
     for row in rows:
-        table.add_row(*(_cell(c) for c in row))
+        table.add_row(*(Text(_cell(c)) for c in row))
     console.print(table)
 
 
@@ -55,18 +73,15 @@ def _cell(value: Any) -> str:
 
 
 def print_json(data: Any) -> None:
-    """Machine-readable output on stdout."""
-    sys.stdout.write(json.dumps(data, indent=1, default=_json_default) + "\n")
+    """Machine-readable output on stdout: standard JSON, a missing value (NaN) as ``null``."""
+    sys.stdout.write(dumps(data) + "\n")
 
 
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+@contextmanager
+def status(text: str) -> Iterator[None]:
+    """A spinner on stdout's console with ``text`` (as written) while the block runs."""
+    with console.status(escape(text)):
+        yield
 
 
 @contextmanager
@@ -75,6 +90,15 @@ def progress_bar(description: str, total: int, unit: str = "samples", enabled: b
     if not enabled:
         yield lambda n=1: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -85,7 +109,7 @@ def progress_bar(description: str, total: int, unit: str = "samples", enabled: b
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err_console, transient=False) as progress:
-        task = progress.add_task(description, total=total, rate="")
+        task = progress.add_task(escape(description), total=total, rate="")
 
         def advance(n: int = 1) -> None:
             progress.advance(task, n)
@@ -96,6 +120,6 @@ def progress_bar(description: str, total: int, unit: str = "samples", enabled: b
 
 
 def error_line(message: str) -> None:
-    """Print an error on stderr, one line per problem."""
+    """Print an error on stderr, one line per problem, the message exactly as written."""
     for line in str(message).strip().splitlines() or ["unknown error"]:
-        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)

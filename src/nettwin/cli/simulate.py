@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
-from nettwin._files import atomic_write_text
-from nettwin.cli.output import Format, console, print_json, print_table
-from nettwin.scenario.units import format_rate, format_time
-from nettwin.sim import SimResult, as_network
-from nettwin.sim import simulate as run_simulation
-from nettwin.sim.compare import relative_gap
+from nettwin.cli.guard import out_option
+from nettwin.cli.output import Format, console, print_json, print_table, status
+
+if TYPE_CHECKING:
+    from nettwin.sim import SimResult
 
 __all__ = ["register", "simulate"]
 
@@ -27,19 +24,23 @@ def simulate(
     vs: Annotated[
         str | None, typer.Option(help="Also run this engine (e.g. 'analytic') and show it side by side.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write all runs as JSON to this file.")] = None,
+    out: Annotated[Path | None, out_option("Write all runs as JSON to this file.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Simulate SCENARIO and print a per-flow KPI table (delay and jitter in ms, throughput in kbps)."""
+    from nettwin._json import write_json
+    from nettwin.sim import as_network
+    from nettwin.sim import simulate as run_simulation
+
     network = as_network(scenario)
-    with console.status(f"simulating {network.name} ({network.n_flows} flows, {network.n_links} links)"):
+    with status(f"simulating {network.name} ({network.n_flows} flows, {network.n_links} links)"):
         results = run_simulation(network, engine=engine, seed=seed, runs=runs)
         other = run_simulation(network, engine=vs, seed=seed)[0] if vs else None
     payload = {"scenario": network.name, "runs": [r.to_dict() for r in results]}
     if other is not None:
         payload["vs"] = other.to_dict()
     if out is not None:
-        atomic_write_text(out, json.dumps(payload, indent=1))
+        write_json(out, payload)
     if fmt is Format.json:
         print_json(payload)
         return
@@ -49,6 +50,7 @@ def simulate(
 
 
 def _print_flows(nodes: tuple[str, ...], results: list[SimResult], other: SimResult | None) -> None:
+
     r0 = results[0]
     columns = ["flow", "src→dst", "hops", "delay ms", "jitter ms", "p99 ms", "thr kbps", "tx", "rx", "drop %"]
     label = nodes if max(map(len, nodes)) <= 6 else tuple(map(str, range(len(nodes))))
@@ -89,10 +91,16 @@ def _print_flows(nodes: tuple[str, ...], results: list[SimResult], other: SimRes
 
 
 def _ms(seconds: float) -> float | str:
+    import numpy as np
+
     return "—" if not np.isfinite(seconds) else round(float(seconds) * 1e3, 3)
 
 
 def _print_runs(results: list[SimResult]) -> None:
+    import numpy as np
+
+    from nettwin.scenario.units import format_rate, format_time
+
     rows = []
     for i, r in enumerate(results):
         rows.append(
@@ -108,6 +116,8 @@ def _print_runs(results: list[SimResult]) -> None:
 
 
 def _print_gap(ref: SimResult, other: SimResult) -> None:
+    from nettwin.sim.compare import relative_gap
+
     rows = []
     # The queueing baseline has no notion of consecutive packets, so delay_std stands in for jitter here.
     for kpi in ("delay", "delay_std", "throughput", "drop_rate"):

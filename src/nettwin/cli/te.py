@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from nettwin._files import atomic_write_text
-from nettwin.cli.output import Format, console, print_json, print_table, progress_bar
+from nettwin.cli.guard import out_option
+from nettwin.cli.output import Format, console, print_json, print_table, progress_bar, status
 from nettwin.errors import TEError
 
 __all__ = ["app"]
@@ -50,7 +48,7 @@ Fmt = Annotated[Format, typer.Option("--format", help="table or json.")]
 def _instances(topology, steps, traffic, seed, k, method, endpoints, dynamic, failures, split):  # noqa: ANN001
     from nettwin.te.suite import make_instances
 
-    with console.status(f"building {topology} instances"):
+    with status(f"building {topology} instances"):
         return make_instances(
             topology,
             steps=steps,
@@ -94,12 +92,15 @@ def solve(
     dynamic: Dynamic = False,
     failures: Failures = 0,
     top: Annotated[int, typer.Option(min=0, help="Show this many most-utilised links.")] = 10,
-    out: Annotated[Path | None, typer.Option(help="Write split ratios as JSON here.")] = None,
+    out: Annotated[Path | None, out_option("Write split ratios as JSON here.")] = None,
     fmt: Fmt = Format.table,
 ) -> None:
     """Solve one instance and print its MLU, the time taken and the most utilised links."""
     import time
 
+    import numpy as np
+
+    from nettwin._json import write_json
     from nettwin.te.lp import solve_lp
 
     inst = _instances(topology, step + 1, traffic, seed, k, method, endpoints, dynamic, failures, "all")[step]
@@ -137,7 +138,7 @@ def solve(
             }
             for p in range(inst.n_pairs)
         ]
-        atomic_write_text(out, json.dumps({**payload, "ratios": ratios}, indent=1))
+        write_json(out, {**payload, "ratios": ratios})
     if fmt is Format.json:
         print_json(payload)
         return
@@ -153,7 +154,7 @@ def solve(
 
 @app.command()
 def train(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint file to write.")],
+    out: Annotated[Path, out_option("Checkpoint file to write.", "--out", "-o")],
     topology: Annotated[
         list[str], typer.Option("--topology", "-t", help="Training topology; repeat to train on several.")
     ] = ["sndlib/geant"],  # noqa: B006
@@ -217,11 +218,12 @@ def evaluate(
     endpoints: Endpoints = None,
     dynamic: Dynamic = False,
     failures: Failures = 0,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG CDF of normalised MLU here.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write all figures as JSON here.")] = None,
+    plot: Annotated[Path | None, out_option("Write a PNG CDF of normalised MLU here.")] = None,
+    out: Annotated[Path | None, out_option("Write all figures as JSON here.")] = None,
     fmt: Fmt = Format.table,
 ) -> None:
     """Compare solvers against the LP optimum: normalised MLU avg/p50/p75/p99, time per instance, peak memory."""
+    from nettwin._json import write_json
     from nettwin.te.baselines import ECMPSolver, RescaleSolver, ShortestPathSolver
     from nettwin.te.checkpoint import load_solver
     from nettwin.te.evaluate import evaluate as run_evaluation
@@ -244,7 +246,7 @@ def evaluate(
     if plot is not None:
         plot_cdf(result, plot, title=f"{topology}, {len(instances)} {split} instances")
     if out is not None:
-        atomic_write_text(out, json.dumps(result.to_dict(), indent=1))
+        write_json(out, result.to_dict())
     if fmt is Format.json:
         print_json({"topology": topology, "instances": len(instances), "solvers": result.rows()})
         return

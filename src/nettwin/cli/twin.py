@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
-from nettwin._files import atomic_write_text
-from nettwin.cli.output import Format, console, err_console, print_json, print_table
+from nettwin.cli.guard import default_output, out_option
+from nettwin.cli.output import Format, console, err_console, print_json, print_table, status
 
 __all__ = ["register", "train", "evaluate", "predict"]
 
@@ -58,19 +57,19 @@ def train(
     seed: Annotated[int, typer.Option(min=0)] = 0,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when present).")] = None,
     threads: Annotated[int, typer.Option(min=1, help="CPU threads for torch.")] = 1,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Checkpoint file (default MODEL-STRATEGY.pt).")
-    ] = None,
+    out: Annotated[Path | None, out_option("Checkpoint file (default MODEL-STRATEGY.pt).", "--out", "-o")] = None,
     quiet: Annotated[bool, typer.Option(help="No per-epoch lines.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Train a twin on DATASET (early stopping on its val split) and write a checkpoint."""
+    import numpy as np
+
     from nettwin.data import Dataset
     from nettwin.twin import QueueingTwin, Twin
     from nettwin.twin.estimator import cross_validate
 
     ds = Dataset(dataset)
-    out = out or Path(f"{model}-{strategy}.pt")
+    out = out or default_output(Path(f"{model}-{strategy}.pt"))
     if model == "qt":
         twin = QueueingTwin(_kpi_list(kpis)).fit(ds)
     else:
@@ -94,7 +93,7 @@ def train(
         )
         cv = None
         if folds:
-            with console.status(f"{folds}-fold cross-validation"):
+            with status(f"{folds}-fold cross-validation"):
                 cv = cross_validate(twin, [*ds.samples("train"), *ds.samples("val")], folds=folds, seed=seed)
 
         def show(r: dict[str, Any]) -> None:
@@ -147,7 +146,9 @@ def evaluate(
     dataset: Annotated[Path, typer.Argument(help="Dataset directory.")],
     also: Annotated[list[Path] | None, typer.Option("--also", help="More checkpoints to compare (repeatable).")] = None,
     split: Annotated[str, typer.Option(help="Split to score.")] = "test",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report directory (default report-DATASET).")] = None,
+    out: Annotated[
+        Path | None, out_option("Report directory (default report-DATASET).", "--out", "-o", directory=True)
+    ] = None,
     simbase: Annotated[bool, typer.Option(help="Include SimBase, SimBase+, SimBase++.")] = True,
     qt: Annotated[bool, typer.Option(help="Include queueing theory.")] = True,
     limit: Annotated[int | None, typer.Option(min=1, help="Score only the first N samples.")] = None,
@@ -159,11 +160,11 @@ def evaluate(
     from nettwin.twin.evaluate import evaluate as run_evaluation
     from nettwin.twin.evaluate import report_table, write_report
 
+    out = out or default_output(Path(f"report-{Path(dataset).name}"), directory=True)
     ds = Dataset(dataset)
     twins = [load_twin(p) for p in [checkpoint, *(also or [])]]
-    with console.status(f"evaluating {', '.join(t.name for t in twins)} on {dataset} ({split})"):
+    with status(f"evaluating {', '.join(t.name for t in twins)} on {dataset} ({split})"):
         report = run_evaluation(twins, ds, split=split, simbase=simbase, qt=qt, limit=limit)
-    out = out or Path(f"report-{Path(dataset).name}")
     json_path, png_path = write_report(report, out)
     if fmt is Format.json:
         print_json(report)
@@ -186,10 +187,11 @@ def evaluate(
 def predict(
     checkpoint: Annotated[Path, typer.Argument(help="Twin checkpoint.")],
     scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
-    out: Annotated[Path | None, typer.Option(help="Also write the predictions as JSON.")] = None,
+    out: Annotated[Path | None, out_option("Also write the predictions as JSON.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Predict per-flow KPIs of SCENARIO with a twin (delay/jitter in ms, throughput in kbps, drops in packets)."""
+    from nettwin._json import write_json
     from nettwin.sim import as_network
     from nettwin.twin import load_twin
 
@@ -203,7 +205,7 @@ def predict(
         flows.append(rec)
     payload = {"twin": twin.name, "checkpoint": str(checkpoint), "scenario": network.name, "flows": flows}
     if out is not None:
-        atomic_write_text(out, json.dumps(payload, indent=1))
+        write_json(out, payload)
     if fmt is Format.json:
         print_json(payload)
         return
