@@ -1,12 +1,26 @@
-"""Shared fixtures: tiny hand-made scenarios."""
+"""Shared fixtures: tiny hand-made scenarios; the hypothesis profiles of the fuzz suite."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from nettwin.scenario import Scenario, parse_scenario
+
+# The fuzz suite's profiles live here, in the first conftest pytest reads, so that `--hypothesis-profile=long` is
+# known when hypothesis reads its option (before tests/fuzz is collected). "ci" (the default) is reproducible:
+# the same examples every run, no database, no shrinking (a failure prints the small generated case as it is).
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
+settings.register_profile(
+    "ci", max_examples=100, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate], **_FUZZ
+)
+settings.register_profile("long", max_examples=1000, **_FUZZ)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile(config.getoption("hypothesis_profile") or "ci")
 
 
 def tandem(
