@@ -7,6 +7,7 @@ import pytest
 import yaml
 from _datasets import TINY_BASE, tiny_spec
 
+from nettwin.data.sampling import draw_scenario
 from nettwin.data.spec import (
     CountDist,
     DatasetSpec,
@@ -15,7 +16,7 @@ from nettwin.data.spec import (
     load_dataset_spec,
     parse_dataset_spec,
 )
-from nettwin.errors import DatasetError
+from nettwin.errors import DatasetError, ScenarioError
 
 
 def test_defaults_and_units():
@@ -217,3 +218,16 @@ def test_a_directory_as_base_says_so(tmp_path):
     with pytest.raises(DatasetError) as info:
         parse_dataset_spec({"base": "base", "samples": 3}, tmp_path, "spec.yaml")
     assert str(info.value) == f"spec.yaml: base: {tmp_path / 'base'}: is a directory, not a YAML or JSON file"
+
+
+def test_the_base_is_a_template_and_each_sample_must_carry_packets():
+    slow = {**TINY_BASE, "flows": [{**f, "traffic": {"model": "cbr", "rate": "1bps"}} for f in TINY_BASE["flows"]]}
+    spec = parse_dataset_spec({"base": slow, "samples": 2, "traffic": {"rate": "50kbps"}})
+    assert draw_scenario(spec, 0).flows[0].traffic.rate == 5e4
+    still_slow = parse_dataset_spec({"base": slow, "samples": 2, "traffic": {"rate": "1bps"}})
+    with pytest.raises(ScenarioError) as info:
+        draw_scenario(still_slow, 0)
+    assert str(info.value) == (
+        "sample 0: simulation.duration: the flows are expected to send 0.0019 packets in the measured window "
+        "(duration - warmup = 5.00 s); make duration at least 2667 s so that they send one"
+    )

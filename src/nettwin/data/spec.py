@@ -37,7 +37,7 @@ from nettwin.scenario._model import StrictModel, at_most, field_error
 from nettwin.scenario.io import format_validation_error, read_mapping
 from nettwin.scenario.limits import MAX_COORDINATE, MAX_FLOWS, MAX_RATE, MAX_SAMPLES
 from nettwin.scenario.network import build_links
-from nettwin.scenario.spec import Scenario, TopologySpec
+from nettwin.scenario.spec import TEMPLATE, Scenario, TopologySpec
 from nettwin.scenario.traffic import PacketBytes, Traffic
 from nettwin.scenario.units import Duration, Rate, format_rate
 
@@ -395,7 +395,7 @@ class DatasetSpec(StrictModel):
         """The same spec with some top-level fields replaced, e.g. ``samples`` or ``engine`` (the mapping as
         given is updated too, so the change shows in the manifest and the spec hash)."""
         try:
-            spec = DatasetSpec.model_validate({**self.model_dump(), **changes})
+            spec = DatasetSpec.model_validate({**self.model_dump(), **changes}, context=_CONTEXT)
         except ValidationError as err:
             raise DatasetError(format_validation_error(err)) from err
         if self._given is not None:
@@ -405,11 +405,13 @@ class DatasetSpec(StrictModel):
     @classmethod
     def from_resolved(cls, data: Mapping[str, Any]) -> DatasetSpec:
         """Rebuild a spec from :meth:`resolved` output (as stored in a dataset manifest)."""
-        return cls.model_validate(data)
+        return cls.model_validate(data, context=_CONTEXT)
 
 
-# At the fastest rate, so that it passes the scenario's check that its flows carry packets whatever the duration.
-_STAND_IN_FLOW = {"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": MAX_RATE}}
+_STAND_IN_FLOW = {"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": 1.0}}
+
+_CONTEXT = {TEMPLATE: True}
+"""The base is validated as a template: whether its flows carry packets is checked on each sample drawn."""
 
 
 def parse_dataset_spec(data: Mapping[str, Any], base_dir: str | Path | None = None, source: str = "") -> DatasetSpec:
@@ -457,7 +459,7 @@ def parse_dataset_spec(data: Mapping[str, Any], base_dir: str | Path | None = No
             ],
         }
     try:
-        spec = DatasetSpec.model_validate(work)
+        spec = DatasetSpec.model_validate(work, context=_CONTEXT)
     except ValidationError as err:
         raise DatasetError(format_validation_error(err, prefix)) from err
     _check_capacity_scale(spec, prefix)

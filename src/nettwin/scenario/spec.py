@@ -19,6 +19,7 @@ from pydantic import (
     PlainValidator,
     PositiveInt,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "NodeSpec",
     "NodeEntry",
     "NODE_FORMS",
+    "TEMPLATE",
     "LinkSpec",
     "LinkDefaults",
     "GridSpec",
@@ -47,6 +49,9 @@ __all__ = [
 
 NODE_FORMS = "a node is a name, a number, or {name, x, y}"
 """What ``topology.nodes`` accepts, as error messages say it."""
+
+TEMPLATE = "template"
+"""Validation context key: the scenario is a template (a dataset's base), not one to simulate as it is."""
 
 _MAX_NODE_NUMBER = 2**63
 """Node numbers are 64-bit, as node ids are everywhere else (files, arrays)."""
@@ -301,7 +306,8 @@ class Scenario(StrictModel):
     """A whole network description; see ``docs/scenario-format.md``.
 
     The measured window (``duration − warmup``) must be long enough for the flows, together, to be expected to send
-    at least one packet: a shorter one measures nothing.
+    at least one packet: a shorter one measures nothing. (Not checked when validated with ``context={TEMPLATE:
+    True}``, as the base of a dataset spec is: its samples are.)
     """
 
     name: str = "scenario"
@@ -311,7 +317,9 @@ class Scenario(StrictModel):
     simulation: SimulationSpec = SimulationSpec()
 
     @model_validator(mode="after")
-    def _carries_packets(self) -> Scenario:
+    def _carries_packets(self, info: ValidationInfo) -> Scenario:
+        if (info.context or {}).get(TEMPLATE):
+            return self  # a dataset's base: the samples drawn from it are checked
         sim = self.simulation
         per_second = sum(f.traffic.packet_rate for f in self.flows)
         window = sim.duration - sim.warmup
