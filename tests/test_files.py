@@ -61,3 +61,13 @@ def test_a_special_file_is_written_in_place_not_replaced(tmp_path):
     finally:
         os.close(reader)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_symbolic_link_is_followed_and_kept(tmp_path):
+    target = tmp_path / "elsewhere" / "result.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "result.json"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"

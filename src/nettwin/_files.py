@@ -12,8 +12,9 @@ __all__ = ["atomic_write_bytes", "atomic_write_text"]
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename.
 
-    A ``path`` that exists and is neither a regular file nor a directory (``/dev/null``, a FIFO) is written in
-    place: renaming over it would replace the device itself. An ``OSError`` names ``path``, not the temporary file.
+    A symbolic link is followed: the file it points to is replaced, the link is kept. A ``path`` that exists and is
+    neither a regular file nor a directory (``/dev/null``, a FIFO) is written in place: renaming over it would
+    replace the device itself. An ``OSError`` names ``path``, not the temporary file.
     """
     path = Path(path)
     try:
@@ -25,6 +26,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    if path.is_symlink():
+        path = path.resolve()
     if path.exists() and not path.is_file() and not path.is_dir():
         with path.open("wb") as fh:
             fh.write(data)
