@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from nettwin._files import atomic_write_bytes, atomic_write_text
+from nettwin._files import atomic_write_bytes, atomic_write_text, is_temporary, remove_temporaries
 
 
 def test_writes_replace_whole_files_and_leave_no_temporaries(tmp_path):
@@ -71,3 +71,27 @@ def test_a_symbolic_link_is_followed_and_kept(tmp_path):
     link.symlink_to(target)
     atomic_write_text(link, "new")
     assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_temporaries_of_killed_writers_are_recognised_and_removed(tmp_path, monkeypatch):
+    def killed(src, dst):
+        raise KeyboardInterrupt  # the temporary is removed on the way out; a SIGKILL would leave it
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_text(tmp_path / "manifest.json", "x")
+    monkeypatch.undo()
+    left = tmp_path / ".manifest.json.4242.0badcafe.tmp"  # what a SIGKILL at that moment leaves
+    left.touch()
+    for name in ("manifest.json", ".manifest.json", ".manifest.json.tmp", "notes.1.ab.tmp", ".x.12.xyz.tmp"):
+        (tmp_path / name).touch()
+    assert is_temporary(left) and is_temporary(".manifest.json.1.ab.tmp")
+    assert remove_temporaries(tmp_path) == [left]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".manifest.json",
+        ".manifest.json.tmp",
+        ".x.12.xyz.tmp",
+        "manifest.json",
+        "notes.1.ab.tmp",
+    ]
+    assert remove_temporaries(tmp_path / "missing") == []

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "is_temporary", "remove_temporaries"]
+
+_TEMPORARY = re.compile(r"\..+\.[0-9]+\.[0-9a-f]+\.tmp")
+"""Name of the temporary file of an atomic write: ``.<name>.<writer pid>.<random hex>.tmp``."""
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -33,7 +37,7 @@ def _write(path: Path, data: bytes) -> None:
             fh.write(data)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # see _TEMPORARY
     # Mode 0o666 through the process umask: the file gets the permissions a plain open() would give it.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -50,3 +54,25 @@ def _write(path: Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def is_temporary(path: str | Path) -> bool:
+    """Whether ``path`` is named like the temporary file of an atomic write (one a killed writer left behind).
+
+    Such a file never replaced the file it was meant for, so it holds nothing anyone relies on.
+    """
+    return _TEMPORARY.fullmatch(Path(path).name) is not None
+
+
+def remove_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files of atomic writes in ``folder`` (not below it); returns what was deleted.
+
+    Only safe while no other process writes into ``folder`` (e.g. under a lock held for it).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = sorted(p for p in folder.iterdir() if is_temporary(p) and p.is_file())
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
