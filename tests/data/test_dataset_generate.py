@@ -16,6 +16,7 @@ import pytest
 import yaml
 from _datasets import TINY_BASE, assert_same_rows, tiny_spec
 
+from nettwin.cli.app import main
 from nettwin.data import Dataset, generate_dataset
 from nettwin.data.executor import WORKER_DIED
 from nettwin.data.sampling import split_assignment
@@ -130,6 +131,65 @@ def test_refuses_a_directory_that_is_not_a_dataset(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(DatasetError, match="not empty and not a nettwin dataset"):
         generate_dataset(tiny_spec(), tmp_path)
+
+
+def test_a_run_killed_before_its_first_manifest_leaves_a_resumable_directory(tmp_path):
+    # What a run killed while writing its first manifest leaves: the lock file and the manifest's temporary file.
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / ".lock").touch()
+    (out / ".manifest.json.1.ab.tmp").write_text('{"half": ')
+    summary = generate_dataset(tiny_spec(samples=3), out, workers=1)
+    assert summary["status"] == "complete" and summary["generated"] == 3
+    assert not [p for p in out.rglob("*.tmp")]
+    # Anything else still makes the directory someone else's.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".manifest.json.1.ab.tmp").touch()
+    (other / "notes.txt").touch()
+    with pytest.raises(DatasetError, match="not empty and not a nettwin dataset"):
+        generate_dataset(tiny_spec(samples=3), other, workers=1)
+
+
+def test_readers_check_the_shards_against_the_manifest(tiny_dataset, tmp_path, monkeypatch, capsys):
+    out, _ = tiny_dataset
+
+    def info_error(path):
+        monkeypatch.setattr(sys, "argv", ["nettwin", "dataset", "info", str(path)])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        assert exit_info.value.code == 1
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1, lines
+        return lines[0]
+
+    copied = tmp_path / "copied"
+    shutil.copytree(out, copied)
+    shutil.copy(copied / "shards" / "part-00001.parquet", copied / "shards" / "part-00007.parquet")
+    twice = r"sample 4 is stored twice, in shards/part-00001.parquet and shards/part-00007.parquet"
+    with pytest.raises(DatasetError, match=twice + r".*delete shards/part-00007.parquet, which the manifest does"):
+        len(Dataset(copied))
+    assert "is stored twice" in info_error(copied)
+    with pytest.raises(DatasetError, match=twice):
+        generate_dataset(tiny_spec(), copied, workers=1)
+
+    deleted = tmp_path / "deleted"
+    shutil.copytree(out, deleted)
+    (deleted / "shards" / "part-00001.parquet").unlink()
+    lost = r"1 shard\(s\) listed in the manifest are missing \(shards/part-00001.parquet\), so their samples are lost"
+    with pytest.raises(DatasetError, match=lost + r"; run 'nettwin dataset generate' again with the same spec"):
+        Dataset(deleted).table()
+    assert "listed in the manifest are missing" in info_error(deleted)
+    # Generating again is the cure.
+    assert generate_dataset(tiny_spec(), deleted, workers=1)["generated"] == 4
+    assert len(Dataset(deleted)) == 10
+
+    foreign = tmp_path / "foreign"
+    shutil.copytree(out, foreign)
+    generate_dataset(tiny_spec(seed=8, samples=2), tmp_path / "other", workers=1)
+    shutil.copy(tmp_path / "other" / "shards" / "part-00000.parquet", foreign / "shards" / "part-00009.parquet")
+    with pytest.raises(DatasetError, match="part-00009.parquet was generated from another spec"):
+        Dataset(foreign).kpi("delay")
 
 
 def test_one_writer_at_a_time(tmp_path):

@@ -127,7 +127,7 @@ def dataset_info(path: Path) -> dict[str, Any]:
 
     manifest = storage.read_manifest(path)
     table = storage.read_table(
-        path, ["sample_id", "split", "status", "error", "n_runs", "max_load", "link_utilisation", *FLOW_KPIS]
+        path, manifest, ["split", "status", "error", "n_runs", "max_load", "link_utilisation", *FLOW_KPIS]
     )
     counts = Counter(zip(table["split"].to_pylist(), table["status"].to_pylist(), strict=True))
     ok = table.filter(pc.equal(table["status"], "ok"))

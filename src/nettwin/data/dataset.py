@@ -147,7 +147,9 @@ class Dataset:
     Raises
     ------
     DatasetError
-        If the directory is missing, is not a dataset, or a shard cannot be read.
+        If the directory is missing or is not a dataset; when rows are first read, if a shard cannot be read or
+        the shards do not match the manifest (a shard missing or stored twice; see
+        :func:`nettwin.data.storage.read_table`).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -159,7 +161,7 @@ class Dataset:
 
     @cached_property
     def _all(self) -> pa.Table:
-        table = storage.read_table(self.path)
+        table = storage.read_table(self.path, self.manifest)
         missing = [f.name for f in storage.SCHEMA if f.name not in table.column_names]
         if missing:
             raise DatasetError(f"{self.path}: shards lack column(s) {', '.join(missing)}")

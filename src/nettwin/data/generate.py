@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
+from nettwin._files import is_temporary, remove_temporaries
 from nettwin.data import storage
 from nettwin.data.executor import Executor, make_executor
 from nettwin.data.sampling import runs_for_split, split_assignment
@@ -98,13 +99,13 @@ def generate_dataset(
     spec_hash = spec.spec_hash()
     t0 = time.perf_counter()
     with storage.DirectoryLock(_prepare(root, spec_hash)):
+        # Under the lock no other process writes here: temporaries are what killed writers left behind.
+        for folder in (root, root / storage.SHARD_DIR):
+            remove_temporaries(folder)
         manifest = _open_manifest(root, spec, spec_hash)
-        existing = storage.read_table(root, ["sample_id", "split", "status"])
+        # Shards the manifest lists but that are gone are simply generated again.
+        existing = storage.read_table(root, manifest, ["split", "status"], missing_ok=True)
         ids = existing["sample_id"].to_pylist()
-        if len(set(ids)) != len(ids):
-            raise DatasetError(f"{root}: some samples appear in more than one shard; the directory was edited")
-        if ids and max(ids) >= spec.samples:
-            raise DatasetError(f"{root}: holds sample {max(ids)}, beyond the spec's {spec.samples} samples")
         counts = Counter(zip(existing["split"].to_pylist(), existing["status"].to_pylist(), strict=True))
         done = set(ids)
         splits = split_assignment(spec)
@@ -164,11 +165,15 @@ def generate_dataset(
 
 
 def _prepare(root: Path, spec_hash: str) -> Path:
-    """Check that ``root`` is empty, missing, or this spec's dataset; create it. Returns ``root``."""
+    """Check that ``root`` is empty, missing, or this spec's dataset; create it. Returns ``root``.
+
+    A directory holding only what a run killed before its first manifest leaves behind (the lock file, temporary
+    files of atomic writes) counts as empty.
+    """
     if root.exists() and not root.is_dir():
         raise DatasetError(f"{root}: exists and is not a directory")
     if root.is_dir() and not (root / storage.MANIFEST).is_file():
-        leftovers = [p.name for p in root.iterdir() if p.name != ".lock"]
+        leftovers = [p.name for p in root.iterdir() if p.name != storage.LOCK and not is_temporary(p)]
         if leftovers:
             raise DatasetError(
                 f"{root}: not empty and not a nettwin dataset (no {storage.MANIFEST}); choose an empty or new directory"
@@ -188,7 +193,6 @@ def _open_manifest(root: Path, spec: DatasetSpec, spec_hash: str) -> dict[str, A
     if (root / storage.MANIFEST).is_file():
         manifest = storage.read_manifest(root)
         manifest["versions"] = storage.versions()
-        _clean_temporaries(root)
         return manifest
     if storage.shard_paths(root):
         raise DatasetError(f"{root}: has shards but no {storage.MANIFEST}; not a dataset this nettwin wrote")
@@ -212,14 +216,6 @@ def _open_manifest(root: Path, spec: DatasetSpec, spec_hash: str) -> dict[str, A
     }
 
 
-def _clean_temporaries(root: Path) -> None:
-    """Remove temporary files a killed writer left behind (they never replaced a real file)."""
-    for folder in (root, root / storage.SHARD_DIR):
-        if folder.is_dir():
-            for path in folder.glob(".*.tmp"):
-                path.unlink(missing_ok=True)
-
-
 def _update_manifest(root: Path, manifest: dict[str, Any], counts: Counter, spec: DatasetSpec) -> None:
     per_split = {s: {"ok": counts[(s, "ok")], "failed": counts[(s, "failed")]} for s in SPLITS}
     manifest["counts"] = {
@@ -239,7 +235,7 @@ def _finish(
     complete = sum(counts.values()) == spec.samples
     manifest["status"] = "complete" if complete else "incomplete"
     if complete:
-        table = storage.read_table(root, ["status", "split", *FLOW_KPIS])
+        table = storage.read_table(root, manifest, ["status", "split", *FLOW_KPIS], missing_ok=True)
         train = table.filter(pc.equal(table["split"], "train"))
         stats = storage.kpi_stats(train)
         manifest["kpi_iqr"] = {k: (v["iqr"] if v is not None else None) for k, v in stats.items()}

@@ -18,7 +18,7 @@ import io
 import json
 import os
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST",
     "SHARD_DIR",
+    "LOCK",
     "shard_paths",
     "write_shard",
     "read_table",
@@ -59,6 +60,8 @@ FORMAT = "nettwin-dataset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
+LOCK = ".lock"
+"""The lock file a generating process holds (see :class:`DirectoryLock`)."""
 
 _INT_FLOW = {"tx_packets", "rx_packets", "dropped"}
 _INT_LINK = {"drops", "tx_packets"}
@@ -140,30 +143,90 @@ def write_shard(root: Path, rows: Sequence[dict[str, Any]], spec_hash: str) -> P
     return path
 
 
-def read_table(root: Path, columns: Iterable[str] | None = None) -> pa.Table:
-    """All shards of a dataset as one table sorted by ``sample_id``.
+def read_table(
+    root: Path, manifest: Mapping[str, Any], columns: Iterable[str] | None = None, *, missing_ok: bool = False
+) -> pa.Table:
+    """All shards of a dataset as one table sorted by ``sample_id`` (always one of the columns), checked against
+    the dataset's manifest.
+
+    Shards the manifest does not list yet are read: a run killed between writing a shard and updating the manifest
+    leaves one, and its rows are valid. With ``missing_ok`` (the generator, which redoes them), shards the manifest
+    lists but that are gone are allowed too.
 
     Raises
     ------
     DatasetError
-        If a shard cannot be read or lacks a column.
+        If a shard cannot be read, lacks a column or belongs to another spec; if a sample is stored twice or lies
+        beyond the spec's samples; if a listed shard is missing; or if a complete dataset does not hold all its
+        samples. The message says what to do.
     """
-    cols = list(columns) if columns is not None else None
-    tables = []
-    for path in shard_paths(root):
-        try:
-            table = pq.read_table(path, columns=cols)
-        except (pa.ArrowException, OSError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise DatasetError(
-                f"{path}: cannot read this shard ({first}); delete it and run generate again to redo its samples"
-            ) from err
-        tables.append(table.replace_schema_metadata(None))
-    if not tables:
+    cols = None if columns is None else ["sample_id", *(c for c in columns if c != "sample_id")]
+    shards = [(path, _read_shard(path, cols)) for path in shard_paths(root)]
+    _check_shards(root, manifest, shards, missing_ok)
+    if not shards:
         schema = SCHEMA if cols is None else pa.schema([SCHEMA.field(c) for c in cols])
         return schema.empty_table()
-    table = pa.concat_tables(tables).combine_chunks()
-    return table.sort_by("sample_id") if "sample_id" in table.column_names else table
+    table = pa.concat_tables([t.replace_schema_metadata(None) for _, t in shards]).combine_chunks()
+    return table.sort_by("sample_id")
+
+
+def _read_shard(path: Path, columns: list[str] | None) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DatasetError(
+            f"{path}: cannot read this shard ({first}); delete it and run generate again to redo its samples"
+        ) from err
+
+
+def _check_shards(
+    root: Path, manifest: Mapping[str, Any], shards: list[tuple[Path, pa.Table]], missing_ok: bool
+) -> None:
+    """The one check of a dataset's shards against its manifest (see :func:`read_table`)."""
+    rerun = "run 'nettwin dataset generate' again with the same spec and --out to generate them again"
+    listed = [str(name) for name in manifest.get("shards") or []]
+    names = {path: str(path.relative_to(root)) for path, _ in shards}
+    spec_hash = str(manifest.get("spec_hash", ""))
+    for path, table in shards:
+        found = (table.schema.metadata or {}).get(b"nettwin.spec_hash", b"").decode()
+        if found and spec_hash and found != spec_hash:
+            raise DatasetError(
+                f"{root}: {names[path]} was generated from another spec (spec hash {found[:12]}…, this dataset "
+                f"{spec_hash[:12]}…); it does not belong here: move it out"
+            )
+    owner: dict[int, Path] = {}
+    for path, table in shards:
+        for sample in table["sample_id"].to_pylist():
+            first = owner.setdefault(sample, path)
+            if first != path:
+                copies = [names[first], names[path]]
+                extra = [n for n in copies if n not in listed]
+                advice = (
+                    f"delete {extra[-1]}, which the manifest does not list"
+                    if extra
+                    else f"delete one of them, then {rerun} (what the deleted one held alone)"
+                )
+                raise DatasetError(
+                    f"{root}: sample {sample} is stored twice, in {copies[0]} and {copies[1]} (a shard was copied "
+                    f"or the directory edited); {advice}"
+                )
+    samples = manifest.get("samples")
+    beyond = [i for i in owner if isinstance(samples, int) and i >= samples]
+    if beyond:
+        raise DatasetError(f"{root}: holds sample {max(beyond)}, beyond the dataset's {samples} samples")
+    if missing_ok:
+        return
+    gone = [name for name in listed if not (root / name).is_file()]
+    if gone:
+        raise DatasetError(
+            f"{root}: {len(gone)} shard(s) listed in the manifest are missing ({', '.join(gone[:3])}"
+            f"{', …' if len(gone) > 3 else ''}), so their samples are lost; {rerun}"
+        )
+    if manifest.get("status") == "complete" and isinstance(samples, int) and len(owner) != samples:
+        raise DatasetError(
+            f"{root}: the manifest says complete with {samples} samples, but the shards hold {len(owner)}; {rerun}"
+        )
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -261,7 +324,7 @@ class DirectoryLock:
     """
 
     def __init__(self, root: Path) -> None:
-        self.path = root / ".lock"
+        self.path = root / LOCK
         self._fd: int | None = None
 
     def __enter__(self) -> DirectoryLock:
