@@ -11,21 +11,30 @@ into a ``failed`` row for the sample concerned, so the rows of all other samples
   died once, then the sample is recorded as failed;
 * with a sample timeout, a sample that runs longer ends its worker process (see
   :func:`nettwin.data.worker.run_sample`), which the executors handle as above; the row says it timed out.
+
+Local worker processes end with the process that drives them, however it ends (see :mod:`nettwin._lifeline`), and
+ignore Ctrl-C: the driver handles the interrupt and stops them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
+import signal
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
+from nettwin._lifeline import end_with
 from nettwin.data.spec import DatasetSpec
 from nettwin.data.worker import Task, error_text, failed_row, run_sample, spec_from_json
 from nettwin.errors import DatasetError
@@ -83,6 +92,10 @@ _worker_timeout: float | None = None
 
 def _init_worker(spec_json: str, imports: tuple[str, ...], sys_path: list[str], timeout: float | None) -> None:
     global _worker_spec, _worker_timeout
+    # The pool's queues do not end a worker whose driver was killed (workers hold both ends of them), and the
+    # forkserver and resource tracker live as long as any worker does: end with the driver, through the pipe
+    # whose write end only the driver holds.
+    end_with(multiprocessing.parent_process().sentinel)  # type: ignore[union-attr]
     for entry in reversed(sys_path):
         if entry not in sys.path:
             sys.path.insert(0, entry)
@@ -104,13 +117,50 @@ def _ping() -> bool:
 def _check_starts(pool: ProcessPoolExecutor) -> None:
     """Fail fast, once, if worker processes cannot even start (rather than failing every sample)."""
     try:
-        pool.submit(_ping).result()
+        _submit(pool, _ping).result()
     except BrokenProcessPool as err:
         raise DatasetError(
             "worker processes die on start-up; a script that generates datasets must call generate_dataset under "
             "'if __name__ == \"__main__\":' (worker processes import the main module), and modules given in "
             "'imports' must import cleanly"
         ) from err
+
+
+@contextlib.contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread for the block; processes started meanwhile inherit the block (as the
+    multiprocessing resource tracker does); a Ctrl-C that comes meanwhile is delivered after it."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _submit(pool: ProcessPoolExecutor, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """``pool.submit``, with Ctrl-C held back until it returns.
+
+    A submit may start a worker process; interrupted half-way, the pool would not know the worker, which could
+    neither be stopped nor find the pool's semaphores once the driver has removed them (a traceback).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return pool.submit(fn, *args)  # signals reach the main thread only
+    held: list[bool] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: held.append(True))
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's worker processes, so that neither its shutdown nor the interpreter's exit waits for the samples
+    they are simulating (ProcessPoolExecutor offers no public way before Python 3.14)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
 
 
 def _ray_work(spec_json: str, imports: tuple[str, ...], task: Task, timeout: float | None) -> dict[str, Any]:
@@ -145,6 +195,12 @@ class LocalExecutor:
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(["nettwin.data.worker"])
+            # Started with Ctrl-C blocked, the forkserver and every worker it forks never see it (a terminal sends
+            # it to the whole process group), so none prints a traceback; the driver stops them. The resource
+            # tracker comes first: starting it unblocks SIGINT in the calling thread.
+            multiprocessing.resource_tracker.ensure_running()
+            with _interrupts_blocked():
+                multiprocessing.forkserver.ensure_running()
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
@@ -166,7 +222,7 @@ class LocalExecutor:
                     task = suspects.popleft()
                     start = time.monotonic()
                     try:
-                        row = pool.submit(_work, task).result()
+                        row = _submit(pool, _work, task).result()
                     except BrokenProcessPool:
                         reason = _lost(self.timeout, time.monotonic() - start, WORKER_DIED)
                         row, broken = failed_row(spec, task, reason), True
@@ -176,7 +232,7 @@ class LocalExecutor:
                     while queue and len(inflight) < limit and not broken:
                         task = queue.popleft()
                         try:
-                            inflight[pool.submit(_work, task)] = task
+                            inflight[_submit(pool, _work, task)] = task
                         except BrokenProcessPool:
                             queue.appendleft(task)
                             broken = True
@@ -203,7 +259,9 @@ class LocalExecutor:
                             suspects.append(task)
                 clean = not broken
             finally:
-                # Wait for workers only after a normal end; when interrupted or broken, do not block on them.
+                # Wait for workers only after a normal end; when interrupted or broken, stop them at once.
+                if not clean:
+                    _stop_workers(pool)
                 pool.shutdown(wait=clean, cancel_futures=True)
 
 

@@ -10,7 +10,6 @@ would be slow, so everything that runs per packet lives here:
   size minus the headers ns-3 adds; a real-valued size is rounded up or down at random so that the mean holds.
 - ``Recorder``: per-flow and per-link counters of one run, fed by the sink sockets and trace sources (see
   :mod:`nettwin.sim.kpi` for what each counter means), plus the path each packet took when asked to trace paths.
-- ``ExitWithParent``: a watchdog thread that ends the worker when the process that started it ends.
 
 Only this module talks C++; the builders in :mod:`~nettwin.sim.ns3.wired` and :mod:`~nettwin.sim.ns3.wireless`
 wire these objects into ns-3 topologies.
@@ -21,16 +20,12 @@ from __future__ import annotations
 __all__ = ["CPP_SOURCE", "define"]
 
 CPP_SOURCE = r"""
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <memory>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -577,17 +572,6 @@ inline void InstallOlsrStack(ns3::NodeContainer nodes, int64_t stream) {
     internet.SetRoutingHelper(list);
     internet.Install(nodes);
     olsr.AssignStreams(nodes, stream);
-}
-
-// End this process as soon as `parent` is no longer its parent. A C++ thread, because the Python one would wait
-// for the interpreter lock, which a running simulation holds.
-inline void ExitWithParent(int parent) {
-    std::thread([parent] {
-        while (getppid() == parent) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-        _exit(1);
-    }).detach();
 }
 
 }  // namespace nettwin

@@ -3,7 +3,8 @@
 Importing ns-3 costs 6–10 s and about 650 MB, and an ns-3 fatal error (``NS_FATAL_ERROR``, a failed assertion)
 aborts the whole interpreter. Workers therefore live in subprocesses that outlast single runs; the pool restarts
 one that dies and retries the job it was running once, then reports that job as failed with the end of the
-worker's error output. Other jobs, and the caller's process, never notice.
+worker's error output. Other jobs, and the caller's process, never notice. A worker ends with the process that
+started it, however that process ends (see :mod:`nettwin._lifeline`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from nettwin._lifeline import lifeline
 from nettwin.errors import EngineError
-from nettwin.sim.ns3.worker import _HEADER, write_frame
+from nettwin.sim.ns3.worker import _HEADER, LIFELINE_VARIABLE, write_frame
 
 __all__ = ["WorkerPool", "WorkerCrashed", "shared_pool"]
 
@@ -42,15 +44,25 @@ class _Worker:
         env = dict(os.environ)
         env.setdefault("PYTHONWARNINGS", "ignore")
         env["CPPYY_CRASH_QUIET"] = "1"  # an abort should end the worker at once, not after a debugger backtrace
-        env["NETTWIN_NS3_PARENT"] = str(os.getpid())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nettwin.sim.ns3.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            env=env,
-        )
+        read_end, self._lifeline = lifeline()
+        env[LIFELINE_VARIABLE] = str(read_end)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "nettwin.sim.ns3.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.log,
+                env=env,
+                pass_fds=(read_end,),
+            )
+        except BaseException:
+            os.close(self._lifeline)
+            self.log.close()
+            raise
+        finally:
+            os.close(read_end)
         self.jobs = 0
+        self.busy = False  # a job was sent and its reply not read
         kind, info = self._read(START_TIMEOUT)
         if kind != "ready":
             self.close()
@@ -63,7 +75,10 @@ class _Worker:
         except (BrokenPipeError, OSError):
             raise self._crashed() from None
         self.jobs += 1
-        return self._read(timeout)
+        self.busy = True
+        reply = self._read(timeout)
+        self.busy = False
+        return reply
 
     def _read(self, timeout: float | None) -> tuple[str, Any]:
         head = self._read_exactly(_HEADER.size, timeout)
@@ -101,6 +116,10 @@ class _Worker:
         return self.proc.poll() is None
 
     def close(self) -> None:
+        """Stop the worker: at end of input when it is idle, at once when it is running a job."""
+        if self.busy and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()  # type: ignore[union-attr]
@@ -111,6 +130,9 @@ class _Worker:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None and not stream.closed:
                 stream.close()
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
         self.log.close()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import sys
 import time
@@ -18,9 +19,14 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from nettwin._lifeline import end_with
+
 __all__ = ["run_job", "read_frame", "write_frame", "main"]
 
 _HEADER = struct.Struct("<Q")
+
+LIFELINE_VARIABLE = "NETTWIN_NS3_LIFELINE"
+"""Environment variable naming the worker's end of its lifeline pipe (a file descriptor)."""
 
 
 def write_frame(stream: BinaryIO, obj: Any) -> None:
@@ -124,11 +130,16 @@ def run_job(job: dict[str, Any], ns: Any = None, nt: Any = None) -> dict[str, An
 def main() -> None:
     """Serve jobs until stdin closes.
 
-    The worker ends with the process that started it (``NETTWIN_NS3_PARENT``): deep in a simulation it reads no
-    more jobs, so it would not notice that process ending (a dataset worker stopped for taking too long, a killed
-    generator) and would run on as an orphan.
+    The worker ends with the process that started it, through the lifeline pipe named by :data:`LIFELINE_VARIABLE`
+    (:mod:`nettwin._lifeline`), from before ns-3 is imported: importing takes seconds, and deep in a simulation the
+    worker reads no more jobs, so it would not otherwise notice that process ending (a dataset worker stopped for
+    taking too long, a killed generator) and would run on as an orphan. It ignores Ctrl-C, which a terminal sends to
+    the whole process group: the process that started it handles the interrupt.
     """
-    parent = int(os.environ.get("NETTWIN_NS3_PARENT", os.getppid()))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifeline = os.environ.get(LIFELINE_VARIABLE)
+    if lifeline is not None:
+        end_with(int(lifeline))
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     jobs = sys.stdin.buffer
@@ -138,7 +149,6 @@ def main() -> None:
     except Exception as err:  # noqa: BLE001 - reported to the engine, which raises EngineError
         write_frame(replies, ("error", f"cannot load ns-3: {type(err).__name__}: {err}"))
         return
-    nt.ExitWithParent(parent)
     write_frame(replies, ("ready", {"import_seconds": time.perf_counter() - t0, "pid": os.getpid()}))
     while True:
         job = read_frame(jobs)
