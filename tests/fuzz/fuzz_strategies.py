@@ -108,7 +108,7 @@ FIELD_NAMES = _field_names(Scenario) | _field_names(DatasetSpec)
 # ----------------------------------------------------------------------------------------------- values
 
 
-def _rate(draw: st.DrawFn, low: int = 5, high: int = 120) -> Any:
+def _rate(draw: st.DrawFn, low: int = 20, high: int = 120) -> Any:
     k = draw(st.integers(low, high))
     return draw(st.sampled_from([f"{k}kbps", f"{k / 1000:g}Mbps", k * 1000, f"{k} kbit/s", f"{k * 1000}bps"]))
 
@@ -119,7 +119,7 @@ def _duration(draw: st.DrawFn, low_ms: int, high_ms: int) -> Any:
 
 
 def _size(draw: st.DrawFn) -> Any:
-    b = draw(st.integers(100, 1500))
+    b = draw(st.integers(100, 1000))
     return draw(st.sampled_from([f"{b}B", b, f"{b * 8}bit", f"{b / 1000:g}kB"]))
 
 
@@ -141,8 +141,9 @@ def _traffic(draw: st.DrawFn, rate: bool = True) -> dict[str, Any]:
             "p": draw(st.sampled_from([0.2, 0.5])),
         }
     if model == "onoff":
-        t["tau_on"] = _duration(draw, 100, 2000)
-        t["tau_off"] = _duration(draw, 0, 2000)
+        # On at least a third of the time, so that every valid scenario sends packets in its measured window.
+        t["tau_on"] = _duration(draw, 500, 2000)
+        t["tau_off"] = _duration(draw, 0, 1000)
     return t
 
 
@@ -197,7 +198,7 @@ def _topology(draw: st.DrawFn, explicit_ok: bool = True) -> tuple[dict[str, Any]
 
 @st.composite
 def scenarios(draw: st.DrawFn, max_flows: int = 3) -> dict[str, Any]:
-    """A valid scenario mapping with a tiny topology, 1-``max_flows`` flows and 0.2-2 s of simulated time."""
+    """A valid scenario mapping with a tiny topology, 1-``max_flows`` flows and 2-4 s of simulated time."""
     topo, refs, chain = draw(_topology())
     flows = []
     for _ in range(draw(st.integers(1, max_flows))):
@@ -211,7 +212,7 @@ def scenarios(draw: st.DrawFn, max_flows: int = 3) -> dict[str, Any]:
             i, j = draw(st.lists(st.integers(0, len(refs) - 1), min_size=2, max_size=2, unique=True))
             flow = {"src": refs[i], "dst": refs[j], "traffic": draw(_traffic())}
         flows.append(flow)
-    duration_ms = draw(st.integers(200, 2000))
+    duration_ms = draw(st.integers(2000, 4000))
     simulation: dict[str, Any] = {"duration": draw(st.sampled_from([f"{duration_ms}ms", duration_ms / 1000]))}
     if draw(st.booleans()):
         simulation["warmup"] = f"{duration_ms // 4}ms"
@@ -243,7 +244,7 @@ def _dist(draw: st.DrawFn, value: Any, low: Any, high: Any, log_ok: bool = True)
 def dataset_specs(draw: st.DrawFn) -> Doc:
     """A valid dataset spec: 1-3 samples of a tiny scenario, each variation drawn from its real schema."""
     base = draw(scenarios(max_flows=2))
-    base["simulation"]["duration"] = draw(st.sampled_from(["300ms", 0.5, "1s"]))
+    base["simulation"]["duration"] = draw(st.sampled_from(["2s", 2.5, "3000ms"]))
     base["simulation"].pop("warmup", None)
     spec: dict[str, Any] = {"samples": draw(st.integers(1, 3))}
     if draw(st.booleans()):
@@ -273,16 +274,16 @@ def dataset_specs(draw: st.DrawFn) -> Doc:
         traffic = draw(_traffic(rate=False))
         traffic.pop("rate", None)
         spec["flows"] = {"matrix": {"model": draw(st.sampled_from(["uniform", "gravity"])), "traffic": traffic,
-                                    "intensity": _dist(draw, "20kbps", "5kbps", "40kbps")}}  # fmt: skip
+                                    "intensity": _dist(draw, "30kbps", "20kbps", "40kbps")}}  # fmt: skip
     variation: dict[str, Any] = {}
     if flows_mode != "matrix" and draw(st.booleans()):
-        variation["rate"] = _dist(draw, "30kbps", "10kbps", "60kbps")
+        variation["rate"] = _dist(draw, "30kbps", "20kbps", "60kbps")
     if draw(st.booleans()):
-        variation["tau_on"] = _dist(draw, "1s", "200ms", "2s")
+        variation["tau_on"] = _dist(draw, "1s", "500ms", "2s")
     if draw(st.booleans()):
-        variation["tau_off"] = _dist(draw, "1s", "200ms", "2s")
+        variation["tau_off"] = _dist(draw, "500ms", "200ms", "1s")
     if draw(st.booleans()):
-        variation["packet_size"] = _dist(draw, "500B", "200B", "1500B")
+        variation["packet_size"] = _dist(draw, "500B", "200B", "1000B")
     if variation:
         spec["traffic"] = variation
     if draw(st.booleans()):

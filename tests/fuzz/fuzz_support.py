@@ -138,15 +138,38 @@ def _interpreter_warnings(stream: io.StringIO) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _native_output(fd: int, sink: io.StringIO) -> Iterator[None]:
+    """Also capture what native code (C libraries such as solvers) writes straight to file descriptor ``fd``."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as spool:
+        saved = os.dup(fd)
+        os.dup2(spool.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            spool.seek(0)
+            sink.write(spool.read().decode("utf-8", "replace"))
+
+
 def run_cli(argv: Sequence[str], *, hang_seconds: float = HANG_SECONDS) -> Outcome:
-    """Run ``nettwin ARGV`` in this process, capturing stdout, stderr, the exit status and any escaped exception."""
+    """Run ``nettwin ARGV`` in this process, capturing stdout, stderr, the exit status and any escaped exception.
+
+    Output written by native code straight to the process's descriptors is captured too (after Python's own).
+    """
     outcome = Outcome([str(a) for a in argv])
     out, err = io.StringIO(), io.StringIO()
+    native_out, native_err = io.StringIO(), io.StringIO()
     saved_argv = sys.argv
     sys.argv = ["nettwin", *outcome.argv]
     start = time.perf_counter()
     try:
         with (
+            _native_output(1, native_out),
+            _native_output(2, native_err),
             contextlib.redirect_stdout(out),
             contextlib.redirect_stderr(err),
             _interpreter_warnings(err),
@@ -168,7 +191,8 @@ def run_cli(argv: Sequence[str], *, hang_seconds: float = HANG_SECONDS) -> Outco
     finally:
         sys.argv = saved_argv
         outcome.seconds = time.perf_counter() - start
-    outcome.stdout, outcome.stderr = out.getvalue(), err.getvalue()
+    outcome.stdout = native_out.getvalue() + out.getvalue()
+    outcome.stderr = native_err.getvalue() + err.getvalue()
     return outcome
 
 
@@ -257,7 +281,7 @@ def _breach(
             try:
                 _strict_json(outcome.stdout)
             except ValueError as err:
-                return "json", f"{command}: --format json output is not JSON ({err})", outcome.stdout[-600:]
+                return "json", f"{command}: --format json output is not JSON ({err})", outcome.stdout[:600]
         return None
     if outcome.code not in (1, 2):
         return "status", f"{command}: exit status {outcome.code}", f"stderr:\n{outcome.stderr[-800:]}"

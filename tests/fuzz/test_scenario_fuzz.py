@@ -63,6 +63,20 @@ def write(doc: Doc, folder) -> tuple:
     fmt="table",
     predict=False,
 )
+@example(doc=Doc({**_CHAIN, "simulation": {"duration": "1s", "[red]x[/red]": 1}}, must_fail=True,
+                 must_name=["[red]x[/red]"]), fmt="table", predict=False)  # fmt: skip
+@example(
+    doc=Doc(
+        {
+            **_CHAIN,
+            "topology": {"builtin": "gbn", "defaults": {"delay": "0ms"}},
+            "flows": [{"src": 0, "dst": 4, "traffic": {"model": "cbr", "rate": "20kbps"}}],
+            "routing": {"weight": "delay"},
+        }
+    ),
+    fmt="table",
+    predict=False,
+)
 def test_a_scenario_file_simulates_or_is_refused_with_one_line_per_problem(
     doc, fmt, predict, case_dir, twin_checkpoint
 ):
