@@ -129,3 +129,11 @@ def test_usage_errors_are_one_line(args, message):
 def test_group_without_command_shows_help():
     res = run_cli("dataset")
     assert res.returncode == 0 and "generate" in res.stdout
+
+
+def test_run_count_beyond_the_limit_is_refused_before_simulating(small):
+    from nettwin.scenario.limits import MAX_RUNS
+
+    proc = run_cli("simulate", str(small), "--runs", str(10**24))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"error: runs: must be between 1 and {MAX_RUNS}, got {10**24}"]

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_NESTING",
     "MAX_VALUES",
     "MAX_INT_DIGITS",
+    "MAX_RUNS",
 ]
 
 MAX_RATE = 1e15
@@ -59,3 +60,7 @@ with a million flows fits, while an alias bomb that expands to billions of value
 MAX_INT_DIGITS = 308
 """Longest integer literal read exactly; longer ones are beyond float range, so they are read as infinity and the
 field that receives one refuses it as not finite (Python refuses to convert integers of more than 4300 digits)."""
+
+MAX_RUNS = 1000
+"""Most independent runs of one scenario in one call: SimBase uses at most four, and statistics over runs settle
+long before a thousand; each run is a whole simulation, so more is a typo rather than a plan."""

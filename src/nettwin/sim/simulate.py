@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nettwin.errors import EngineError
 from nettwin.scenario.io import load_scenario
+from nettwin.scenario.limits import MAX_RUNS
 from nettwin.scenario.network import Network, build_network
 from nettwin.scenario.spec import Scenario
 from nettwin.sim.engine import get_engine
@@ -43,6 +45,11 @@ def simulate(
     -------
     list of SimResult, one per run.
 
+    Raises
+    ------
+    EngineError
+        If ``runs`` is outside 1..:data:`~nettwin.scenario.limits.MAX_RUNS` or the engine cannot run the scenario.
+
     Examples
     --------
     >>> from nettwin.scenario import parse_scenario
@@ -53,8 +60,8 @@ def simulate(
     >>> round(r.kpi("throughput")[0] / 1e6, 2)
     1.0
     """
-    if runs < 1:
-        raise ValueError(f"runs must be >= 1, got {runs}")
+    if not 1 <= runs <= MAX_RUNS:
+        raise EngineError(f"runs: must be between 1 and {MAX_RUNS}, got {runs}")
     network = as_network(scenario)
     eng = get_engine(engine or network.simulation.engine)
     return [eng.simulate(network, seed=seed, run=r) for r in range(runs)]
