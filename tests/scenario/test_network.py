@@ -90,6 +90,33 @@ def test_shortest_paths_are_optimal_and_deterministic():
     assert shortest_paths(n, src, dst, cost, pairs[::-1]) == paths[::-1]
 
 
+def test_zero_cost_links_give_simple_shortest_paths_with_fewest_links():
+    rng = np.random.default_rng(5)
+    n = 25
+    src, dst = [], []
+    for u in range(n):
+        for v in rng.choice(n, size=3, replace=False):
+            if u != v:
+                src += [u, int(v)]
+                dst += [int(v), u]
+    src, dst = np.array(src), np.array(dst)
+    cost = rng.integers(0, 3, size=len(src)).astype(float)  # many zero-cost cycles
+    pairs = [(s, d) for s in range(n) for d in range(n) if s != d]
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for u, v, c in zip(src, dst, cost, strict=True):
+        if not g.has_edge(u, v) or g[u][v]["w"] > c:
+            g.add_edge(int(u), int(v), w=c)
+    for (s, d), p in zip(pairs, shortest_paths(n, src, dst, cost, pairs), strict=True):
+        nodes = [s, *dst[list(p)].tolist()]
+        assert src[p[0]] == s and nodes[-1] == d and len(set(nodes)) == len(nodes)  # a simple path s→d
+        assert cost[list(p)].sum() == pytest.approx(nx.shortest_path_length(g, s, d, weight="w"))
+    # All links free: every pair takes a path with the fewest links.
+    for (s, d), p in zip(pairs, shortest_paths(n, src, dst, np.zeros(len(src)), pairs), strict=True):
+        assert len(p) == nx.shortest_path_length(g, s, d)
+
+
 def test_wireless_grid_links_follow_radio_range():
     from nettwin.scenario.wireless import radio_range
 

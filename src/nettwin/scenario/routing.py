@@ -23,14 +23,14 @@ def shortest_paths(
 ) -> list[tuple[int, ...]]:
     """Shortest path of every ``(src, dst)`` pair, as tuples of link indices.
 
-    Among equal-cost paths the one whose node sequence is lexicographically smallest is chosen, so routing does
-    not depend on input order or platform.
+    Among equal-cost paths the one with the fewest links, then the one whose node sequence is lexicographically
+    smallest, is chosen, so routing does not depend on input order or platform. Zero-cost links are allowed.
 
     Parameters
     ----------
     n_nodes : number of nodes.
     link_src, link_dst : (L,) int arrays, the directed links.
-    link_cost : (L,) positive float array.
+    link_cost : (L,) non-negative float array.
     pairs : the ``(src, dst)`` node pairs to route.
     node_names : used in error messages.
 
@@ -71,18 +71,50 @@ def shortest_paths(
     names = node_names or tuple(str(i) for i in range(n_nodes))
 
     paths = []
+    hops_to: dict[int, np.ndarray] = {}
     for s, d in pairs:
         dist = dist_to[d]
         if not np.isfinite(dist[s]):
             raise Unreachable(f"flow {names[s]}→{names[d]}: destination unreachable from source")
+        if d not in hops_to:
+            hops_to[d] = _tight_hops(n_nodes, link_src, link_dst, link_cost, dist, d)
+        hops = hops_to[d]
         path, node = [], s
         while node != d:
-            # Links are sorted by next node, so the first tight link leads to the smallest next node.
+            # Links are sorted by next node, so the first tight link one hop nearer leads to the smallest next node.
+            # Requiring one hop nearer keeps the walk finite where zero-cost links form a cycle.
             for link in out_links[node]:
                 nxt = int(link_dst[link])
-                if abs(link_cost[link] + dist[nxt] - dist[node]) <= _REL_TOL * max(1.0, dist[node]):
+                if hops[nxt] == hops[node] - 1 and _tight(link_cost[link], dist[nxt], dist[node]):
                     path.append(link)
                     node = nxt
                     break
         paths.append(tuple(path))
     return paths
+
+
+def _tight(cost: float, dist_next: float, dist_here: float) -> bool:
+    """Whether a link of ``cost`` lies on a shortest path (distances to the destination, rounding allowed)."""
+    return abs(cost + dist_next - dist_here) <= _REL_TOL * max(1.0, dist_here)
+
+
+def _tight_hops(
+    n_nodes: int, link_src: np.ndarray, link_dst: np.ndarray, link_cost: np.ndarray, dist: np.ndarray, dest: int
+) -> np.ndarray:
+    """Fewest links from each node to ``dest`` over links that lie on shortest paths (a large number if none)."""
+    into: list[list[int]] = [[] for _ in range(n_nodes)]
+    for u, v, c in zip(link_src.tolist(), link_dst.tolist(), link_cost.tolist(), strict=True):
+        if np.isfinite(dist[u]) and _tight(c, dist[v], dist[u]):
+            into[v].append(u)
+    hops = np.full(n_nodes, np.iinfo(np.int64).max, dtype=np.int64)
+    hops[dest] = 0
+    frontier = [dest]
+    while frontier:
+        nearer = []
+        for v in frontier:
+            for u in into[v]:
+                if hops[u] > hops[v] + 1:
+                    hops[u] = hops[v] + 1
+                    nearer.append(u)
+        frontier = nearer
+    return hops
