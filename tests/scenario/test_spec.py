@@ -25,6 +25,8 @@ def _bad(square, path: str, value):
     ("path", "value", "message"),
     [
         ("topology.colour", "red", r"^topology\.colour: unknown key$"),
+        ("topology.[red]x[/red]", 1, r"^topology\.\[red\]x\[/red\]: unknown key$"),
+        ("flows.0.traffic.int", 1, r"^flows\[0\]\.traffic\.int: unknown key$"),
         ("flows.0.traffic.rate", "-5kbps", r"flows\[0\]\.traffic\.rate: cannot read .-5kbps. as a rate: .*negative"),
         ("flows.0.traffic.rate", 0, r"flows\[0\]\.traffic\.rate: .*greater than 0, got 0"),
         ("flows.0.traffic.rate", "10Mbs", r"flows\[0\]\.traffic\.rate: cannot read '10Mbs' as a rate"),

@@ -22,7 +22,8 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> str:
     """One line per problem: ``<field path>: <what is wrong>``, bad values quoted."""
     lines = []
     for e in err.errors():
-        loc = _location(e["loc"])
+        # An unknown key is the last item of its location, whatever it looks like.
+        loc = _location(e["loc"], last_is_key=e["type"] == "extra_forbidden")
         msg = e["msg"]
         if msg.startswith(("Value error, ", "Assertion failed, ")):
             msg = msg.split(", ", 1)[1]
@@ -35,19 +36,22 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-def _location(loc: tuple[Any, ...]) -> str:
+def _location(loc: tuple[Any, ...], last_is_key: bool = False) -> str:
     parts: list[str] = []
-    for item in loc:
+    for i, item in enumerate(loc):
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif isinstance(item, str) and not _is_union_tag(item):
+        elif isinstance(item, str) and ((last_is_key and i == len(loc) - 1) or not _is_union_tag(item)):
             parts.append(("." if parts else "") + item)
     return "".join(parts)
 
 
 def _is_union_tag(item: str) -> bool:
-    # pydantic names union branches like 'int', 'str', 'function-before[...]', 'NodeSpec'.
-    return item in ("int", "str", "float", "bool", "NodeSpec", "PacketSize") or "[" in item
+    # pydantic names union branches like 'int', 'str', 'function-before[...]', 'tagged-union[...]', 'NodeSpec'.
+    return item in ("int", "str", "float", "bool", "NodeSpec", "PacketSize") or _UNION_TAG.fullmatch(item) is not None
+
+
+_UNION_TAG = re.compile(r"[a-z][a-z-]*\[.*\]", re.DOTALL)
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
