@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +18,17 @@ def test_solve_prints_mlu_and_optimum_as_json():
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["solver"] == "ecmp" and data["normalised"] >= 1.0 - 1e-9 and data["pairs"] == 132
+
+
+def test_json_output_stays_json_when_the_lp_solver_prints_its_banner():
+    # The solver's banner comes from native code the first time an LP is built in a process: run a fresh one.
+    proc = subprocess.run(
+        [sys.executable, "-m", "nettwin", "te", "solve", "-t", "nsfnet", "--k", "2", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["solver"] == "lp"
 
 
 def test_train_and_evaluate_round_trip(tmp_path):

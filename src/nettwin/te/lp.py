@@ -13,7 +13,12 @@ before solving, which keeps coefficients near 1. The time of :func:`solve_lp` in
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +113,8 @@ def solve_lp(instance: TEInstance, time_limit: float | None = None, threads: int
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data
-    h = highspy.Highs()
+    with _stdout_to_stderr():
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
@@ -148,3 +154,21 @@ class LPSolver(TESolver):
 
     def solve(self, instance: TEInstance) -> np.ndarray:
         return solve_lp(instance, self.time_limit, self.threads).ratios
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what native code prints to standard output to standard error meanwhile.
+
+    HiGHS prints its licence banner from C++ when the first solver is made, before ``output_flag`` can be set; on
+    standard output it would corrupt machine-readable output such as ``--format json``.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)  # the banner may sit in the C library's buffer
+        os.dup2(saved, 1)
+        os.close(saved)
