@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -9,6 +11,7 @@ import pytest
 import torch
 from te_helpers import random_instance
 
+from nettwin._checkpoint import CheckpointWarning, digest
 from nettwin.te import (
     DOTESolver,
     ECMPSolver,
@@ -19,6 +22,8 @@ from nettwin.te import (
     make_instances,
     save_solver,
 )
+from nettwin.te.dote import DOTENet
+from nettwin.te.geminet import GeminetNet
 from nettwin.te.instance import pair_sums
 from nettwin.te.tensors import TEBatch
 
@@ -118,6 +123,112 @@ def test_bad_checkpoints_say_why(tmp_path):
     torch.save({"format": "nettwin-te-checkpoint", "format_version": 99, "nettwin_version": "9.0"}, tmp_path / "new.pt")
     with pytest.raises(TEError, match="format 99.*upgrade nettwin"):
         load_solver(tmp_path / "new.pt")
+
+
+@pytest.fixture(scope="module")
+def saved_dote(abilene, tmp_path_factory):
+    """A DOTE checkpoint: its bytes and its content."""
+    path = save_solver(DOTESolver(hidden=8, train_steps=1).fit(abilene[:2]), tmp_path_factory.mktemp("te") / "d.pt")
+    return path.read_bytes(), torch.load(path, weights_only=True)
+
+
+def _craft(path, data):
+    """Write checkpoint content as whoever crafts a file would, digest included."""
+    torch.save({**data, "digest": digest(data)}, path)
+    return path
+
+
+def _refuse_to_build(monkeypatch, cls):
+    original = cls.__init__
+
+    @functools.wraps(original)
+    def init(self, *args, **kwargs):
+        raise AssertionError(f"a {cls.__name__} was built")
+
+    monkeypatch.setattr(cls, "__init__", init)
+
+
+def test_a_flipped_byte_in_the_weights_is_reported_as_damage(saved_dote, tmp_path):
+    raw, data = saved_dote
+    weight = data["weights"]["mlp.2.weight"]
+    at = raw.find(weight.numpy().tobytes()) + weight.numel() * 2
+    damaged = bytearray(raw)
+    damaged[at] ^= 0x04
+    (tmp_path / "bad.pt").write_bytes(bytes(damaged))
+    with pytest.raises(TEError, match=r"is damaged \(digest mismatch\); retrain or restore it$"):
+        load_solver(tmp_path / "bad.pt")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("config.hidden", 200_000, r"'config.hidden' must be an int in \[1, 1024\]; got 200000"),
+        ("config.lr", "fast", r"'config.lr' must be a number > 0; got 'fast'"),
+        ("config.width", 3, r"unknown field 'config.width'"),
+        (
+            "state.n_pairs",
+            10**9,
+            r"'weights.mlp.0.weight' is 8×132 float32 but the configured model holds 8×1000000000",
+        ),
+        ("state.layout", None, r"'state.layout' must be a string"),
+        ("weights.mlp.0.bias", float("nan"), r"'weights.mlp.0.bias' holds NaN or infinite weights"),
+    ],
+)
+def test_crafted_te_checkpoints_are_refused_before_a_network_is_allocated(
+    field, value, message, saved_dote, tmp_path, monkeypatch
+):
+    _, data = saved_dote
+    data = pickle.loads(pickle.dumps(data))
+    part, key = field.split(".", 1)
+    if part == "weights":
+        data[part][key] = torch.full_like(data[part][key], value)
+    else:
+        data[part][key] = value
+    path = _craft(tmp_path / "crafted.pt", data)
+    real = DOTENet.__init__
+
+    @functools.wraps(real)
+    def only_on_meta(self, *args, **kwargs):
+        assert torch.empty(0).device.type == "meta", "a DOTENet was built on a real device"
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(DOTENet, "__init__", only_on_meta)
+    with pytest.raises(TEError, match=message):
+        load_solver(path)
+
+
+def test_geminet_configs_are_checked_before_the_network_is_built(abilene, tmp_path, monkeypatch):
+    path = save_solver(GeminetSolver(hidden=4, steps=1, train_steps=0).fit(abilene[:1]), tmp_path / "g.pt")
+    data = torch.load(path, weights_only=True)
+    data["config"]["steps"] = 10**9
+    _refuse_to_build(monkeypatch, GeminetNet)
+    with pytest.raises(TEError, match=r"'config.steps' must be an int in \[0, 64\]; got 1000000000"):
+        load_solver(_craft(tmp_path / "c.pt", data))
+
+
+def test_a_format_1_te_checkpoint_loads_with_a_warning(saved_dote, tmp_path, abilene):
+    _, data = saved_dote
+    old = {k: v for k, v in data.items() if k != "digest"}
+    torch.save({**old, "format_version": 1}, tmp_path / "old.pt")
+    with pytest.warns(CheckpointWarning, match="before checkpoints carried a digest"):
+        solver = load_solver(tmp_path / "old.pt")
+    assert solver.solve(abilene[0]).shape == (abilene[0].n_paths,)
+
+
+def test_fit_checks_the_declared_ranges(abilene):
+    with pytest.raises(TEError, match=r"GeminetSolver: parameter 'hidden' must be an int in \[1, 1024\]; got 5000"):
+        GeminetSolver(hidden=5000).fit(abilene[:1])
+    with pytest.raises(TEError, match=r"DOTESolver: parameter 'lr' must be a number > 0; got 0"):
+        DOTESolver(lr=0).fit(abilene[:1])
+
+
+def test_a_directory_or_a_pickle_is_not_a_te_checkpoint(tmp_path):
+    with pytest.raises(TEError, match="is a directory"):
+        load_solver(tmp_path)
+    (tmp_path / "p.pt").write_bytes(pickle.dumps(ECMPSolver()))
+    with pytest.raises(TEError, match="never loads pickled code") as info:
+        load_solver(tmp_path / "p.pt")
+    assert "weights_only" not in str(info.value)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

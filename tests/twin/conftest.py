@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -14,26 +16,27 @@ from nettwin.scenario.network import Network
 KPIS = ["delay", "jitter", "throughput", "drops"]
 
 
-def chain_network(flows: list[dict[str, Any]] | None = None, capacity: str = "1Mbps") -> Network:
-    """a→b→c→d (bidirectional) with three flows of different models and lengths 3, 1 and 2."""
+def chain_data(flows: list[dict[str, Any]] | None = None, capacity: str = "1Mbps") -> dict[str, Any]:
+    """The scenario of :func:`chain_network`, as a scenario file holds it."""
     flows = flows or [
         {"src": "a", "dst": "d", "traffic": {"model": "cbr", "rate": "100kbps"}},
         {"src": "b", "dst": "c", "traffic": {"model": "onoff", "rate": "200kbps", "tau_on": 1, "tau_off": 2}},
         {"src": "d", "dst": "b", "traffic": {"model": "poisson", "rate": "300kbps", "packet_size": 500}},
     ]
-    return build_network(
-        parse_scenario(
-            {
-                "name": "chain",
-                "topology": {
-                    "nodes": ["a", "b", "c", "d"],
-                    "defaults": {"capacity": capacity},
-                    "links": [{"src": "a", "dst": "b"}, {"src": "b", "dst": "c"}, {"src": "c", "dst": "d"}],
-                },
-                "flows": flows,
-            }
-        )
-    )
+    return {
+        "name": "chain",
+        "topology": {
+            "nodes": ["a", "b", "c", "d"],
+            "defaults": {"capacity": capacity},
+            "links": [{"src": "a", "dst": "b"}, {"src": "b", "dst": "c"}, {"src": "c", "dst": "d"}],
+        },
+        "flows": flows,
+    }
+
+
+def chain_network(flows: list[dict[str, Any]] | None = None, capacity: str = "1Mbps") -> Network:
+    """a→b→c→d (bidirectional) with three flows of different models and lengths 3, 1 and 2."""
+    return build_network(parse_scenario(chain_data(flows, capacity)))
 
 
 def square_network() -> Network:
@@ -89,10 +92,31 @@ def _one_thread():
         yield
 
 
+class Outcome(NamedTuple):
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """Run ``nettwin ARGS`` through the application's entry point in this process: exit status and output."""
+    from nettwin.cli.app import main
+
+    def run(*args: str) -> Outcome:
+        monkeypatch.setattr(sys, "argv", ["nettwin", *args])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        out, err = capsys.readouterr()
+        return Outcome(exit_info.value.code or 0, out, err)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def builders() -> SimpleNamespace:
     """The network builders of this module, for module- and session-scoped fixtures."""
-    return SimpleNamespace(chain=chain_network, ring=square_network, targets=synthetic_targets)
+    return SimpleNamespace(chain=chain_network, chain_data=chain_data, ring=square_network, targets=synthetic_targets)
 
 
 @pytest.fixture

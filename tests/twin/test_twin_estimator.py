@@ -1,8 +1,11 @@
+import functools
+import inspect
+
 import numpy as np
 import pytest
 import torch
 
-from nettwin.twin import Twin, TwinError, load_twin
+from nettwin.twin import GLANCE, Twin, TwinError, load_twin, registry
 from nettwin.twin.estimator import cross_validate
 
 
@@ -20,6 +23,50 @@ def test_params_are_validated_with_one_message_format(pairs):
 def test_unknown_model_option_is_named(pairs):
     with pytest.raises(TwinError, match="model 'glance':.*'depth'"):
         Twin("glance", options={"depth": 3}, epochs=1).fit(pairs)
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "message"),
+    [
+        ("glance", {"T": 10**9}, r"model 'glance': parameter 'T' must be an int in \[1, 64\]; got 1000000000"),
+        ("glance", {"path": 200_000}, r"model 'glance': parameter 'path' must be an int in \[1, 1024\]"),
+        ("gnn", {"layers": 0}, r"model 'gnn': parameter 'layers' must be an int in \[1, 64\]; got 0"),
+        ("routenet", {"link_features": ["speed"]}, r"parameter 'link_features' must be a list of 'capacity'"),
+        ("routenet_fermi", {"probabilistic": 1}, r"parameter 'probabilistic' must be true or false; got 1"),
+        ("glance", {"kpis": ["delay"]}, r"Twin: option 'kpis' is the twin's own parameter 'kpis'"),
+        ("glance", ["T", 3], r"model 'glance': options must map option names to values"),
+    ],
+)
+def test_model_options_are_checked_against_declared_ranges_before_a_model_is_built(
+    model, options, message, pairs, monkeypatch
+):
+    cls = registry._MODELS[model]
+    original = cls.__init__
+
+    @functools.wraps(original)
+    def init(self, *args, **kwargs):
+        raise AssertionError("a model was built")
+
+    monkeypatch.setattr(cls, "__init__", init)
+    with pytest.raises(TwinError, match=message):
+        Twin(model, options=options).fit(pairs)
+
+
+def test_every_model_declares_the_range_of_every_constructor_argument():
+    for name in registry.model_names():
+        cls = registry._MODELS[name]
+        arguments = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+        assert set(cls.PARAMS) == set(arguments), name
+        registry.check_options(name, cls().config())  # the defaults are in range
+
+
+def test_a_model_without_declared_ranges_cannot_be_registered():
+    class Bare(GLANCE):
+        PARAMS = {k: v for k, v in GLANCE.PARAMS.items() if k != "T"}
+
+    with pytest.raises(TwinError, match=r"Bare.PARAMS declares no range for constructor argument 'T'"):
+        registry.register_model("bare", Bare)
+    assert "bare" not in registry.model_names()
 
 
 def test_strategies_lay_out_models(pairs, kpis):

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from nettwin._validation import WIDTH, Check, Interval, OneOf, validate_params
 from nettwin.errors import TEError
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance
@@ -106,6 +108,16 @@ class DOTESolver(TESolver):
     name = "dote"
     needs_fit = True
 
+    PARAMS: ClassVar[dict[str, Check]] = {
+        "hidden": WIDTH,
+        "train_steps": Interval(int, 0),
+        "batch_size": Interval(int, 1),
+        "lr": Interval(float, 0, open_low=True),
+        "seed": Interval(int, 0),
+        "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
+    }
+    """The declared range of every constructor argument (checked by ``fit`` and when a checkpoint is read)."""
+
     def __init__(
         self,
         hidden: int = 128,
@@ -126,6 +138,7 @@ class DOTESolver(TESolver):
         return torch.device(self.device) if self.device else default_device()
 
     def fit(self, instances: Sequence[TEInstance], callback: Callable[[int, float], None] | None = None) -> DOTESolver:
+        validate_params(type(self).__name__, self.get_params(), self.PARAMS, TEError)
         instances = list(instances)
         if not instances:
             raise TEError("fit needs at least one training instance")

@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from nettwin._validation import WIDTH, Check, Interval, OneOf, validate_params
 from nettwin.errors import TEError
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance
@@ -197,6 +199,18 @@ class GeminetSolver(TESolver):
     name = "geminet"
     needs_fit = True
 
+    PARAMS: ClassVar[dict[str, Check]] = {
+        "hidden": WIDTH,
+        "steps": Interval(int, 0, 64),
+        "train_steps": Interval(int, 0),
+        "batch_size": Interval(int, 1),
+        "lr": Interval(float, 0, open_low=True),
+        "trace_weight": Interval(float, 0),
+        "seed": Interval(int, 0),
+        "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
+    }
+    """The declared range of every constructor argument (checked by ``fit`` and when a checkpoint is read)."""
+
     def __init__(
         self,
         hidden: int = 32,
@@ -228,6 +242,7 @@ class GeminetSolver(TESolver):
         self, instances: Sequence[TEInstance], callback: Callable[[int, float], None] | None = None
     ) -> GeminetSolver:
         """Train a fresh network on ``instances`` (any mix of topologies); returns ``self``."""
+        validate_params(type(self).__name__, self.get_params(), self.PARAMS, TEError)
         device = self._device()
         torch.manual_seed(self.seed)
         net = GeminetNet(self.hidden, self.steps).to(device)

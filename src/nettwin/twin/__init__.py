@@ -15,7 +15,8 @@ from nettwin.twin.metrics import mre, nmae
 from nettwin.twin.models import GLANCE, GNN, RouteNet, RouteNetFermi
 from nettwin.twin.models.qt import QueueingTwin
 from nettwin.twin.normalise import Normalisation
-from nettwin.twin.registry import build_model, model_names, register_model, twin_names
+from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges
+from nettwin.twin.registry import build_model, check_options, model_names, register_model, twin_names
 
 __all__ = [
     "GLANCE",
@@ -25,12 +26,15 @@ __all__ = [
     "GraphBatch",
     "Normalisation",
     "NotFittedError",
+    "OutsideTrainingWarning",
     "QueueingTwin",
     "RouteNet",
     "RouteNetFermi",
+    "TrainingRanges",
     "Twin",
     "TwinError",
     "build_model",
+    "check_options",
     "graph_from_network",
     "load_twin",
     "make_twin",

@@ -1,11 +1,16 @@
 """Twin checkpoints: one file with weights, model configs, normalisation statistics, parameters and version.
 
 Written with :func:`torch.save` (atomically) and read with ``weights_only=True``: a checkpoint holds tensors and
-plain data only, never pickled code. The layout (``format_version`` 1)::
+plain data only, never pickled code. The layout (``format_version`` 2)::
 
-    {"format": "nettwin-twin", "format_version": 1, "nettwin_version": "0.1.0", "twin": "glance",
+    {"format": "nettwin-twin", "format_version": 2, "nettwin_version": "0.1.0", "twin": "glance",
      "params": {...estimator parameters...}, "normalisation": {...} | None,
-     "models": {"mtl": {"config": {...}, "state": {name: tensor}}}, "history": [...], "meta": {...}}
+     "models": {"mtl": {"config": {...}, "state": {name: tensor}}}, "history": [...], "meta": {...},
+     "ranges": {"link.capacity": [low, high], ...} | None, "digest": "sha256:..."}
+
+Format 2 added ``digest`` (see :mod:`nettwin._checkpoint`) and ``ranges``, the inputs seen in training
+(:mod:`nettwin.twin.ranges`). Format 1 files still load, with a warning that their integrity cannot be checked and
+without ranges. Every field is checked on reading, before any model is built from it.
 """
 
 from __future__ import annotations
@@ -14,21 +19,25 @@ from pathlib import Path
 from typing import Any
 
 from nettwin._checkpoint import read_tagged, write_tagged
+from nettwin._validation import short_repr
 from nettwin.errors import TwinError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_checkpoint", "read_checkpoint"]
 
 FORMAT = "nettwin-twin"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def write_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` (tagged with the format and nettwin version) to ``path`` atomically."""
+    """Write ``payload`` (tagged with the format and nettwin version, with its digest) to ``path`` atomically."""
     write_tagged(path, FORMAT, FORMAT_VERSION, payload)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint, saying why when the file is missing, is not a twin checkpoint or is too new.
+    """Read a checkpoint and check its layout: missing, not a twin checkpoint, damaged or too new are each said.
+
+    The values themselves (parameters, model configs, weights, statistics) are checked by the twin that loads
+    them (:func:`~nettwin.twin.estimator.load_twin`).
 
     Raises
     ------
@@ -38,4 +47,29 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     for key in ("twin", "params", "models"):
         if key not in data:
             raise TwinError(f"{path} is an incomplete twin checkpoint (no '{key}')")
+
+    def expect(ok: bool, where: str, what: str, value: Any) -> None:
+        if not ok:
+            raise TwinError(f"{path}: '{where}' must be {what}; got {short_repr(value)}")
+
+    def is_map(value: Any) -> bool:
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+
+    expect(isinstance(data["twin"], str), "twin", "a twin name", data["twin"])
+    expect(is_map(data["params"]), "params", "a mapping of parameter names to values", data["params"])
+    expect(is_map(data["models"]), "models", "a mapping of model names to models", data["models"])
+    for name, entry in data["models"].items():
+        expect(
+            is_map(entry) and set(entry) == {"config", "state"},
+            f"models.{name}",
+            "a mapping with 'config' and 'state'",
+            entry,
+        )
+        expect(is_map(entry["config"]), f"models.{name}.config", "a mapping of options", entry["config"])
+    for key in ("normalisation", "ranges"):
+        value = data.get(key)
+        expect(value is None or is_map(value), key, "a mapping or None", value)
+    expect(is_map(data.get("meta", {})), "meta", "a mapping", data.get("meta"))
+    history = data.get("history", [])
+    expect(isinstance(history, list) and all(is_map(r) for r in history), "history", "a list of records", history)
     return data

@@ -12,7 +12,9 @@ samples, and return ``{kpi: (F,) array}`` in SI units (s, bit/s, packets) per ne
 
 from __future__ import annotations
 
+import inspect
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,18 +23,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from nettwin._checkpoint import check_weights
+from nettwin._validation import Flag, Interval, NumberMap, OneOf, Text, check_known, short_repr, validate_params
 from nettwin.errors import NotFittedError, TwinError
 from nettwin.scenario.network import Network
-from nettwin.twin._validation import Interval, OneOf, validate_params
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import TwinModel
 from nettwin.twin.checkpoint import read_checkpoint, write_checkpoint
 from nettwin.twin.graph import Graph, graph_from_network
 from nettwin.twin.likelihood import decode
 from nettwin.twin.metrics import nmae
-from nettwin.twin.models._features import DEFAULT_KPIS
+from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
 from nettwin.twin.normalise import Normalisation
-from nettwin.twin.registry import build_model, display_name, model_names
+from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges, describe
+from nettwin.twin.registry import build_model, check_options, display_name, model_names
 from nettwin.twin.training import STRATEGIES, Item, TrainConfig
 
 __all__ = [
@@ -48,9 +52,6 @@ __all__ = [
     "torch_threads",
     "KPIS",
 ]
-
-KPIS = ("delay", "jitter", "throughput", "drops", "drop_rate", "delay_std", "delay_p50", "delay_p90", "delay_p99")
-"""KPIs a twin can learn (per-flow, see :mod:`nettwin.sim.kpi`)."""
 
 NONNEGATIVE = set(KPIS)
 
@@ -146,6 +147,19 @@ class BaseTwin:
                 f"this {type(self).__name__} ({self.name}) is not fitted yet; call fit() or load a checkpoint first"
             )
 
+    def outside_training(self, networks: Any) -> list[str] | list[list[str]]:
+        """Why each network is outside the ranges of inputs the twin was trained on: one reason per input, e.g.
+        ``link capacity 10 Gbps > 150 kbps seen`` (see :mod:`nettwin.twin.ranges`).
+
+        One network gives a list of reasons, a sequence one list per network; an empty list means inside every
+        range, or no ranges to compare with (queueing theory, checkpoints written before twins recorded them).
+        """
+        self._check_fitted()
+        single = not isinstance(networks, list | tuple)
+        ranges: TrainingRanges | None = getattr(self, "ranges_", None)
+        out = [ranges.check(as_graph(x)) if ranges else [] for x in ([networks] if single else networks)]
+        return out[0] if single else out
+
     def score(self, samples: Iterable[Any], iqr: Mapping[str, float] | None = None) -> dict[str, float]:
         """NMAE per KPI against the samples' run-0 KPIs (IQRs: given, else the twin's training IQRs)."""
         self._check_fitted()
@@ -205,7 +219,11 @@ class Twin(BaseTwin):
     Attributes (after ``fit``)
     --------------------------
     models_ : {``mtl`` | ``tl`` | KPI name: TwinModel}; normalisation_ : Normalisation; kpis_ : KPIs predicted;
-    iqr_ : {KPI: IQR}; history_ : one record per epoch; fit_seconds_ : training wall time.
+    iqr_ : {KPI: IQR}; history_ : one record per epoch; fit_seconds_ : training wall time; ranges_ : the inputs seen
+    in training (:class:`~nettwin.twin.ranges.TrainingRanges`; None when loaded from an older checkpoint).
+
+    ``predict`` warns (:class:`~nettwin.twin.ranges.OutsideTrainingWarning`) when a network is outside those ranges;
+    :meth:`outside_training` says why, network by network.
 
     Examples
     --------
@@ -270,12 +288,15 @@ class Twin(BaseTwin):
         "patience": Interval(int, 1),
         "loss": OneOf(("mae", "mse", "huber")),
         "lr_decay": Interval(float, 0, 1, open_low=True),
-        "probabilistic": OneOf((True, False)),
+        "probabilistic": Flag(),
         "max_seconds": Interval(float, 0, open_low=True, none_ok=True),
         "seed": Interval(int, 0),
         "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
-        "threads": Interval(int, 1, none_ok=True),
+        "threads": Interval(int, 1, 1024, none_ok=True),
+        "verbose": Flag(),
     }
+    """Declared ranges of the parameters (``options`` are checked against the model's own, see
+    :func:`~nettwin.twin.registry.check_options`)."""
 
     _PARAMS = (
         "model",
@@ -297,6 +318,16 @@ class Twin(BaseTwin):
         "threads",
         "verbose",
     )
+
+    @classmethod
+    def _validate(cls, params: Mapping[str, Any], owner: str = "Twin", prefix: str | None = None) -> None:
+        """Check parameters (and the model options among them) against their declared ranges."""
+        validate_params(owner, params, cls._CHECKS, TwinError, prefix=prefix)
+        options = params.get("options")
+        options = {} if options is None else options
+        check_options(params["model"], options, None if prefix is None else owner, prefix and f"{prefix}.options")
+        if "kpis" in options:
+            raise TwinError(f"{owner}: option 'kpis' is the twin's own parameter 'kpis'; set that instead")
 
     def get_params(self) -> dict[str, Any]:
         params = {k: getattr(self, k) for k in self._PARAMS}
@@ -342,7 +373,7 @@ class Twin(BaseTwin):
         ``iqr`` overrides the KPI scales (default: a dataset's manifest IQRs where > 0, else computed from
         ``train``). ``callback`` receives each epoch's record. Returns ``self``.
         """
-        validate_params("Twin", self.get_params(), self._CHECKS)
+        self._validate({k: getattr(self, k) for k in self._PARAMS})
         with torch_threads(self.threads):
             return self._fit(train, val, iqr, callback)
 
@@ -403,6 +434,7 @@ class Twin(BaseTwin):
         self.iqr_ = {k: norm.kpi_scale[k] for k in all_kpis}
         self.history_ = history
         self.n_train_ = len(train_items)
+        self.ranges_ = TrainingRanges.fit([g for g, _ in train_items])
         self.kpis_ = kpis
         return self
 
@@ -457,8 +489,19 @@ class Twin(BaseTwin):
         self._check_fitted()
         single = not isinstance(networks, list | tuple)
         items = [networks] if single else list(networks)
-        preds = self.predict_graphs([as_graph(x) for x in items], batch_size=batch_size)
+        graphs = [as_graph(x) for x in items]
+        self._warn_outside(graphs)
+        preds = self.predict_graphs(graphs, batch_size=batch_size)
         return preds[0] if single else preds
+
+    def _warn_outside(self, graphs: Sequence[Graph]) -> None:
+        if self.ranges_ is None:
+            return
+        flagged = [(i, why) for i, g in enumerate(graphs) if (why := self.ranges_.check(g))]
+        if flagged:
+            i, why = flagged[0]
+            more = f" ({len(flagged) - 1} more of the {len(graphs)} networks too)" if len(flagged) > 1 else ""
+            warnings.warn(describe(f"network {i}", why) + more, OutsideTrainingWarning, stacklevel=3)
 
     def save(self, path: str | Path) -> None:
         """Write weights, model configs, normalisation, parameters and learning curves to one file."""
@@ -474,6 +517,7 @@ class Twin(BaseTwin):
                     for name, m in self.models_.items()
                 },
                 "history": self.history_,
+                "ranges": self.ranges_.to_dict() if self.ranges_ is not None else None,
                 "meta": {
                     "kpis": self.kpis_,
                     "iqr": self.iqr_,
@@ -484,30 +528,73 @@ class Twin(BaseTwin):
         )
 
     @classmethod
-    def _from_checkpoint(cls, data: dict[str, Any], device: str | None) -> Twin:
-        try:
-            twin = cls(**data["params"])
-        except TypeError as err:
-            raise TwinError(
-                f"checkpoint parameters are not understood by this nettwin ({err}); upgrade nettwin"
-            ) from err
-        dev = pick_device(device)
-        twin.models_ = {}
-        for name, entry in data["models"].items():
-            model = build_model(data["twin"], **entry["config"])
-            try:
-                model.load_state_dict(entry["state"])
-            except RuntimeError as err:
-                raise TwinError(f"checkpoint weights do not fit model '{data['twin']}': {err}") from err
-            twin.models_[name] = model.to(dev).eval()
-        twin.normalisation_ = Normalisation.from_dict(data["normalisation"])
-        meta = data.get("meta", {})
+    def _from_checkpoint(cls, data: dict[str, Any], device: str | None, owner: str) -> Twin:
+        """A twin from a checkpoint's fields, each checked before anything is built from it."""
+        given = data["params"]
+        check_known(owner, given, cls._PARAMS, TwinError, prefix="params")
+        defaults = {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+        params = {**defaults, **given}
+        cls._validate(params, owner, "params")
+        if params["model"] != data["twin"]:
+            raise TwinError(f"{owner}: 'params.model' is {params['model']!r} but 'twin' is {data['twin']!r}")
+        twin = cls(**params)
+        meta = _checked_meta(data, owner)
         twin.kpis_ = list(meta.get("kpis", twin.kpis))
+        expected = set(twin.kpis_) if twin.strategy == "stl" else {twin.strategy}
+        if set(data["models"]) != expected:
+            raise TwinError(
+                f"{owner}: 'models' holds {sorted(data['models'])}, but a {twin.strategy} twin of "
+                f"{twin.kpis_} has {sorted(expected)}"
+            )
+        for name, entry in data["models"].items():
+            where = f"models.{name}.config"
+            check_options(twin.model, entry["config"], owner, where)
+            needed = [name] if twin.strategy == "stl" else twin.kpis_
+            lacking = [k for k in needed if k not in entry["config"].get("kpis", [])]
+            if lacking:
+                raise TwinError(f"{owner}: '{where}.kpis' lacks '{lacking[0]}'")
+        twin.normalisation_ = Normalisation.from_dict(data.get("normalisation"), owner)
+        for key in ("kpi_center", "kpi_scale"):
+            lacking = [k for k in twin.kpis_ if k not in getattr(twin.normalisation_, key)]
+            if lacking:
+                raise TwinError(f"{owner}: 'normalisation.{key}' has no '{lacking[0]}'")
+        ranges = data.get("ranges")
+        twin.ranges_ = None if ranges is None else TrainingRanges.from_dict(ranges, owner)
         twin.iqr_ = dict(meta.get("iqr", {}))
         twin.n_train_ = meta.get("n_train", 0)
         twin.fit_seconds_ = meta.get("fit_seconds", 0.0)
-        twin.history_ = list(data.get("history", []))
+        twin.history_ = _checked_history(data.get("history", []), owner)
+        # Only now, every value checked, are models built (and their weights checked before they are loaded).
+        dev = pick_device(device)
+        twin.models_ = {}
+        for name, entry in data["models"].items():
+            config = entry["config"]
+            model = check_weights(
+                lambda c=config: build_model(twin.model, **c), entry["state"], f"models.{name}.state", owner, TwinError
+            )
+            twin.models_[name] = model.to(dev).eval()
         return twin
+
+
+_META = {
+    "kpis": OneOf(KPIS, many=True),
+    "iqr": NumberMap(positive=True),
+    "n_train": Interval(int, 0),
+    "fit_seconds": Interval(float, 0),
+}
+_HISTORY = {"stage": Text(), "epoch": Interval(int, 0), "train_loss": Interval(float), "val_score": Interval(float)}
+
+
+def _checked_meta(data: Mapping[str, Any], owner: str) -> dict[str, Any]:
+    meta = data.get("meta", {})
+    validate_params(owner, meta, _META, TwinError, prefix="meta", given_only=True)
+    return meta
+
+
+def _checked_history(history: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
+    for i, record in enumerate(history):
+        validate_params(owner, record, _HISTORY, TwinError, prefix=f"history[{i}]")
+    return list(history)
 
 
 def make_twin(name: str, **params: Any) -> BaseTwin:
@@ -529,16 +616,21 @@ def load_twin(path: str | Path, device: str | None = None) -> BaseTwin:
         If the file is missing, not a twin checkpoint, from a newer format, or names an unknown model.
     """
     data = read_checkpoint(path)
+    owner = str(path)
     if data["twin"] == "qt":
         from nettwin.twin.models.qt import QueueingTwin
 
+        check_known(owner, data["params"], ["kpis"], TwinError, prefix="params")
+        validate_params(owner, data["params"], QueueingTwin._CHECKS, TwinError, prefix="params")
+        meta = _checked_meta(data, owner)
+        validate_params(owner, meta, {k: _META[k] for k in ("kpis", "iqr")}, TwinError, prefix="meta")
         return QueueingTwin._from_checkpoint(data)
     if data["twin"] not in model_names():
         raise TwinError(
-            f"{path}: checkpoint of unknown twin model '{data['twin']}'; this nettwin knows "
+            f"{path}: checkpoint of unknown twin model {short_repr(data['twin'])}; this nettwin knows "
             f"{', '.join(model_names())} and qt"
         )
-    return Twin._from_checkpoint(data, device)
+    return Twin._from_checkpoint(data, device, owner)
 
 
 def cross_validate(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from nettwin.twin.graph import graph_from_network
 from nettwin.twin.metrics import mre, nmae
 from nettwin.twin.models.qt import QueueingTwin
 from nettwin.twin.normalise import kpi_iqr
+from nettwin.twin.ranges import OutsideTrainingWarning
 
 __all__ = ["evaluate", "predict_timed", "write_report", "report_table", "SIMBASE_LEVELS"]
 
@@ -73,7 +75,9 @@ def predict_timed(
         start = time.perf_counter()
         preds = twin.predict(list(networks))
         return preds, {"seconds_per_sample": (time.perf_counter() - start) / len(networks)}
-    twin.predict(list(networks[:2]))  # warm-up
+    with warnings.catch_warnings():  # a warm-up: evaluate reports networks outside the training ranges itself
+        warnings.simplefilter("ignore", OutsideTrainingWarning)
+        twin.predict(list(networks[:2]))
     start = time.perf_counter()
     graphs = [graph_from_network(n) for n in networks]
     encoded = time.perf_counter()
@@ -115,6 +119,9 @@ def evaluate(
     iqr : NMAE scales to use instead of the dataset's training IQRs (e.g. a test-only dataset of an unseen
         topology scored with the training dataset's IQRs).
 
+    The report's ``notes`` also say when the dataset is incomplete (an interrupted generation) and how many
+    networks are outside each learned twin's training ranges (also its method entry's ``outside_training``).
+
     Raises
     ------
     TwinError
@@ -137,6 +144,12 @@ def evaluate(
         raise TwinError(f"evaluate: the '{split}' split of {dataset} has no samples")
     networks = [as_network(s) for s in samples]
     notes = []
+    if not getattr(dataset, "complete", True):
+        done, total = dataset.manifest.get("counts", {}).get("samples"), dataset.manifest.get("samples")
+        notes.append(
+            f"dataset {dataset.manifest.get('name')} is incomplete ({done} of {total} samples generated): the scores "
+            "cover those only; rerun 'nettwin dataset generate' to finish it"
+        )
     if iqr is not None:
         iqr = {k: float(iqr[k]) for k in kpis}
         iqr_source = dict.fromkeys(kpis, "given")
@@ -164,6 +177,12 @@ def evaluate(
             entry["params"] = {k: v for k, v in twin.get_params().items() if k not in ("verbose",)}
             entry["fit_seconds"] = twin.fit_seconds_
             entry["n_train"] = twin.n_train_
+            entry["outside_training"] = sum(bool(why) for why in twin.outside_training(networks))
+            if entry["outside_training"]:
+                notes.append(
+                    f"{twin.name}: {entry['outside_training']} of {len(networks)} networks are outside the ranges "
+                    "of inputs it was trained on (Twin.outside_training says why)"
+                )
         methods.append(entry)
 
     if simbase:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from nettwin._validation import NumberMap, finite, short_repr, validate_params
 from nettwin.errors import TwinError
-from nettwin.twin.graph import Graph
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph
 
 __all__ = ["Normalisation", "kpi_iqr"]
 
@@ -97,11 +99,40 @@ class Normalisation:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> Normalisation:
-        return cls(
-            node=(list(data["node"][0]), list(data["node"][1])),
-            link=(list(data["link"][0]), list(data["link"][1])),
-            path=(list(data["path"][0]), list(data["path"][1])),
-            kpi_center=dict(data["kpi_center"]),
-            kpi_scale=dict(data["kpi_scale"]),
+    def from_dict(cls, data: Any, owner: str = "normalisation", where: str = "normalisation") -> Normalisation:
+        """Statistics read back from :meth:`to_dict`'s form, each checked before use.
+
+        Raises
+        ------
+        TwinError
+            Naming the field at fault (``owner``: the file; ``where``: the field holding ``data``): not a mapping,
+            feature means and standard deviations that are not one finite number per feature column (deviations
+            > 0), KPI centres that are not finite numbers or scales that are not > 0.
+        """
+        if not isinstance(data, dict):
+            raise TwinError(f"{owner}: '{where}' must be a mapping of statistics; got {short_repr(data)}")
+        blocks = {}
+        for kind, names in (("node", NODE_FEATURES), ("link", LINK_FEATURES), ("path", PATH_FEATURES)):
+            value = data.get(kind)
+            n = len(names)
+            ok = (
+                isinstance(value, list | tuple)
+                and len(value) == 2
+                and all(isinstance(v, list | tuple) and len(v) == n and all(finite(x) for x in v) for v in value)
+                and all(s > 0 for s in value[1])
+            )
+            if not ok:
+                raise TwinError(
+                    f"{owner}: '{where}.{kind}' must be [means, standard deviations], {n} finite numbers each "
+                    f"(deviations > 0); got {short_repr(value)}"
+                )
+            blocks[kind] = ([float(x) for x in value[0]], [float(x) for x in value[1]])
+        validate_params(
+            owner,
+            data,
+            {"kpi_center": NumberMap(), "kpi_scale": NumberMap(positive=True)},
+            TwinError,
+            prefix=where,
         )
+        kpis = {k: {name: float(v) for name, v in data[k].items()} for k in ("kpi_center", "kpi_scale")}
+        return cls(**blocks, **kpis)

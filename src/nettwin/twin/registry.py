@@ -1,19 +1,26 @@
 """The twin registry: learnable models by name, plus the queueing-theory baseline.
 
 A new model plugs in with :func:`register_model` (a :class:`~nettwin.twin.blocks.TwinModel` subclass whose
-constructor takes ``kpis`` and keyword options) and is then available to :class:`~nettwin.twin.Twin`, checkpoints
-and the ``nettwin train --model`` option.
+constructor takes ``kpis`` and keyword options, and whose ``PARAMS`` declares the range of each of them) and is then
+available to :class:`~nettwin.twin.Twin`, checkpoints and the ``nettwin train --model`` option.
+
+Options are checked in one place, :func:`check_options`, against the model's ``PARAMS``: the options of a
+:class:`~nettwin.twin.Twin`, those of ``nettwin train --option`` and the configurations read from checkpoints, each
+before any model is built.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from typing import Any
 
+from nettwin._validation import check_known, short_repr, validate_params
 from nettwin.errors import TwinError
 from nettwin.twin.blocks import TwinModel
 from nettwin.twin.models import GLANCE, GNN, RouteNet, RouteNetFermi
 
-__all__ = ["register_model", "model_names", "twin_names", "build_model", "display_name"]
+__all__ = ["register_model", "model_names", "twin_names", "build_model", "check_options", "display_name"]
 
 _MODELS: dict[str, type[TwinModel]] = {
     "glance": GLANCE,
@@ -24,8 +31,24 @@ _MODELS: dict[str, type[TwinModel]] = {
 _DISPLAY = {"glance": "GLANCE", "routenet": "RouteNet", "routenet_fermi": "RouteNet-Fermi", "gnn": "GNN", "qt": "QT"}
 
 
+def _arguments(cls: type[TwinModel]) -> list[str]:
+    return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+
+
 def register_model(name: str, cls: type[TwinModel], display: str | None = None) -> None:
-    """Make a learnable model available under ``name``."""
+    """Make a learnable model available under ``name``.
+
+    Raises
+    ------
+    TwinError
+        If ``cls.PARAMS`` does not declare a check for every constructor argument.
+    """
+    declared = getattr(cls, "PARAMS", {})
+    missing = [n for n in _arguments(cls) if n not in declared]
+    if missing:
+        raise TwinError(
+            f"register_model: {cls.__name__}.PARAMS declares no range for constructor argument '{missing[0]}'"
+        )
     _MODELS[name] = cls
     _DISPLAY[name] = display or cls.__name__
 
@@ -45,19 +68,40 @@ def display_name(name: str) -> str:
     return _DISPLAY.get(name, name)
 
 
-def build_model(name: str, **config: Any) -> TwinModel:
-    """A new model by name with the given constructor options.
+def _model_class(name: str) -> type[TwinModel]:
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise TwinError(f"unknown twin model {short_repr(name)}; choose one of {', '.join(_MODELS)}") from None
+
+
+def check_options(name: str, options: Any, owner: str | None = None, prefix: str | None = None) -> None:
+    """Check model options against the model's declared ranges (``PARAMS``); options not given keep defaults.
+
+    ``owner`` starts the message (default ``model '<name>'``); ``prefix`` names the options as fields of a file
+    (e.g. ``models.mtl.config``).
 
     Raises
     ------
     TwinError
-        For an unknown name or option.
+        For an unknown model, an unknown option, or the first option outside its range, naming it.
     """
-    try:
-        cls = _MODELS[name]
-    except KeyError:
-        raise TwinError(f"unknown twin model '{name}'; choose one of {', '.join(_MODELS)}") from None
-    try:
-        return cls(**config)
-    except TypeError as err:
-        raise TwinError(f"model '{name}': {err}") from err
+    cls = _model_class(name)
+    owner = owner or f"model '{name}'"
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        where = f"'{prefix}'" if prefix else "options"
+        raise TwinError(f"{owner}: {where} must map option names to values; got {short_repr(options)}")
+    check_known(owner, options, _arguments(cls), TwinError, prefix=prefix)
+    validate_params(owner, options, getattr(cls, "PARAMS", {}), TwinError, prefix=prefix, given_only=True)
+
+
+def build_model(name: str, **config: Any) -> TwinModel:
+    """A new model by name with the given constructor options, checked first (:func:`check_options`).
+
+    Raises
+    ------
+    TwinError
+        For an unknown name or option, or an option outside its range.
+    """
+    check_options(name, config)
+    return _MODELS[name](**config)

@@ -36,9 +36,11 @@ Shapes: ``forward(batch)`` → ``{kpi: (P,)}`` (or (P, 2) when probabilistic), P
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 
+from nettwin._validation import DEPTH, WIDTH, Check, Flag
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import (
     MLP,
@@ -49,13 +51,26 @@ from nettwin.twin.blocks import (
     links_to_nodes,
     pad_features,
 )
-from nettwin.twin.models._features import DEFAULT_KPIS, TRAFFIC, columns
+from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, TRAFFIC, columns, features
 
 __all__ = ["GLANCE"]
 
 
 class GLANCE(TwinModel):
     """The GLANCE (update rules, arguments and shapes: see the module docstring)."""
+
+    PARAMS: ClassVar[dict[str, Check]] = {
+        **HEAD_PARAMS,
+        "path": WIDTH,
+        "link": WIDTH,
+        "node": WIDTH,
+        "T": DEPTH,
+        "path_features": features("path"),
+        "link_features": features("link"),
+        "node_features": features("node"),
+        "node_updates": Flag(),
+    }
+    """The declared range of every constructor argument (checked before a model is built)."""
 
     def __init__(
         self,

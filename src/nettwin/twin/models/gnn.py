@@ -24,19 +24,31 @@ Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from nettwin._validation import DEPTH, WIDTH, Check
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import Encoding, GraphConv, TwinModel, links_to_nodes, scatter_sum
-from nettwin.twin.models._features import DEFAULT_KPIS, TRAFFIC, columns
+from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, TRAFFIC, columns, features
 
 __all__ = ["GNN"]
 
 
 class GNN(TwinModel):
     """The GCN baseline (update rules, arguments and shapes: see the module docstring)."""
+
+    PARAMS: ClassVar[dict[str, Check]] = {
+        **HEAD_PARAMS,
+        "hidden": WIDTH,
+        "layers": DEPTH,
+        "path_features": features("path"),
+        "node_features": features("node"),
+        "link_features": features("link"),
+    }
+    """The declared range of every constructor argument (checked before a model is built)."""
 
     def __init__(
         self,

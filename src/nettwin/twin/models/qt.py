@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from nettwin._validation import Check, OneOf, validate_params
+from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
-from nettwin.twin._validation import OneOf, validate_params
 from nettwin.twin.checkpoint import write_checkpoint
 from nettwin.twin.estimator import KPIS, BaseTwin, as_items, as_network
 from nettwin.twin.models._features import DEFAULT_KPIS
@@ -40,6 +41,9 @@ class QueueingTwin(BaseTwin):
 
     kind = "qt"
 
+    _CHECKS: ClassVar[dict[str, Check]] = {"kpis": OneOf(KPIS, many=True)}
+    """The declared range of every constructor argument."""
+
     def __init__(self, kpis: Sequence[str] = DEFAULT_KPIS) -> None:
         self.kpis = kpis
 
@@ -50,7 +54,7 @@ class QueueingTwin(BaseTwin):
         self, train: Any = (), val: Any = None, *, iqr: Mapping[str, float] | None = None, callback: Any = None
     ) -> QueueingTwin:
         """Record the KPIs and their IQRs (given, from a dataset's manifest, or from ``train``); returns ``self``."""
-        validate_params("QueueingTwin", self.get_params(), {"kpis": OneOf(KPIS, many=True)})
+        validate_params("QueueingTwin", {"kpis": self.kpis}, self._CHECKS, TwinError)
         kpis = list(self.kpis)
         is_dataset = hasattr(train, "iqr") and hasattr(train, "manifest")
         given = {k: float(v) for k, v in (iqr or {}).items() if v and v > 0}

@@ -28,18 +28,30 @@ Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from torch import nn
 
+from nettwin._validation import DEPTH, WIDTH, Check
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import Encoding, PathRNN, TwinModel, pad_features
-from nettwin.twin.models._features import DEFAULT_KPIS, TRAFFIC, columns
+from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, TRAFFIC, columns, features
 
 __all__ = ["RouteNet"]
 
 
 class RouteNet(TwinModel):
     """The RouteNet (update rules, arguments and shapes: see the module docstring)."""
+
+    PARAMS: ClassVar[dict[str, Check]] = {
+        **HEAD_PARAMS,
+        "path": WIDTH,
+        "link": WIDTH,
+        "T": DEPTH,
+        "path_features": features("path"),
+        "link_features": features("link"),
+    }
+    """The declared range of every constructor argument (checked before a model is built)."""
 
     def __init__(
         self,

@@ -33,21 +33,36 @@ Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nettwin._validation import DEPTH, WIDTH, Check, OneOf
 from nettwin.errors import TwinError
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import MLP, Encoding, KPIHeads, PathRNN, TwinModel, hops_to_links, hops_to_paths
-from nettwin.twin.models._features import DEFAULT_KPIS, TRAFFIC, columns
+from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, KPIS, TRAFFIC, columns, features
 
 __all__ = ["RouteNetFermi"]
 
 
 class RouteNetFermi(TwinModel):
     """The RouteNet-Fermi-style twin (update rules, arguments and shapes: see the module docstring)."""
+
+    PARAMS: ClassVar[dict[str, Check]] = {
+        **HEAD_PARAMS,
+        "path": WIDTH,
+        "link": WIDTH,
+        "queue": WIDTH,
+        "T": DEPTH,
+        "additive": OneOf(KPIS, many=True, empty_ok=True),
+        "path_features": features("path"),
+        "link_features": features("link"),
+        "queue_features": features("link"),
+    }
+    """The declared range of every constructor argument (checked before a model is built)."""
 
     def __init__(
         self,
