@@ -1,9 +1,12 @@
 """``nettwin train / evaluate / predict`` through the command registration the application uses."""
 
 import json
+import re
+import shutil
 
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from nettwin.cli import twin as twin_cli
@@ -109,3 +112,48 @@ def test_train_qt_gives_a_checkpoint_evaluate_accepts(app, tiny_dataset, tmp_pat
     )
     assert result.exit_code == 0, result.output
     assert "QT" in result.output and "SimBase" not in result.output
+
+
+def scenario_file(tiny_dataset, tmp_path, capacity_scale=1.0):
+    """The first training sample's scenario (capacities scaled), as a file."""
+    data = dump_scenario(next(tiny_dataset.samples("train")).scenario)
+    data["topology"]["capacity_scale"] = data["topology"].get("capacity_scale", 1.0) * capacity_scale
+    path = tmp_path / f"x{capacity_scale:g}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_predict_warns_once_and_flags_a_network_outside_the_training_range(trained, tiny_dataset, tmp_path, run_main):
+    ckpt, _ = trained
+    res = run_main("predict", str(ckpt), str(scenario_file(tiny_dataset, tmp_path)))
+    assert res.code == 0 and "warning" not in res.stderr
+    fast = scenario_file(tiny_dataset, tmp_path, capacity_scale=100)
+    res = run_main("predict", str(ckpt), str(fast))
+    assert res.code == 0 and "delay ms" in res.stdout
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: network 0 is outside the twin's training range: link ")
+    assert re.search(r"link capacity [\d.]+ Mbps > [\d.]+ kbps seen", lines[0])
+    assert lines[0].endswith("predictions may be unreliable")
+    res = run_main("predict", str(ckpt), str(fast), "--format", "json")
+    assert any(r.startswith("link capacity") for r in json.loads(res.stdout)["outside_training"])
+    res = run_main("predict", str(ckpt), str(scenario_file(tiny_dataset, tmp_path)), "--format", "json")
+    assert json.loads(res.stdout)["outside_training"] == []
+
+
+def test_evaluate_says_when_the_dataset_is_incomplete(trained, tiny_dataset, tmp_path, run_main):
+    ckpt, _ = trained
+    partial = tmp_path / "partial"
+    shutil.copytree(tiny_dataset.path, partial)
+    manifest = json.loads((partial / "manifest.json").read_text())
+    manifest["status"] = "incomplete"
+    (partial / "manifest.json").write_text(json.dumps(manifest))
+    quick = ("--no-simbase", "--no-qt", "--out")
+    res = run_main("evaluate", str(ckpt), str(partial), *quick, str(tmp_path / "r"))
+    assert res.code == 0, res.stderr
+    notes = [line for line in res.stdout.splitlines() if "incomplete" in line]
+    assert notes == [
+        "note: dataset tiny-twin is incomplete (30 of 30 samples generated): the scores cover those only; rerun "
+        "'nettwin dataset generate' to finish it"
+    ]
+    res = run_main("evaluate", str(ckpt), str(tiny_dataset.path), *quick, str(tmp_path / "s"))
+    assert res.code == 0 and "incomplete" not in res.stdout

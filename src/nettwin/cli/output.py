@@ -29,6 +29,7 @@ __all__ = [
     "progress_bar",
     "status",
     "error_line",
+    "warning_line",
 ]
 
 
@@ -123,3 +124,9 @@ def error_line(message: str) -> None:
     """Print an error on stderr, one line per problem, the message exactly as written."""
     for line in str(message).strip().splitlines() or ["unknown error"]:
         err_console.print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)
+
+
+def warning_line(message: str) -> None:
+    """Print a warning on stderr, on one line, the message exactly as written."""
+    line = " ".join(str(message).split())
+    err_console.print(Text.assemble(("warning:", "bold yellow"), " ", line), highlight=False, soft_wrap=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from nettwin.cli.guard import default_output, out_option
-from nettwin.cli.output import Format, console, err_console, print_json, print_table, status
+from nettwin.cli.output import Format, console, err_console, print_json, print_table, status, warning_line
 
 __all__ = ["register", "train", "evaluate", "predict"]
 
@@ -18,6 +21,27 @@ _KPIS = "delay,jitter,throughput,drops"
 
 def _kpi_list(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
+
+
+@contextmanager
+def _warning_lines() -> Iterator[None]:
+    """Show what twins and checkpoints warn about (an old checkpoint, a network outside the training ranges) as
+    ``warning:`` lines; other warnings as Python shows them."""
+    from nettwin._checkpoint import CheckpointWarning
+    from nettwin.twin.ranges import OutsideTrainingWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CheckpointWarning)
+        warnings.simplefilter("always", OutsideTrainingWarning)
+        try:
+            yield
+        finally:
+            shown = [w for w in caught if issubclass(w.category, CheckpointWarning | OutsideTrainingWarning)]
+    for w in caught:
+        if w in shown:
+            warning_line(str(w.message))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def parse_model_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -162,7 +186,8 @@ def evaluate(
 
     out = out or default_output(Path(f"report-{Path(dataset).name}"), directory=True)
     ds = Dataset(dataset)
-    twins = [load_twin(p) for p in [checkpoint, *(also or [])]]
+    with _warning_lines():
+        twins = [load_twin(p) for p in [checkpoint, *(also or [])]]
     with status(f"evaluating {', '.join(t.name for t in twins)} on {dataset} ({split})"):
         report = run_evaluation(twins, ds, split=split, simbase=simbase, qt=qt, limit=limit)
     json_path, png_path = write_report(report, out)
@@ -195,15 +220,22 @@ def predict(
     from nettwin.sim import as_network
     from nettwin.twin import load_twin
 
-    twin = load_twin(checkpoint)
-    network = as_network(scenario)
-    pred = twin.predict(network)
+    with _warning_lines():
+        twin = load_twin(checkpoint)
+        network = as_network(scenario)
+        pred = twin.predict(network)  # warns when the network is outside the twin's training ranges
     flows = []
     for i, f in enumerate(network.flows):
         rec: dict[str, Any] = {"flow": i, "src": network.nodes[f.src], "dst": network.nodes[f.dst], "hops": len(f.path)}
         rec.update({k: float(v[i]) for k, v in pred.items()})
         flows.append(rec)
-    payload = {"twin": twin.name, "checkpoint": str(checkpoint), "scenario": network.name, "flows": flows}
+    payload = {
+        "twin": twin.name,
+        "checkpoint": str(checkpoint),
+        "scenario": network.name,
+        "outside_training": twin.outside_training(network),
+        "flows": flows,
+    }
     if out is not None:
         write_json(out, payload)
     if fmt is Format.json:
