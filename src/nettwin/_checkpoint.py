@@ -171,7 +171,9 @@ def _damaged(path: Path, why: str) -> str:
 
 
 def _unreadable(path: Path, raw: bytes, fmt: str, what: str, err: Exception) -> str:
-    if fmt.encode() in raw:  # our format tag is stored verbatim: a checkpoint of ours that no longer reads
+    # The format tag and the envelope's keys are stored verbatim (one changed byte cannot hit both): a file that
+    # holds them is a checkpoint of ours that no longer reads.
+    if fmt.encode() in raw or b"nettwin_version" in raw:
         return _damaged(path, "it cannot be read")
     # torch's text for what it refuses suggests loading with weights_only=False, that is, running the file's code:
     # never pass that on.

@@ -139,7 +139,9 @@ def value_offset(raw: bytes, text: bytes) -> int:
     return at + len(text) - 1
 
 
-@pytest.mark.parametrize("where", ["tensor", "config", "normalisation", "tag", "200 random bytes"])
+@pytest.mark.parametrize(
+    "where", ["tensor", "config", "normalisation", "tag", "tag, no longer text", "200 random bytes"]
+)
 def test_a_flipped_byte_anywhere_is_reported_as_damage(where, saved, tmp_path):
     raw, data, net = saved
     damaged = bytearray(raw)
@@ -152,8 +154,9 @@ def test_a_flipped_byte_anywhere_is_reported_as_damage(where, saved, tmp_path):
             "config": lambda: value_offset(raw, b"node_updates"),
             "normalisation": lambda: value_offset(raw, b"kpi_center") + 40,
             "tag": lambda: value_offset(raw, FORMAT.encode()),
+            "tag, no longer text": lambda: value_offset(raw, FORMAT.encode()),  # unreadable as UTF-8
         }[where]()
-        damaged[at] ^= 0x01
+        damaged[at] ^= 0xFF if where.endswith("text") else 0x01
     path = tmp_path / "damaged.pt"
     path.write_bytes(bytes(damaged))
     with pytest.raises(TwinError, match=rf"^checkpoint {path} is damaged \(.*\); retrain or restore it$"):
