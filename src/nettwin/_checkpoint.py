@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import nettwin
 from nettwin._files import atomic_write_bytes
 from nettwin._validation import short_repr
-from nettwin.errors import NettwinError
+from nettwin.errors import NettwinError, NettwinWarning
 
 if TYPE_CHECKING:
     import torch
@@ -38,7 +38,7 @@ DIGEST_SINCE = 2
 """The first format version (of every nettwin checkpoint format) that carries a digest."""
 
 
-class CheckpointWarning(UserWarning):
+class CheckpointWarning(NettwinWarning):
     """A checkpoint loads but cannot be fully checked (written before checkpoints carried a digest)."""
 
 

@@ -10,6 +10,7 @@ __all__ = [
     "TEError",
     "TwinError",
     "NotFittedError",
+    "NettwinWarning",
 ]
 
 
@@ -47,3 +48,7 @@ class TwinError(NettwinError, ValueError):
 
 class NotFittedError(NettwinError, ValueError):
     """A learned model (twin, TE solver, generator) was used before ``fit`` or before loading a checkpoint."""
+
+
+class NettwinWarning(UserWarning):
+    """Root of every warning nettwin gives on purpose; the CLI prints each as one ``warning:`` line."""

@@ -215,6 +215,16 @@ def test_a_format_1_te_checkpoint_loads_with_a_warning(saved_dote, tmp_path, abi
     assert solver.solve(abilene[0]).shape == (abilene[0].n_paths,)
 
 
+def test_the_command_line_shows_checkpoint_warnings_as_one_line(saved_dote, tmp_path, run_main):
+    _, data = saved_dote
+    old = {k: v for k, v in data.items() if k != "digest"}
+    torch.save({**old, "format_version": 1}, tmp_path / "old.pt")
+    res = run_main("te", "solve", "-t", "sndlib/abilene", "--solver", "dote", "--model", str(tmp_path / "old.pt"))
+    assert res.code == 0, res.stderr
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith("warning: ") and "before checkpoints carried a digest" in line
+
+
 def test_fit_checks_the_declared_ranges(abilene):
     with pytest.raises(TEError, match=r"GeminetSolver: parameter 'hidden' must be an int in \[1, 1024\]; got 5000"):
         GeminetSolver(hidden=5000).fit(abilene[:1])

@@ -7,13 +7,14 @@ when it runs, so ``nettwin --help``, shell completion and usage errors do not lo
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Annotated
 
 import typer
 
 from nettwin.cli import dataset, guard, simulate, te, twin
-from nettwin.cli.output import error_line
-from nettwin.errors import NettwinError
+from nettwin.cli.output import error_line, warning_line
+from nettwin.errors import NettwinError, NettwinWarning
 
 __all__ = ["app", "main"]
 
@@ -59,7 +60,10 @@ def main() -> None:
     """
     guard.resumable(None)
     try:
-        code = app(prog_name="nettwin", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", NettwinWarning)
+            warnings.showwarning = _show_warning
+            code = app(prog_name="nettwin", standalone_mode=False)
     except typer.TyperException as err:
         ctx = getattr(err, "ctx", None)
         if type(err).__name__ == "NoArgsIsHelpError":
@@ -80,3 +84,15 @@ def main() -> None:
     if code == _INTERRUPTED:
         error_line(guard.interrupt_message())
     sys.exit(code or 0)
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """nettwin's own warnings (an old checkpoint, a network outside a twin's training ranges) as ``warning:`` lines;
+    others as Python shows them."""
+    if issubclass(category, NettwinWarning):
+        warning_line(str(message))
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from nettwin.cli.guard import default_output, out_option
-from nettwin.cli.output import Format, console, err_console, print_json, print_table, status, warning_line
+from nettwin.cli.output import Format, console, err_console, print_json, print_table, status
 
 __all__ = ["register", "train", "evaluate", "predict"]
 
@@ -21,27 +18,6 @@ _KPIS = "delay,jitter,throughput,drops"
 
 def _kpi_list(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
-
-
-@contextmanager
-def _warning_lines() -> Iterator[None]:
-    """Show what twins and checkpoints warn about (an old checkpoint, a network outside the training ranges) as
-    ``warning:`` lines; other warnings as Python shows them."""
-    from nettwin._checkpoint import CheckpointWarning
-    from nettwin.twin.ranges import OutsideTrainingWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CheckpointWarning)
-        warnings.simplefilter("always", OutsideTrainingWarning)
-        try:
-            yield
-        finally:
-            shown = [w for w in caught if issubclass(w.category, CheckpointWarning | OutsideTrainingWarning)]
-    for w in caught:
-        if w in shown:
-            warning_line(str(w.message))
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def parse_model_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -186,8 +162,7 @@ def evaluate(
 
     out = out or default_output(Path(f"report-{Path(dataset).name}"), directory=True)
     ds = Dataset(dataset)
-    with _warning_lines():
-        twins = [load_twin(p) for p in [checkpoint, *(also or [])]]
+    twins = [load_twin(p) for p in [checkpoint, *(also or [])]]
     with status(f"evaluating {', '.join(t.name for t in twins)} on {dataset} ({split})"):
         report = run_evaluation(twins, ds, split=split, simbase=simbase, qt=qt, limit=limit)
     json_path, png_path = write_report(report, out)
@@ -220,10 +195,9 @@ def predict(
     from nettwin.sim import as_network
     from nettwin.twin import load_twin
 
-    with _warning_lines():
-        twin = load_twin(checkpoint)
-        network = as_network(scenario)
-        pred = twin.predict(network)  # warns when the network is outside the twin's training ranges
+    twin = load_twin(checkpoint)
+    network = as_network(scenario)
+    pred = twin.predict(network)  # warns when the network is outside the twin's training ranges
     flows = []
     for i, f in enumerate(network.flows):
         rec: dict[str, Any] = {"flow": i, "src": network.nodes[f.src], "dst": network.nodes[f.dst], "hops": len(f.path)}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nettwin._validation import finite, short_repr
-from nettwin.errors import TwinError
+from nettwin.errors import NettwinWarning, TwinError
 from nettwin.scenario.units import format_rate, format_size, format_time
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph
 
@@ -63,7 +63,7 @@ FEATURES = (
 """Every recorded input: ``<kind>.<feature column>`` (traffic models are the path columns cbr, poisson, onoff)."""
 
 
-class OutsideTrainingWarning(UserWarning):
+class OutsideTrainingWarning(NettwinWarning):
     """A twin predicts for a network outside the ranges of inputs it was trained on."""
 
 
