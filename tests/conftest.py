@@ -1,8 +1,10 @@
-"""Shared fixtures: tiny hand-made scenarios; the hypothesis profiles of the fuzz suite."""
+"""Shared fixtures: tiny hand-made scenarios; the command line run in-process; the fuzz suite's hypothesis profiles."""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -69,3 +71,25 @@ def square() -> dict[str, Any]:
         },
         "flows": [{"src": "a", "dst": "c", "traffic": {"model": "poisson", "rate": "100kbps"}}],
     }
+
+
+class Outcome(NamedTuple):
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
+    """Run ``nettwin ARGS`` through the application's entry point in this process (so a test can patch the library
+    under it): exit status and output."""
+    from nettwin.cli.app import main
+
+    def run(*args: str) -> Outcome:
+        monkeypatch.setattr(sys, "argv", ["nettwin", *args])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        out, err = capsys.readouterr()
+        return Outcome(exit_info.value.code or 0, out, err)
+
+    return run

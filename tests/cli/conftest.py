@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 import yaml
-
-from nettwin.cli.app import main
-
-
-class Outcome(NamedTuple):
-    code: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
-    """Run ``nettwin ARGS`` through :func:`main` in this process (so a test can patch the library under it)."""
-
-    def run(*args: str) -> Outcome:
-        monkeypatch.setattr(sys, "argv", ["nettwin", *args])
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-        out, err = capsys.readouterr()
-        return Outcome(exit_info.value.code or 0, out, err)
-
-    return run
 
 
 def tiny_scenario_data() -> dict:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pytest
@@ -90,27 +88,6 @@ def _one_thread():
 
     with torch_threads(1):
         yield
-
-
-class Outcome(NamedTuple):
-    code: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Outcome]:
-    """Run ``nettwin ARGS`` through the application's entry point in this process: exit status and output."""
-    from nettwin.cli.app import main
-
-    def run(*args: str) -> Outcome:
-        monkeypatch.setattr(sys, "argv", ["nettwin", *args])
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-        out, err = capsys.readouterr()
-        return Outcome(exit_info.value.code or 0, out, err)
-
-    return run
 
 
 @pytest.fixture(scope="session")
