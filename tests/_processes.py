@@ -40,9 +40,34 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def wait_until(condition: Callable[[], object], what: str, limit: float = LAST_GUARD) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` if it still does not after ``limit`` seconds."""
+def wait_until(condition: Callable[[], object], what: str, limit: float = LAST_GUARD, interval: float = 0.05) -> None:
+    """Poll ``condition`` every ``interval`` seconds until it holds; fail naming ``what`` if it still does not after
+    ``limit`` seconds."""
     deadline = time.monotonic() + limit
     while not condition():
         assert time.monotonic() < deadline, f"still waiting after {limit:g} s for {what}"
-        time.sleep(0.05)
+        time.sleep(interval)
+
+
+def session(pid: int) -> set[int]:
+    """Process ids of every living process of the session led by ``pid`` (children that outlived it included)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[3]) == pid and fields[0] != "Z":
+                found.add(int(entry))
+    return found
+
+
+def command_line(pid: int) -> str:
+    """The command line of ``pid`` ('' once it has ended)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _processes import alive, descendants, wait_until
+from _processes import alive, command_line, descendants, wait_until
 
 from nettwin.sim.ns3 import Ns3Engine, Ns3Options, WorkerCrashed, WorkerPool
 from nettwin.sim.ns3.job import make_job
@@ -124,15 +124,7 @@ def _owner(tmp_path: Path, body: str, **env: str) -> subprocess.Popen:
 
 def _workers(pid: int) -> list[int]:
     """ns-3 worker processes among the descendants of ``pid``."""
-    found = []
-    for child in descendants(pid):
-        try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"nettwin.sim.ns3.worker" in cmdline:
-            found.append(child)
-    return found
+    return [child for child in descendants(pid) if "nettwin.sim.ns3.worker" in command_line(child)]
 
 
 def _kill(owner: subprocess.Popen) -> None:
