@@ -137,3 +137,16 @@ def test_run_count_beyond_the_limit_is_refused_before_simulating(small):
     proc = run_cli("simulate", str(small), "--runs", str(10**24))
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"error: runs: must be between 1 and {MAX_RUNS}, got {10**24}"]
+
+
+def test_a_seed_beyond_64_bits_is_refused_in_files_and_options(small, tmp_path):
+    proc = run_cli("simulate", str(small), "--seed", str(10**23))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"error: simulation.seed must be between 0 and 2**63 - 1, got {10**23}"]
+    data = yaml.safe_load(small.read_text())
+    data["simulation"]["seed"] = 2**63
+    small.write_text(yaml.safe_dump(data))
+    proc = run_cli("simulate", str(small))
+    assert proc.returncode == 1
+    [line] = proc.stderr.strip().splitlines()
+    assert "simulation.seed: must be at most 2**63 - 1" in line

@@ -157,3 +157,12 @@ def test_evaluate_says_when_the_dataset_is_incomplete(trained, tiny_dataset, tmp
     ]
     res = run_main("evaluate", str(ckpt), str(tiny_dataset.path), *quick, str(tmp_path / "s"))
     assert res.code == 0 and "incomplete" not in res.stdout
+
+
+def test_a_seed_beyond_64_bits_is_one_error_line(tiny_dataset, tmp_path, run_main):
+    res = run_main(
+        "train", str(tiny_dataset.path), "--epochs", "1", "--seed", str(10**30), "--out", str(tmp_path / "m.pt")
+    )
+    assert res.code == 1
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "'seed'" in line and str(10**30) in line

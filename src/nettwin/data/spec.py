@@ -24,7 +24,6 @@ import numpy as np
 from pydantic import (
     BaseModel,
     Field,
-    NonNegativeInt,
     PositiveInt,
     PrivateAttr,
     TypeAdapter,
@@ -37,7 +36,7 @@ from nettwin.scenario._model import StrictModel, at_most, field_error
 from nettwin.scenario.io import format_validation_error, read_mapping
 from nettwin.scenario.limits import MAX_COORDINATE, MAX_FLOWS, MAX_RATE, MAX_SAMPLES
 from nettwin.scenario.network import build_links
-from nettwin.scenario.spec import TEMPLATE, Scenario, TopologySpec
+from nettwin.scenario.spec import TEMPLATE, Scenario, Seed, TopologySpec
 from nettwin.scenario.traffic import PacketBytes, Traffic
 from nettwin.scenario.units import Duration, Rate, format_rate
 
@@ -330,7 +329,7 @@ class DatasetSpec(StrictModel):
     name: str | None = None
     base: Scenario
     samples: Samples
-    seed: NonNegativeInt = 0
+    seed: Seed = 0
     splits: Splits = Splits()
     simbase_runs: Annotated[int, Field(ge=0, le=16)] = 3
     engine: str | None = None

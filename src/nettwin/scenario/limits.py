@@ -19,6 +19,7 @@ __all__ = [
     "MAX_VALUES",
     "MAX_INT_DIGITS",
     "MAX_RUNS",
+    "MAX_SEED",
 ]
 
 MAX_RATE = 1e15
@@ -64,3 +65,6 @@ field that receives one refuses it as not finite (Python refuses to convert inte
 MAX_RUNS = 1000
 """Most independent runs of one scenario in one call: SimBase uses at most four, and statistics over runs settle
 long before a thousand; each run is a whole simulation, so more is a typo rather than a plan."""
+
+MAX_SEED = 2**63 - 1
+"""Largest seed: seeds reach compiled kernels and PyTorch as signed 64-bit integers."""

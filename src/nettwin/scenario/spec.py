@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from nettwin.scenario._model import StrictModel, at_most, field_error
-from nettwin.scenario.limits import MAX_BUFFER, MAX_COORDINATE, MAX_NODES
+from nettwin.scenario.limits import MAX_BUFFER, MAX_COORDINATE, MAX_NODES, MAX_SEED
 from nettwin.scenario.traffic import Traffic
 from nettwin.scenario.units import Duration, Rate, format_time
 
@@ -126,6 +126,10 @@ NodeEntry = Annotated[
 
 
 Buffer = Annotated[NonNegativeInt, at_most(MAX_BUFFER, "a million packets, beyond any router", str)]
+Seed = Annotated[
+    NonNegativeInt, at_most(MAX_SEED, "a signed 64-bit integer", lambda v: "2**63 - 1" if v == MAX_SEED else str(v))
+]
+"""A seed: a non-negative 64-bit integer."""
 
 
 class LinkSpec(StrictModel):
@@ -162,7 +166,7 @@ class GridSpec(StrictModel):
     cols: PositiveInt
     spacing: Annotated[Metres, Field(gt=0)] = 100.0
     perturb: Metres = 0.0
-    seed: int = 0
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _size(self) -> GridSpec:
@@ -293,7 +297,7 @@ class SimulationSpec(StrictModel):
     engine: str = "builtin"
     duration: Annotated[Duration, Field(gt=0)] = 100.0
     warmup: Annotated[Duration, Field(ge=0)] = 0.0
-    seed: int = 1
+    seed: Seed = 1
 
     @model_validator(mode="after")
     def _check(self) -> SimulationSpec:

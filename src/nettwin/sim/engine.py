@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from nettwin.errors import EngineError
+from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import Network
 from nettwin.sim.result import SimResult
 
@@ -62,8 +63,8 @@ def flow_seeds(seed: int, run: int, n_flows: int, words: int = 4) -> np.ndarray:
     Streams come from :class:`numpy.random.SeedSequence` with spawn key ``(run, flow)``, so a flow's stream never
     depends on how many flows, runs or workers there are.
     """
-    if seed < 0:
-        raise EngineError(f"simulation.seed must be >= 0, got {seed}")
+    if not 0 <= seed <= MAX_SEED:
+        raise EngineError(f"simulation.seed must be between 0 and 2**63 - 1, got {seed}")
     out = np.empty((n_flows, words), dtype=np.uint64)
     for f in range(n_flows):
         out[f] = np.random.SeedSequence(entropy=seed, spawn_key=(run, f)).generate_state(words, dtype=np.uint64)

@@ -45,6 +45,7 @@ from torch import nn
 
 from nettwin._validation import WIDTH, Check, Interval, OneOf, validate_params
 from nettwin.errors import TEError
+from nettwin.scenario.limits import MAX_SEED
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance
 from nettwin.te.tensors import (
@@ -206,7 +207,7 @@ class GeminetSolver(TESolver):
         "batch_size": Interval(int, 1),
         "lr": Interval(float, 0, open_low=True),
         "trace_weight": Interval(float, 0),
-        "seed": Interval(int, 0),
+        "seed": Interval(int, 0, MAX_SEED),
         "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
     }
     """The declared range of every constructor argument (checked by ``fit`` and when a checkpoint is read)."""

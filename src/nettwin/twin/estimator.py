@@ -26,6 +26,7 @@ import torch
 from nettwin._checkpoint import check_weights
 from nettwin._validation import Flag, Interval, NumberMap, OneOf, Text, check_known, short_repr, validate_params
 from nettwin.errors import NotFittedError, TwinError
+from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import Network
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import TwinModel
@@ -290,7 +291,7 @@ class Twin(BaseTwin):
         "lr_decay": Interval(float, 0, 1, open_low=True),
         "probabilistic": Flag(),
         "max_seconds": Interval(float, 0, open_low=True, none_ok=True),
-        "seed": Interval(int, 0),
+        "seed": Interval(int, 0, MAX_SEED),
         "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
         "threads": Interval(int, 1, 1024, none_ok=True),
         "verbose": Flag(),

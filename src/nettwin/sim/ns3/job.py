@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.errors import EngineError
+from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import Network
 from nettwin.scenario.spec import WirelessSpec
 from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO
@@ -60,8 +61,8 @@ class Ns3Options:
 
 def ns3_seed(seed: int) -> int:
     """ns-3's global seed (1 ≤ s < 2³¹) derived from a scenario seed; the run number selects ns-3's substream."""
-    if seed < 0:
-        raise EngineError(f"simulation.seed must be >= 0, got {seed}")
+    if not 0 <= seed <= MAX_SEED:
+        raise EngineError(f"simulation.seed must be between 0 and 2**63 - 1, got {seed}")
     state = np.random.SeedSequence(entropy=seed).generate_state(1, dtype=np.uint32)[0]
     return int(state) % (2**31 - 2) + 1
 
