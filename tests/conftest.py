@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -93,3 +94,20 @@ def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
         return Outcome(exit_info.value.code or 0, out, err)
 
     return run
+
+
+@pytest.fixture
+def refuse_to_build(monkeypatch: pytest.MonkeyPatch) -> Callable[[type], None]:
+    """``refuse_to_build(cls)`` makes building ``cls`` fail the test: what is refused must be refused before a model
+    exists."""
+
+    def refuse(cls: type) -> None:
+        original = cls.__init__
+
+        @functools.wraps(original)
+        def init(self: object, *args: Any, **kwargs: Any) -> None:
+            raise AssertionError(f"a {cls.__name__} was built")
+
+        monkeypatch.setattr(cls, "__init__", init)
+
+    return refuse

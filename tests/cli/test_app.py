@@ -131,11 +131,18 @@ def wait_for(condition, proc: subprocess.Popen, what: str) -> None:
         time.sleep(0.02)
 
 
-def interrupt(proc: subprocess.Popen) -> tuple[int, str]:
-    """Ctrl-C as a terminal sends it: SIGINT to the command's whole process group."""
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=300)
-    return proc.returncode, err
+def interrupt_when(condition, proc: subprocess.Popen, what: str) -> tuple[int, str]:
+    """Once ``condition`` holds, Ctrl-C as a terminal sends it (SIGINT to the command's whole process group):
+    the exit status and standard error. The process group never outlives the test."""
+    try:
+        wait_for(condition, proc, what)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        return proc.returncode, err
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @pytest.mark.slow
@@ -156,13 +163,7 @@ def test_ctrl_c_during_dataset_generation_says_how_to_resume(tmp_path):
         text=True,
         start_new_session=True,
     )
-    try:
-        wait_for(lambda: any(out.glob("shards/*.parquet")), proc, "a shard")
-        code, err = interrupt(proc)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    code, err = interrupt_when(lambda: any(out.glob("shards/*.parquet")), proc, "a shard")
     assert code == 130
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "error: interrupted; rerun the same command to resume"
@@ -189,12 +190,6 @@ def test_ctrl_c_during_a_command_says_interrupted(tmp_path, tiny_scenario):
         text=True,
         start_new_session=True,
     )
-    try:
-        wait_for(marker.exists, proc, "the marker file")
-        code, err = interrupt(proc)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    code, err = interrupt_when(marker.exists, proc, "the marker file")
     assert code == 130
     assert err.strip().splitlines() == ["error: interrupted"]

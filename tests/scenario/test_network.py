@@ -65,16 +65,21 @@ def test_path_invariants_on_nsfnet():
             assert len(set(nodes)) == len(nodes)
 
 
-def test_shortest_paths_are_optimal_and_deterministic():
-    rng = np.random.default_rng(3)
-    n = 30
+def random_links(rng: np.random.Generator, n: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """Links both ways between each node and ``degree`` random others (fewer where one is the node itself)."""
     src, dst = [], []
     for u in range(n):
-        for v in rng.choice(n, size=4, replace=False):
+        for v in rng.choice(n, size=degree, replace=False):
             if u != v:
                 src += [u, int(v)]
                 dst += [int(v), u]
-    src, dst = np.array(src), np.array(dst)
+    return np.array(src), np.array(dst)
+
+
+def test_shortest_paths_are_optimal_and_deterministic():
+    rng = np.random.default_rng(3)
+    n = 30
+    src, dst = random_links(rng, n, 4)
     cost = rng.integers(1, 4, size=len(src)).astype(float)
     pairs = [(0, d) for d in range(1, n)]
     paths = shortest_paths(n, src, dst, cost, pairs)
@@ -93,13 +98,7 @@ def test_shortest_paths_are_optimal_and_deterministic():
 def test_zero_cost_links_give_simple_shortest_paths_with_fewest_links():
     rng = np.random.default_rng(5)
     n = 25
-    src, dst = [], []
-    for u in range(n):
-        for v in rng.choice(n, size=3, replace=False):
-            if u != v:
-                src += [u, int(v)]
-                dst += [int(v), u]
-    src, dst = np.array(src), np.array(dst)
+    src, dst = random_links(rng, n, 3)
     cost = rng.integers(0, 3, size=len(src)).astype(float)  # many zero-cost cycles
     pairs = [(s, d) for s in range(n) for d in range(n) if s != d]
     import networkx as nx

@@ -138,16 +138,6 @@ def _craft(path, data):
     return path
 
 
-def _refuse_to_build(monkeypatch, cls):
-    original = cls.__init__
-
-    @functools.wraps(original)
-    def init(self, *args, **kwargs):
-        raise AssertionError(f"a {cls.__name__} was built")
-
-    monkeypatch.setattr(cls, "__init__", init)
-
-
 def test_a_flipped_byte_in_the_weights_is_reported_as_damage(saved_dote, tmp_path):
     raw, data = saved_dote
     weight = data["weights"]["mlp.2.weight"]
@@ -197,11 +187,11 @@ def test_crafted_te_checkpoints_are_refused_before_a_network_is_allocated(
         load_solver(path)
 
 
-def test_geminet_configs_are_checked_before_the_network_is_built(abilene, tmp_path, monkeypatch):
+def test_geminet_configs_are_checked_before_the_network_is_built(abilene, tmp_path, refuse_to_build):
     path = save_solver(GeminetSolver(hidden=4, steps=1, train_steps=0).fit(abilene[:1]), tmp_path / "g.pt")
     data = torch.load(path, weights_only=True)
     data["config"]["steps"] = 10**9
-    _refuse_to_build(monkeypatch, GeminetNet)
+    refuse_to_build(GeminetNet)
     with pytest.raises(TEError, match=r"'config.steps' must be an int in \[0, 64\]; got 1000000000"):
         load_solver(_craft(tmp_path / "c.pt", data))
 

@@ -1,4 +1,3 @@
-import functools
 import json
 import pickle
 import random
@@ -32,17 +31,6 @@ def craft(path, data, redigest=True):
 
 def deep_copy(data):
     return pickle.loads(pickle.dumps(data))
-
-
-def refuse_to_build(monkeypatch, cls):
-    """Make building ``cls`` fail the test: what is refused must be refused before a model exists."""
-    original = cls.__init__
-
-    @functools.wraps(original)
-    def init(self, *args, **kwargs):
-        raise AssertionError(f"a {cls.__name__} was built")
-
-    monkeypatch.setattr(cls, "__init__", init)
 
 
 def test_checkpoint_holds_weights_config_normalisation_version(pairs, tmp_path):
@@ -208,7 +196,7 @@ def test_weights_that_are_not_finite_are_refused(value, saved, tmp_path):
     ],
 )
 def test_crafted_values_are_refused_naming_the_field_before_a_model_is_built(
-    field, value, message, saved, tmp_path, monkeypatch
+    field, value, message, saved, tmp_path, refuse_to_build
 ):
     _, data, _ = saved
     data = deep_copy(data)
@@ -218,7 +206,7 @@ def test_crafted_values_are_refused_naming_the_field_before_a_model_is_built(
         target = target[key]
     target[last] = value
     path = craft(tmp_path / "crafted.pt", data)
-    refuse_to_build(monkeypatch, GLANCE)
+    refuse_to_build(GLANCE)
     with pytest.raises(TwinError, match=message):
         load_twin(path)
 
