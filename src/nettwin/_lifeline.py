@@ -1,4 +1,5 @@
-"""Child processes that end with the process that started them, however it ends (``kill -9`` included).
+"""Processes that end on time: children that end with the process that started them, however it ends (``kill -9``
+included), and an alarm for work that must not run past a deadline.
 
 A *lifeline* is a pipe whose write end only the parent holds and never writes to. The kernel closes that end when
 the parent ends, for whatever reason, and the child has asked the kernel to send it SIGKILL at that moment
@@ -12,12 +13,15 @@ ends, and they watch only the direct parent, while a pool's workers must end wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
-__all__ = ["lifeline", "end_with"]
+__all__ = ["lifeline", "end_with", "alarm"]
 
 
 def lifeline() -> tuple[int, int]:
@@ -57,3 +61,20 @@ def _exit_at_end_of_file(fd: int) -> None:
     while os.read(fd, 4096):
         pass
     os._exit(1)
+
+
+@contextlib.contextmanager
+def alarm(seconds: float, action: Callable[[int, Any], None] | signal.Handlers = signal.SIG_DFL) -> Iterator[None]:
+    """Deliver SIGALRM to this process after ``seconds`` unless the block ends first; ``action`` handles it.
+
+    With the default action the kernel ends the process without running any Python code, so the alarm works even
+    while compiled code holds the interpreter lock (a timer thread would wait for that code to return). Only the
+    main thread can set it; the previous handler is restored afterwards.
+    """
+    previous = signal.signal(signal.SIGALRM, action)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

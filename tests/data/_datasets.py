@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import threading
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -62,3 +64,17 @@ def assert_same_rows(a: pa.Table, b: pa.Table) -> None:
     assert a.schema == b.schema and a.num_rows == b.num_rows
     differ = [c for c in a.column_names if _plain(a.column(c).to_pylist()) != _plain(b.column(c).to_pylist())]
     assert not differ, f"columns differ: {differ}"
+
+
+def generate_or_fail_after(seconds: float, spec: Any, out: Path, **options: Any) -> dict[str, Any]:
+    """:func:`generate_dataset`, failing the test if it has not returned after ``seconds`` (a last guard against a
+    hang, far above the time it needs)."""
+    from nettwin.data import generate_dataset
+
+    result: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: result.update(generate_dataset(spec, out, **options)), daemon=True)
+    runner.start()
+    runner.join(seconds)
+    assert not runner.is_alive(), f"generate_dataset still running after {seconds:g} s"
+    assert result, "generate_dataset raised (see the thread's traceback above)"
+    return result

@@ -1,14 +1,15 @@
 """Engines that fail on purpose, for isolation tests; workers import them through ``generate_dataset(imports=...)``.
 
 ``faulty`` is the built-in engine, except that it kills its own process on samples in :data:`CRASH` and raises on
-samples in :data:`RAISE`; ``hanging`` never finishes the samples in :data:`HANG` (the sample id is the suffix of the
-scenario name, ``<dataset>-<id>``).
+samples in :data:`RAISE`; ``hanging`` blocks for an hour on the samples in :data:`HANG` inside one C call that
+holds the interpreter lock, as an engine stuck in compiled code does: no Python code of its process runs meanwhile
+(the sample id is the suffix of the scenario name, ``<dataset>-<id>``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
-import time
 
 from nettwin.scenario.network import Network
 from nettwin.sim.builtin import BuiltinEngine
@@ -37,7 +38,7 @@ class HangingEngine(BuiltinEngine):
 
     def simulate(self, network: Network, *, seed: int | None = None, run: int = 0) -> SimResult:
         if int(network.name.rsplit("-", 1)[1]) in HANG:
-            time.sleep(3600)
+            ctypes.PyDLL(None).sleep(3600)  # libc's sleep, called without releasing the interpreter lock
         return super().simulate(network, seed=seed, run=run)
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _datasets import assert_same_rows, tiny_spec
+from _datasets import assert_same_rows, generate_or_fail_after, tiny_spec
 
 from nettwin.data import Dataset, RayExecutor, generate_dataset
 
@@ -33,7 +33,8 @@ def test_ray_records_a_sample_past_its_timeout(tmp_path, monkeypatch):
 
     # Ray workers import the engine module by name: they find it through the environment they inherit.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(_faulty_engine.__file__).parent), *sys.path]))
-    summary = generate_dataset(
+    summary = generate_or_fail_after(
+        900,
         tiny_spec(engine="hanging", samples=4),
         tmp_path / "ds",
         workers=2,

@@ -13,7 +13,6 @@ import io
 import json
 import math
 import os
-import signal
 import sys
 import time
 import traceback
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nettwin._lifeline import alarm
 from nettwin.cli.app import main
 
 __all__ = [
@@ -115,13 +115,8 @@ def _watchdog(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: Any) -> None:
         raise Hang(f"still running after {seconds:g} s")
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
+    with alarm(seconds, expire):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

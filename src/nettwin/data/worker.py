@@ -8,16 +8,20 @@ the executor then records it as failed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from nettwin._lifeline import alarm
 from nettwin.data.sampling import draw_scenario, sample_seed, scenario_json
 from nettwin.data.spec import DatasetSpec
 from nettwin.errors import NettwinError
@@ -80,17 +84,32 @@ def run_sample(spec: DatasetSpec, task: Task, timeout: float | None = None) -> d
     """
     if timeout is None:
         return _sample_row(spec, task)
-    watchdog = threading.Timer(timeout, os._exit, args=(TIMEOUT_EXIT_STATUS,))
-    watchdog.daemon = True
-    watchdog.start()
-    try:
+    with _deadline(timeout):
         return _sample_row(spec, task)
-    finally:
-        watchdog.cancel()
 
 
 TIMEOUT_EXIT_STATUS = 75
-"""Exit status of a worker process ended by a sample's timeout."""
+"""Exit status of a worker process ended by a sample's timeout where the kernel's alarm signal is not available."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """End this process if the block runs longer than ``seconds``.
+
+    The kernel's alarm ends it even while an engine holds the interpreter lock in compiled code. Where there is no
+    alarm (no SIGALRM, or not the main thread), a timer thread ends the process, once that code lets it run.
+    """
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        with alarm(seconds):
+            yield
+        return
+    watchdog = threading.Timer(seconds, os._exit, args=(TIMEOUT_EXIT_STATUS,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield
+    finally:
+        watchdog.cancel()
 
 
 def _sample_row(spec: DatasetSpec, task: Task) -> dict[str, Any]:
