@@ -37,3 +37,16 @@ def test_write_json_is_standard_and_ends_with_a_newline(tmp_path):
     write_json(path, {"x": float("nan")})
     text = path.read_text()
     assert text.endswith("\n") and json.loads(text) == {"x": None}
+
+
+def test_dataset_manifests_are_standard_json(tmp_path):
+    from nettwin.data.storage import MANIFEST, write_manifest
+
+    write_manifest(tmp_path, {"kpi_iqr": {"delay": np.float64("nan"), "drops": np.int64(2)}})
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"bare {constant} in a manifest")
+
+    assert json.loads((tmp_path / MANIFEST).read_text(), parse_constant=refuse) == {
+        "kpi_iqr": {"delay": None, "drops": 2}
+    }

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nettwin._files import atomic_write_bytes, atomic_write_text
+from nettwin._json import dumps
 from nettwin.errors import DatasetError
 from nettwin.sim.kpi import FLOW_COLUMNS, FLOW_KPIS, LINK_COLUMNS
 
@@ -261,14 +262,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
 
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
-    """Write the manifest atomically."""
-    atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to a manifest")
+    """Write the manifest atomically, as standard JSON (a non-finite number becomes null)."""
+    atomic_write_text(root / MANIFEST, dumps(manifest) + "\n")
 
 
 def kpi_stats(table: pa.Table, run: int = 0) -> dict[str, dict[str, float] | None]:
