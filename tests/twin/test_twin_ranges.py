@@ -75,6 +75,16 @@ def test_unseen_traffic_models_longer_paths_and_a_wireless_grid_are_outside(buil
     assert "path length 3 hops > 1 hops seen" in why
     grid = cbr_twin.outside_training(wireless_grid())
     assert any(r.startswith("link weight") for r in grid) and any(r.startswith("nodes 9 > 4") for r in grid)
+    assert "medium wireless not seen in training (seen: wired)" in grid
+
+
+def test_the_medium_is_a_recorded_input(builders):
+    both = TrainingRanges.fit([graph_from_network(builders.chain()), graph_from_network(wireless_grid())])
+    assert both.bounds["network.wireless"] == (0, 1)
+    assert not any(r.startswith("medium") for r in both.check(graph_from_network(wireless_grid())))
+    wireless_only = TrainingRanges.fit([graph_from_network(wireless_grid())])
+    wired = graph_from_network(builders.chain())
+    assert "medium wired not seen in training (seen: wireless)" in wireless_only.check(wired)
 
 
 def test_twins_without_ranges_flag_nothing(builders):

@@ -39,7 +39,8 @@ class Graph:
     ``node_x`` (N, len(NODE_FEATURES)), ``link_x`` (L, len(LINK_FEATURES)), ``path_x`` (P, len(PATH_FEATURES)),
     ``link_src``/``link_dst`` (L,) node indices, ``path_ptr`` (P+1,) and ``path_links`` (E,): path ``p`` uses links
     ``path_links[path_ptr[p]:path_ptr[p+1]]`` in packet order; ``flow_src``/``flow_dst`` (P,) node indices;
-    ``path_packets`` (P,) expected packets sent per flow over the measured window.
+    ``path_packets`` (P,) expected packets sent per flow over the measured window; ``medium`` the network's
+    (``wired`` or ``wireless``), which no feature holds but a twin's training ranges record.
     """
 
     node_x: np.ndarray
@@ -53,6 +54,7 @@ class Graph:
     flow_dst: np.ndarray
     path_packets: np.ndarray
     name: str = ""
+    medium: str = "wired"
 
     @property
     def n_nodes(self) -> int:
@@ -132,4 +134,5 @@ def graph_from_network(network: Network) -> Graph:
         flow_dst=np.array([f.dst for f in network.flows], dtype=np.int64),
         path_packets=expected_packets(network),
         name=network.name,
+        medium=network.medium,
     )

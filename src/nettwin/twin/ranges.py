@@ -3,8 +3,8 @@
 A learned twin interpolates: on a network unlike any it was trained on (10 Gb/s links for a twin that saw
 100 kb/s ones, a wireless grid for one trained on a wired backbone) its predictions may be far off without any
 sign of it. :class:`TrainingRanges` records, at fit time, the smallest and largest value of every input feature
-the twin reads (see :mod:`nettwin.twin.graph`) plus the number of nodes per network and the hops per path, and
-says for a new network which of them it exceeds.
+the twin reads (see :mod:`nettwin.twin.graph`) plus the number of nodes per network, the hops per path and the
+medium (wired or wireless), and says for a new network which of them it exceeds.
 
 Every input is ≥ 0 and most span orders of magnitude, so the ranges are compared as ratios: a continuous quantity
 may be up to :data:`MARGIN` (10 %) above the largest value seen, or below the smallest by as much (÷ 1.1), before
@@ -30,6 +30,7 @@ MARGIN = 0.1
 """How far (as a ratio) a continuous input may go beyond the training range before it is reported."""
 
 _MODELS = ("cbr", "poisson", "onoff")
+_MEDIA = ("wired", "wireless")
 
 
 def _plain(v: float) -> str:
@@ -59,8 +60,10 @@ FEATURES = (
     *(f"node.{n}" for n in NODE_FEATURES),
     "network.nodes",
     "network.hops",
+    "network.wireless",
 )
-"""Every recorded input: ``<kind>.<feature column>`` (traffic models are the path columns cbr, poisson, onoff)."""
+"""Every recorded input: ``<kind>.<feature column>`` (traffic models are the path columns cbr, poisson, onoff;
+``network.wireless`` is 1 for a wireless network, 0 for a wired one)."""
 
 
 class OutsideTrainingWarning(NettwinWarning):
@@ -74,6 +77,7 @@ def _columns(graph: Graph) -> dict[str, np.ndarray]:
         out.update({f"{kind}.{n}": x[:, i] for i, n in enumerate(names)})
     out["network.nodes"] = np.array([graph.n_nodes], dtype=float)
     out["network.hops"] = np.diff(graph.path_ptr).astype(float)
+    out["network.wireless"] = np.array([float(graph.medium == "wireless")])
     return out
 
 
@@ -107,6 +111,10 @@ class TrainingRanges:
             reasons.append(
                 f"traffic model {', '.join(unseen)} not seen in training (seen: {', '.join(known) or 'none'})"
             )
+        seen_media = self.bounds.get("network.wireless")
+        if seen_media is not None and not seen_media[0] <= columns["network.wireless"][0] <= seen_media[1]:
+            known = [m for i, m in enumerate(_MEDIA) if seen_media[0] <= i <= seen_media[1]]
+            reasons.append(f"medium {graph.medium} not seen in training (seen: {', '.join(known)})")
         for name, (label, show, count) in _SHOWN.items():
             values = columns[name]
             values = values[np.isfinite(values)]
