@@ -105,3 +105,9 @@ def test_merge_keys_may_be_overridden(tmp_path):
 def test_nesting_up_to_the_limit_is_read(tmp_path):
     path = _write(tmp_path, "ok.json", '{"x": ' + "[" * (MAX_NESTING - 1) + "]" * (MAX_NESTING - 1) + "}")
     assert "x" in read_mapping(path)
+
+
+def test_exponent_notation_is_a_number_in_yaml_as_in_json(tmp_path):
+    path = tmp_path / "n.yaml"
+    path.write_text("a: [1e12, 1.5e-3, -2E+2, .5e2, 1_000e3, 12, 1.5, 2e3x, v1e2]\n")
+    assert read_mapping(path) == {"a": [1e12, 1.5e-3, -200.0, 50.0, 1e6, 12, 1.5, "2e3x", "v1e2"]}

@@ -94,7 +94,8 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
 
 
 class _Loader(yaml.SafeLoader):
-    """``yaml.safe_load``'s loader, refusing duplicate keys and deep nesting, reading over-long integers as ±inf."""
+    """``yaml.safe_load``'s loader, refusing duplicate keys and deep nesting, reading over-long integers as ±inf and
+    exponent notation as numbers."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -134,6 +135,13 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_long_int)
+# YAML 1.2 reads '1e12' and '1.5e6' as numbers; PyYAML's YAML 1.1 rules need a dot and a signed exponent, so a
+# user's 'samples: 1e12' would otherwise be the text '1e12'.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
