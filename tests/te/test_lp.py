@@ -41,3 +41,10 @@ def test_lp_is_scale_invariant(rand_instances):
     inst = rand_instances[0]
     scaled = TEInstance(inst.graph.with_capacity(inst.graph.capacity * 1e9), inst.paths, inst.demand * 1e9)
     assert solve_lp(scaled).mlu == pytest.approx(solve_lp(inst).mlu, rel=1e-6)
+
+
+def test_solves_with_different_thread_counts_in_one_process():
+    # HiGHS keeps one scheduler per process: a later solve asking for another thread count must still solve.
+    inst = triangle(demand=8.0)
+    for threads in (None, 2, 1, None):
+        assert solve_lp(inst, threads=threads).mlu == pytest.approx(0.4)

@@ -120,6 +120,7 @@ def solve_lp(instance: TEInstance, time_limit: float | None = None, threads: int
         h.setOptionValue("time_limit", float(time_limit))
     if threads is not None:
         h.setOptionValue("threads", int(threads))
+    _use_threads(highspy, threads)
     h.passModel(lp)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
@@ -154,6 +155,21 @@ class LPSolver(TESolver):
 
     def solve(self, instance: TEInstance) -> np.ndarray:
         return solve_lp(instance, self.time_limit, self.threads).ratios
+
+
+_scheduler_threads: list[int | None] = [None]
+"""The thread count HiGHS' process-wide scheduler was started with (None: its own choice)."""
+
+
+def _use_threads(highspy: object, threads: int | None) -> None:
+    """Restart HiGHS' process-wide task scheduler when the thread count changes.
+
+    HiGHS starts one scheduler per process with the first solve's thread count and refuses to run a later model
+    that asks for another count (status 'Not Set'), so that a second solve with other ``threads`` would fail.
+    """
+    if threads != _scheduler_threads[0]:
+        highspy.Highs.resetGlobalScheduler(True)  # type: ignore[attr-defined]
+        _scheduler_threads[0] = threads
 
 
 @contextlib.contextmanager
