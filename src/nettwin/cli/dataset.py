@@ -1,4 +1,4 @@
-"""``nettwin dataset``: generate datasets from specs and summarise generated ones."""
+"""``nettwin dataset``: generate datasets from specs, import and export them, and summarise them."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from nettwin.errors import DatasetError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["app", "generate", "info", "dataset_info"]
+__all__ = ["app", "generate", "import_", "export", "info", "dataset_info"]
 
 app = typer.Typer(
-    help="Generate datasets of simulated scenarios (Parquet) and summarise them.",
+    help="Generate datasets of simulated scenarios (Parquet), import and export them, and summarise them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -116,6 +116,82 @@ def generate(
         console.print(f"{summary['failed']} sample(s) failed; 'nettwin dataset info {out}' lists why")
 
 
+class ImportFormat(StrEnum):
+    table = "table"
+
+
+class ExportFormat(StrEnum):
+    table = "table"
+
+
+@app.command("import")
+def import_(
+    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="Source format: table.")],
+    source: Annotated[Path, typer.Argument(help="Source file (table: .parquet, .csv or .jsonl).")],
+    out: Annotated[
+        Path, guard.out_option("Dataset directory to create (new or empty).", "--out", "-o", directory=True)
+    ],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: the directory's name).")] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**64 - 1, help="Seed of the splits drawn when the source has none.")
+    ] = 0,
+    fmt_out: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Import SOURCE as a nettwin dataset in --out; an interrupted import leaves nothing and is simply run again."""
+    from nettwin.data.importers import import_dataset
+
+    guard.resumable("nothing was written; run the same command again")
+    with contextlib.ExitStack() as stack:
+        advance = None
+        shown = 0
+
+        def progress(done: int, total: int | None) -> None:
+            nonlocal advance, shown
+            if advance is None:
+                advance = stack.enter_context(progress_bar(f"importing {source.name}", total))  # type: ignore[arg-type]
+            advance(done - shown)
+            shown = done
+
+        summary = import_dataset(fmt.value, source, out, name=name, seed=seed, progress=progress)
+    if fmt_out is Format.json:
+        print_json(summary)
+        return
+    rows = [
+        ["samples", summary["samples"]],
+        ["train / val / test", " / ".join(str(v) for v in summary["splits"].values())],
+        ["KPIs", ", ".join(summary["kpis"])],
+        ["link statistics", ", ".join(summary["link_stats"]) or "—"],
+        ["wall time", f"{summary['wall_seconds']:.1f} s"],
+        ["samples/s", f"{summary['samples_per_second']:.1f}"],
+    ]
+    print_table(f"dataset {out} (imported from {fmt.value} {source})", ["", "value"], rows)
+
+
+@app.command("export")
+def export(
+    path: Annotated[Path, typer.Argument(help="Dataset directory.")],
+    out: Annotated[Path, guard.out_option("File to write (table: .parquet, .csv or .jsonl).", "--out", "-o")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Export format: table.")] = ExportFormat.table,
+) -> None:
+    """Write the ok samples of a dataset to --out (import gives the same dataset back)."""
+    from nettwin.data.export import export_dataset
+
+    with contextlib.ExitStack() as stack:
+        advance = None
+        shown = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal advance, shown
+            if advance is None:
+                advance = stack.enter_context(progress_bar(f"exporting {path.name}", total))
+            advance(done - shown)
+            shown = done
+
+        summary = export_dataset(path, out, fmt.value, progress=progress)
+    left = f" ({summary['failed_left_out']} failed sample(s) left out)" if summary["failed_left_out"] else ""
+    console.print(f"wrote {summary['samples']} samples to {out}{left}", highlight=False)
+
+
 def dataset_info(path: Path) -> dict[str, Any]:
     """Counts, KPI distributions (run 0) and busiest-link statistics of a dataset directory, JSON-ready."""
     import numpy as np
@@ -140,8 +216,9 @@ def dataset_info(path: Path) -> dict[str, Any]:
         }
         for s in SPLITS
     }
-    kpis = {k: _describe(storage.flow_values(ok[k], 0)) for k in FLOW_KPIS}
-    for k in FLOW_KPIS:
+    held = [k for k in FLOW_KPIS if k in manifest.get("kpis", FLOW_KPIS)]  # an imported dataset may lack some
+    kpis = {k: _describe(storage.flow_values(ok[k], 0)) for k in held}
+    for k in held:
         kpis[k]["unit"] = FLOW_KPIS[k]
         kpis[k]["train_iqr"] = (manifest.get("kpi_iqr") or {}).get(k)
     busiest = _busiest(ok)
@@ -168,6 +245,7 @@ def dataset_info(path: Path) -> dict[str, Any]:
         "created": manifest.get("created"),
         "updated": manifest.get("updated"),
         "spec_hash": manifest.get("spec_hash"),
+        "source": manifest.get("source"),
     }
 
 
@@ -214,10 +292,15 @@ def info(
     if fmt is Format.json:
         print_json(data)
         return
+    source = data["source"]
+    origin = (
+        f"imported from {escape(str(source.get('format')))} {escape(str(source.get('path')))}"
+        if source
+        else f"engine {escape(str(data['engine']))}, seed {data['seed']}"
+    )
     console.print(
         f"[bold]{escape(str(data['name']))}[/]  {escape(data['path'])}  status [bold]{data['status']}[/], "
-        f"engine {escape(str(data['engine']))}, seed {data['seed']}, "
-        f"{data['stored']} of {data['samples']} samples stored",
+        f"{origin}, {data['stored']} of {data['samples']} samples stored",
         markup=True,
         highlight=False,
     )

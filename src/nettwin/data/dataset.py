@@ -1,4 +1,4 @@
-"""Reading a generated dataset: the :class:`Dataset` and :class:`Sample` objects twins train on.
+"""Reading a dataset (generated or imported): the :class:`Dataset` and :class:`Sample` objects twins train on.
 
 Example
 -------
@@ -86,9 +86,10 @@ class Sample:
         return build_network(scenario)
 
     @property
-    def seed(self) -> int:
-        """The simulation seed of the sample."""
-        return int(self._get("seed"))
+    def seed(self) -> int | None:
+        """The simulation seed of the sample (None for an imported sample whose source gave none)."""
+        seed = self._get("seed")
+        return None if seed is None else int(seed)
 
     @property
     def src(self) -> np.ndarray:
@@ -129,17 +130,25 @@ class Sample:
         runs = self._table.column(column)[self._row]
         return runs.values[run].values.to_numpy(zero_copy_only=False)
 
+    def _present(self, column: str) -> bool:
+        return self._table.column(column)[self._row].is_valid
+
     def kpis(self, run: int = 0) -> dict[str, np.ndarray]:
-        """Per-flow columns of one run (every name of :data:`~nettwin.sim.kpi.FLOW_COLUMNS`), (F,) arrays."""
-        return {c: self._run(c, run) for c in FLOW_COLUMNS}
+        """Per-flow columns of one run (the names of :data:`~nettwin.sim.kpi.FLOW_COLUMNS` the dataset holds: an
+        imported one may lack some), (F,) arrays."""
+        return {c: self._run(c, run) for c in FLOW_COLUMNS if self.status != "ok" or self._present(c)}
 
     def links(self, run: int = 0) -> dict[str, np.ndarray]:
-        """Per-link columns of one run (:data:`~nettwin.sim.kpi.LINK_COLUMNS`), (L,) arrays."""
-        return {c: self._run(f"link_{c}", run) for c in LINK_COLUMNS}
+        """Per-link columns of one run (the names of :data:`~nettwin.sim.kpi.LINK_COLUMNS` the dataset holds),
+        (L,) arrays."""
+        return {
+            c: self._run(f"link_{c}", run) for c in LINK_COLUMNS if self.status != "ok" or self._present(f"link_{c}")
+        }
 
 
 class Dataset:
-    """A dataset directory written by :func:`nettwin.data.generate_dataset`.
+    """A dataset directory written by :func:`nettwin.data.generate_dataset`, :class:`~nettwin.data.DatasetWriter`
+    or ``nettwin dataset import``.
 
     ``len()`` and iteration count the samples that were generated successfully (``ok``); failed samples are
     listed by :attr:`failed`. An incomplete dataset (an interrupted run) can be read; :attr:`complete` tells.
@@ -178,8 +187,42 @@ class Dataset:
 
     @cached_property
     def spec(self) -> DatasetSpec:
-        """The spec the dataset was generated from (resolved form)."""
-        return DatasetSpec.from_resolved(self.manifest["spec_resolved"])
+        """The spec the dataset was generated from (resolved form).
+
+        Raises
+        ------
+        DatasetError
+            If the dataset was imported (it has no spec; :attr:`source` says where it came from).
+        """
+        resolved = self.manifest.get("spec_resolved")
+        if resolved is None:
+            raise DatasetError(f"{self.path}: was imported ({self._source_text()}), not generated: it has no spec")
+        return DatasetSpec.from_resolved(resolved)
+
+    @property
+    def source(self) -> dict[str, Any] | None:
+        """Provenance of an imported dataset (``format``, ``path``, ``version``, …); None for a generated one."""
+        return self.manifest.get("source")
+
+    @property
+    def kpis(self) -> list[str]:
+        """Per-flow columns the dataset holds: all of :data:`~nettwin.sim.kpi.FLOW_COLUMNS` for a generated
+        dataset, those its source recorded for an imported one."""
+        listed = self.manifest.get("kpis")
+        return list(FLOW_COLUMNS) if listed is None else [c for c in FLOW_COLUMNS if c in listed]
+
+    def _source_text(self) -> str:
+        source = self.source or {}
+        return " from ".join(str(source[k]) for k in ("format", "path") if source.get(k)) or "source unknown"
+
+    def _check_kpi(self, name: str) -> None:
+        if name not in FLOW_COLUMNS:
+            raise DatasetError(f"unknown KPI '{name}'; known: {', '.join(FLOW_COLUMNS)}")
+        if name not in self.kpis:
+            raise DatasetError(
+                f"{self.path}: has no '{name}' (its source, {self._source_text()}, does not record it); "
+                f"it holds {', '.join(self.kpis)}"
+            )
 
     def __len__(self) -> int:
         return self._ok.num_rows
@@ -221,8 +264,7 @@ class Dataset:
 
         Samples without run ``run`` (runs ≥ 1 exist for test samples only) are skipped.
         """
-        if name not in FLOW_COLUMNS:
-            raise DatasetError(f"unknown KPI '{name}'; known: {', '.join(FLOW_COLUMNS)}")
+        self._check_kpi(name)
         table = self._ok
         if split is not None:
             _check_split(split)
@@ -233,6 +275,7 @@ class Dataset:
         """Inter-quartile range of a KPI over all flows of the training samples' run 0 (for NMAE)."""
         if kpi not in FLOW_KPIS:
             raise DatasetError(f"unknown KPI '{kpi}'; known: {', '.join(FLOW_KPIS)}")
+        self._check_kpi(kpi)
         stored = self.manifest.get("kpi_iqr")
         if stored is not None and kpi in stored:
             value = stored[kpi]

@@ -188,7 +188,7 @@ def _check_shards(
     rerun = "run 'nettwin dataset generate' again with the same spec and --out to generate them again"
     listed = [str(name) for name in manifest.get("shards") or []]
     names = {path: str(path.relative_to(root)) for path, _ in shards}
-    spec_hash = str(manifest.get("spec_hash", ""))
+    spec_hash = str(manifest.get("spec_hash") or "")  # null for an imported dataset
     for path, table in shards:
         found = (table.schema.metadata or {}).get(b"nettwin.spec_hash", b"").decode()
         if found and spec_hash and found != spec_hash:
