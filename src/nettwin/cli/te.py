@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -33,7 +35,23 @@ class Learned(StrEnum):
     dote = "dote"
 
 
-Topology = Annotated[str, typer.Option("--topology", "-t", help="topohub key (sndlib/geant) or built-in name.")]
+TOPOLOGY_HELP = (
+    "topohub key (sndlib/geant), built-in name, or your own topology file: a scenario (.yaml/.json, its topology "
+    "section) or GML/GraphML with a capacity on every link."
+)
+Topology = Annotated[str, typer.Option("--topology", "-t", help=TOPOLOGY_HELP)]
+Demands = Annotated[
+    list[Path],
+    typer.Option(
+        "--demands",
+        "-d",
+        help="Your traffic matrices (CSV with node names, .npy, SNDlib native); repeat for more. One instance each.",
+    ),
+]
+DemandUnit = Annotated[
+    str, typer.Option(help="Rate unit of plain numbers in --demands files (bit/s, kbps, Mbps, Gbps).")
+]
+Threads = Annotated[int, typer.Option(min=1, help="CPU threads for the LP solver (HiGHS) and torch.")]
 Steps = Annotated[int, typer.Option(min=1, help="Demand matrices (15-minute steps).")]
 Traffic = Annotated[str | None, typer.Option(help="sndlib | gravity | bimodal; default: sndlib where available.")]
 Seed = Annotated[int, typer.Option(min=0, help="Seed of traffic, changes and training.")]
@@ -44,11 +62,41 @@ Dynamic = Annotated[bool, typer.Option("--dynamic", help="Changing-topology snap
 Failures = Annotated[int, typer.Option(min=0, help="Random link failures per instance (paths pruned).")]
 Fmt = Annotated[Format, typer.Option("--format", help="table or json.")]
 
+BAR_MIN_PAIRS = 1000
+"""Demand pairs from which finding candidate paths shows a progress bar (about a second's work and more)."""
 
-def _instances(topology, steps, traffic, seed, k, method, endpoints, dynamic, failures, split):  # noqa: ANN001
+
+def _instances(  # noqa: ANN202
+    topology,
+    steps,
+    traffic,
+    seed,
+    k,
+    method,
+    endpoints,
+    dynamic,
+    failures,
+    split,
+    demands=(),
+    unit="bit/s",
+    bars=True,  # noqa: ANN001
+):
+    """Build the instances with a spinner, and a progress bar while candidate paths are found."""
     from nettwin.te.suite import make_instances
 
-    with status(f"building {topology} instances"):
+    with contextlib.ExitStack() as stack:
+        spinner = stack.enter_context(contextlib.ExitStack())
+        spinner.enter_context(status(f"building {topology} instances"))
+        bar: list = []
+
+        def progress(done: int, total: int) -> None:
+            if not bar:  # the number of pairs is known once the first one is done; the bar replaces the spinner
+                if total >= BAR_MIN_PAIRS:
+                    spinner.close()
+                title = f"finding paths in {topology}"
+                bar.append(stack.enter_context(progress_bar(title, total, "pairs", bars and total >= BAR_MIN_PAIRS)))
+            bar[0]()
+
         return make_instances(
             topology,
             steps=steps,
@@ -60,10 +108,25 @@ def _instances(topology, steps, traffic, seed, k, method, endpoints, dynamic, fa
             dynamic=dynamic,
             failures=failures,
             split=split,
+            demands=list(demands) or None,
+            demand_unit=unit,
+            progress=progress,
         )
 
 
-def _solver(name: str, model: Path | None):  # noqa: ANN202
+@contextlib.contextmanager
+def _threads(n: int, learned: bool) -> Iterator[None]:
+    """Limit torch to ``n`` threads while learned solvers run (the LP takes ``n`` through its own option)."""
+    if not learned:
+        yield
+        return
+    from nettwin.twin.estimator import torch_threads
+
+    with torch_threads(n):
+        yield
+
+
+def _solver(name: str, model: Path | None, threads: int | None = None):  # noqa: ANN202
     from nettwin.te.baselines import ECMPSolver, ShortestPathSolver
     from nettwin.te.checkpoint import load_solver
     from nettwin.te.lp import LPSolver
@@ -75,15 +138,20 @@ def _solver(name: str, model: Path | None):  # noqa: ANN202
         if solver.name != name:
             raise TEError(f"checkpoint '{model}' holds a {solver.name} solver, not {name}")
         return solver
-    return {"lp": LPSolver, "ecmp": ECMPSolver, "shortest": ShortestPathSolver}[name]()
+    if name == "lp":
+        return LPSolver(threads=threads)
+    return {"ecmp": ECMPSolver, "shortest": ShortestPathSolver}[name]()
 
 
 @app.command()
 def solve(
     topology: Topology = "sndlib/geant",
+    demands: Demands = [],  # noqa: B006
+    demand_unit: DemandUnit = "bit/s",
     solver: Annotated[SolverName, typer.Option(help="Which solver.")] = SolverName.lp,
     model: Annotated[Path | None, typer.Option(help="Checkpoint for geminet/dote.")] = None,
     step: Annotated[int, typer.Option(min=0, help="Which time step's demand matrix.")] = 0,
+    every: Annotated[bool, typer.Option("--all", help="Solve every time step (every --demands matrix).")] = False,
     traffic: Traffic = None,
     seed: Seed = 0,
     k: K = 4,
@@ -91,31 +159,99 @@ def solve(
     endpoints: Endpoints = None,
     dynamic: Dynamic = False,
     failures: Failures = 0,
+    threads: Threads = 1,
     top: Annotated[int, typer.Option(min=0, help="Show this many most-utilised links.")] = 10,
-    out: Annotated[Path | None, out_option("Write split ratios as JSON here.")] = None,
+    out: Annotated[Path | None, out_option("Write the result and split ratios as JSON here.")] = None,
+    splits: Annotated[
+        Path | None, out_option("Write split ratios with node names, every solved instance: .csv or .json.")
+    ] = None,
     fmt: Fmt = Format.table,
 ) -> None:
-    """Solve one instance and print its MLU, the time taken and the most utilised links."""
+    """Solve one instance (or --all) and print its MLU, the time taken and the most utilised links."""
     import time
 
-    import numpy as np
-
     from nettwin._json import write_json
+    from nettwin.te.files import write_splits
     from nettwin.te.lp import solve_lp
 
-    inst = _instances(topology, step + 1, traffic, seed, k, method, endpoints, dynamic, failures, "all")[step]
-    s = _solver(solver.value, model)
-    start = time.perf_counter()
-    x = s.solve(inst)
-    seconds = time.perf_counter() - start
-    mlu = inst.mlu(x)
-    optimum = mlu if solver is SolverName.lp else solve_lp(inst).mlu
+    steps = step + 1
+    instances = _instances(
+        topology,
+        steps,
+        traffic,
+        seed,
+        k,
+        method,
+        endpoints,
+        dynamic,
+        failures,
+        "all",
+        demands,
+        demand_unit,
+        fmt is Format.table,
+    )
+    if not every:
+        if step >= len(instances):
+            raise TEError(f"--step {step}: there are {len(instances)} demand matrices (steps 0..{len(instances) - 1})")
+        instances = [instances[step]]
+    s = _solver(solver.value, model, threads)
+    results = []
+    with (
+        _threads(threads, solver.value in ("geminet", "dote")),
+        progress_bar(
+            "solving", len(instances), unit="instances", enabled=len(instances) > 1 and fmt is Format.table
+        ) as advance,
+    ):
+        for inst in instances:
+            start = time.perf_counter()
+            x = s.solve(inst)
+            seconds = time.perf_counter() - start
+            mlu = inst.mlu(x)
+            optimum = mlu if solver is SolverName.lp else solve_lp(inst, threads=threads).mlu
+            results.append((inst, x, mlu, optimum, seconds))
+            advance()
+    if splits is not None:
+        write_splits(splits, [r[0] for r in results], [r[1] for r in results])
+    payloads = [_solve_payload(solver.value, *r, top) for r in results]
+    if out is not None:
+        docs = [{**p, "ratios": _named_ratios(r[0], r[1])} for p, r in zip(payloads, results, strict=True)]
+        write_json(out, docs[0] if not every else {"instances": docs})
+    if fmt is Format.json:
+        print_json(payloads[0] if not every else {"instances": payloads})
+        return
+    if every:
+        rows = [
+            [
+                p["instance"],
+                round(p["mlu"], 4),
+                round(p["optimum"], 4),
+                round(p["normalised"], 4),
+                round(p["seconds"] * 1e3, 1),
+            ]
+            for p in payloads
+        ]
+        print_table(f"{solver.value} on {topology}", ["instance", "MLU", "optimum", "normalised", "ms"], rows)
+    else:
+        p = payloads[0]
+        rows = [[d["src"], d["dst"], round(d["utilisation"], 4)] for d in p["links"]]
+        caption = (
+            f"{solver.value}: MLU {p['mlu']:.4f}, optimum {p['optimum']:.4f}, normalised {p['normalised']:.4f}, "
+            f"{p['seconds'] * 1e3:.1f} ms, {p['pairs']} pairs, {p['paths']} paths"
+        )
+        print_table(p["instance"], ["src", "dst", "utilisation"], rows, caption=caption)
+    for path in filter(None, (out, splits)):
+        console.print(f"wrote {path}")
+
+
+def _solve_payload(solver: str, inst, x, mlu: float, optimum: float, seconds: float, top: int) -> dict:  # noqa: ANN001
+    """One solved instance: MLU, optimum, time, and the ``top`` most utilised links by node name."""
+    import numpy as np
+
     util = inst.utilisation(x)
-    order = np.argsort(-util)[:top]
     g = inst.graph
-    payload = {
+    return {
         "instance": inst.name,
-        "solver": solver.value,
+        "solver": solver,
         "mlu": mlu,
         "optimum": optimum,
         "normalised": mlu / optimum if optimum > 0 else 1.0,
@@ -123,33 +259,26 @@ def solve(
         "pairs": inst.n_pairs,
         "paths": inst.n_paths,
         "links": [
-            {"src": g.nodes[g.edges[e, 0]], "dst": g.nodes[g.edges[e, 1]], "utilisation": float(util[e])} for e in order
+            {"src": g.nodes[g.edges[e, 0]], "dst": g.nodes[g.edges[e, 1]], "utilisation": float(util[e])}
+            for e in np.argsort(-util)[:top]
         ],
     }
-    if out is not None:
-        ratios = [
-            {
-                "src": g.nodes[inst.paths.pairs[p, 0]],
-                "dst": g.nodes[inst.paths.pairs[p, 1]],
-                "paths": [
-                    {"links": inst.paths.path(q), "ratio": float(x[q])}
-                    for q in range(inst.paths.pair_ptr[p], inst.paths.pair_ptr[p + 1])
-                ],
-            }
-            for p in range(inst.n_pairs)
-        ]
-        write_json(out, {**payload, "ratios": ratios})
-    if fmt is Format.json:
-        print_json(payload)
-        return
-    rows = [[d["src"], d["dst"], round(d["utilisation"], 4)] for d in payload["links"]]
-    caption = (
-        f"{solver.value}: MLU {mlu:.4f}, optimum {optimum:.4f}, normalised {payload['normalised']:.4f}, "
-        f"{seconds * 1e3:.1f} ms, {inst.n_pairs} pairs, {inst.n_paths} paths"
-    )
-    print_table(inst.name, ["src", "dst", "utilisation"], rows, caption=caption)
-    if out is not None:
-        console.print(f"wrote {out}")
+
+
+def _named_ratios(inst, x) -> list[dict]:  # noqa: ANN001
+    """Split ratios per pair, as in ``--out``: node names and each path's directed-edge ids."""
+    g = inst.graph
+    return [
+        {
+            "src": g.nodes[inst.paths.pairs[p, 0]],
+            "dst": g.nodes[inst.paths.pairs[p, 1]],
+            "paths": [
+                {"links": inst.paths.path(q), "ratio": float(x[q])}
+                for q in range(inst.paths.pair_ptr[p], inst.paths.pair_ptr[p + 1])
+            ],
+        }
+        for p in range(inst.n_pairs)
+    ]
 
 
 @app.command()
@@ -174,6 +303,9 @@ def train(
     lr: Annotated[float, typer.Option(min=0.0, help="Learning rate.")] = 3e-3,
     hidden: Annotated[int | None, typer.Option(min=1, help="MLP width (default 32 geminet, 128 dote).")] = None,
     dual_steps: Annotated[int, typer.Option(min=0, help="geminet: dual-update steps T.")] = 8,
+    demands: Demands = [],  # noqa: B006
+    demand_unit: DemandUnit = "bit/s",
+    threads: Threads = 1,
 ) -> None:
     """Train a learned solver on the training part (first 75 % in time) of each topology's sequence."""
     import time
@@ -184,15 +316,19 @@ def train(
 
     if solver is Learned.dote and len(topology) > 1:
         raise TEError("dote learns one fixed topology; pass a single --topology")
+    if demands and len(topology) > 1:
+        raise TEError("--demands name the nodes of one topology; pass a single --topology with them")
     instances = []
     for t in topology:
-        instances += _instances(t, steps, traffic, seed, k, method, endpoints, dynamic, failures, "train")
+        instances += _instances(
+            t, steps, traffic, seed, k, method, endpoints, dynamic, failures, "train", demands, demand_unit
+        )
     if solver is Learned.geminet:
         model = GeminetSolver(hidden or 32, dual_steps, train_steps, batch_size, lr, seed=seed)
     else:
         model = DOTESolver(hidden or 128, train_steps, batch_size, lr, seed=seed)
     start = time.perf_counter()
-    with progress_bar(f"training {solver.value}", train_steps, unit="steps") as advance:
+    with _threads(threads, True), progress_bar(f"training {solver.value}", train_steps, unit="steps") as advance:
         model.fit(instances, callback=lambda step, loss: advance())
     seconds = time.perf_counter() - start
     save_solver(model, out)
@@ -218,6 +354,9 @@ def evaluate(
     endpoints: Endpoints = None,
     dynamic: Dynamic = False,
     failures: Failures = 0,
+    demands: Demands = [],  # noqa: B006
+    demand_unit: DemandUnit = "bit/s",
+    threads: Threads = 1,
     plot: Annotated[Path | None, out_option("Write a PNG CDF of normalised MLU here.")] = None,
     out: Annotated[Path | None, out_option("Write all figures as JSON here.")] = None,
     fmt: Fmt = Format.table,
@@ -230,19 +369,40 @@ def evaluate(
     from nettwin.te.evaluate import plot_cdf
     from nettwin.te.lp import LPSolver
 
-    instances = _instances(topology, steps, traffic, seed, k, method, endpoints, dynamic, failures, split)
+    instances = _instances(
+        topology,
+        steps,
+        traffic,
+        seed,
+        k,
+        method,
+        endpoints,
+        dynamic,
+        failures,
+        split,
+        demands,
+        demand_unit,
+        fmt is Format.table,
+    )
     solvers = {}
     for path in model:
         s = load_solver(path)
         solvers[f"{s.name}:{path.stem}"] = s
-    known = {"ecmp": ECMPSolver, "shortest": ShortestPathSolver, "rescale": lambda: RescaleSolver(LPSolver())}
+    known = {
+        "ecmp": ECMPSolver,
+        "shortest": ShortestPathSolver,
+        "rescale": lambda: RescaleSolver(LPSolver(threads=threads)),
+    }
     for name in filter(None, (b.strip() for b in baselines.split(","))):
         if name not in known:
             raise TEError(f"unknown baseline {name!r}; choose from {', '.join(known)}")
         solvers[name] = known[name]()
     total = len(instances) * (len(solvers) + 1)
-    with progress_bar("evaluating", total, unit="solves", enabled=fmt is Format.table) as advance:
-        result = run_evaluation(solvers, instances, callback=lambda name, i: advance())
+    with (
+        _threads(threads, bool(model)),
+        progress_bar("evaluating", total, unit="solves", enabled=fmt is Format.table) as advance,
+    ):
+        result = run_evaluation(solvers, instances, callback=lambda name, i: advance(), threads=threads)
     if plot is not None:
         plot_cdf(result, plot, title=f"{topology}, {len(instances)} {split} instances")
     if out is not None:

@@ -15,6 +15,7 @@ Every instance of one sequence shares the same :class:`~nettwin.te.paths.PathSet
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,7 @@ def sequence_instances(
     method: str = "yen",
     endpoints: int | None = None,
     target_mlu: float = 0.8,
+    progress: Callable[[int, int], None] | None = None,
     **temporal_options: Any,
 ) -> list[TEInstance]:
     """A time-ordered list of instances on one topology.
@@ -88,6 +90,7 @@ def sequence_instances(
     k, method : candidate paths per pair and how they are chosen (see :func:`compute_paths`).
     endpoints : route only among this many sampled nodes (large topologies); None for all.
     target_mlu : the base matrix is scaled so that ECMP over the candidates reaches this MLU.
+    progress : called with ``(pairs done, pairs)`` while candidate paths are found.
     temporal_options : passed to :func:`~nettwin.te.traffic.temporal` (``amplitude``, ``noise`` ...).
 
     Returns
@@ -105,7 +108,7 @@ def sequence_instances(
     key = graph.name if isinstance(source, TEGraph) else source
     base = base_matrix(key, graph, traffic, seed)
     pairs = demand_pairs(base, endpoints, seed)
-    paths = compute_paths(graph, pairs, k=k, method=method, drop_unreachable=True)
+    paths = compute_paths(graph, pairs, k=k, method=method, drop_unreachable=True, progress=progress)
     pairs = paths.pairs
     scale = target_mlu / max(ecmp_mlu(graph, paths, base[pairs[:, 0], pairs[:, 1]]), 1e-300)
     seq = temporal(base, steps, seed=seed + 1, **temporal_options) * scale

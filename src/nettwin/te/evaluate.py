@@ -132,6 +132,7 @@ def evaluate(
     instances: Sequence[TEInstance],
     optimum: Sequence[float] | None = None,
     callback: Callable[[str, int], None] | None = None,
+    threads: int | None = None,
 ) -> Evaluation:
     """Run every solver on every instance and normalise by the LP optimum.
 
@@ -141,6 +142,7 @@ def evaluate(
     instances : the instances.
     optimum : the optimal MLUs if already known (then no LP runs and the LP row is omitted).
     callback : called as ``callback(solver_name, instance_index)`` after each solve.
+    threads : HiGHS threads of the LP reference; None lets HiGHS choose.
 
     Returns
     -------
@@ -160,7 +162,7 @@ def evaluate(
         secs, opt = [], []
         with PeakRSS() as mem:
             for i, inst in enumerate(instances):
-                res = solve_lp(inst)
+                res = solve_lp(inst, threads=threads)
                 opt.append(res.mlu)
                 secs.append(res.seconds)
                 if callback:

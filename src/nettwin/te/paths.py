@@ -13,6 +13,7 @@ Length is counted in hops (``weight="hops"``) or propagation delay (``weight="de
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,6 +206,7 @@ def compute_paths(
     method: str = "yen",
     weight: str = "hops",
     drop_unreachable: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PathSet:
     """Up to ``k`` candidate paths for every pair over the graph's working edges.
 
@@ -216,6 +218,7 @@ def compute_paths(
     method : ``"yen"`` (k shortest loop-free paths) or ``"disjoint"`` (edge-disjoint paths).
     weight : ``"hops"`` or ``"delay"``.
     drop_unreachable : leave out pairs with no route instead of raising.
+    progress : called with ``(pairs done, pairs)`` after each pair (a progress bar on large topologies).
 
     Returns
     -------
@@ -247,8 +250,10 @@ def compute_paths(
         raise TEError(f"pairs must be distinct node ids in 0..{graph.n_nodes - 1}")
     find = _yen if method == "yen" else _disjoint
     kept, lists = [], []
-    for s, t in pairs:
+    for done, (s, t) in enumerate(pairs, 1):
         found = find(g, int(s), int(t), int(k))
+        if progress is not None:
+            progress(done, len(pairs))
         if not found:
             if drop_unreachable:
                 continue

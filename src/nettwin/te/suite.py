@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
 import numpy as np
 
 from nettwin.errors import TEError
 from nettwin.te.changes import dynamic_sequence, random_failures
 from nettwin.te.datasets import sequence_instances
+from nettwin.te.files import file_instances, is_topology_file, read_demands, read_topology
+from nettwin.te.graph import TEGraph, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import check_k
 from nettwin.te.traffic import split_by_time
@@ -17,7 +22,7 @@ SPLITS = ("all", "train", "test")
 
 
 def make_instances(
-    topology: str,
+    topology: str | Path | TEGraph,
     steps: int = 96,
     traffic: str | None = None,
     seed: int = 0,
@@ -28,12 +33,17 @@ def make_instances(
     failures: int = 0,
     split: str = "all",
     train_fraction: float = 0.75,
+    demands: Sequence[str | Path] | np.ndarray | None = None,
+    demand_unit: str = "bit/s",
+    capacity: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[TEInstance]:
     """Instances of one topology over time.
 
     Parameters
     ----------
-    topology : topohub key or built-in name.
+    topology : topohub key, built-in name, a topology file (a scenario's ``topology`` section, GML or GraphML with
+        capacities; see :func:`~nettwin.te.files.read_topology`) or a :class:`TEGraph`.
     steps : time steps (demand matrices).
     traffic : ``"sndlib"``, ``"gravity"`` or ``"bimodal"``; None picks ``"sndlib"`` for SNDlib topologies and
         ``"gravity"`` otherwise.
@@ -44,6 +54,12 @@ def make_instances(
         topology.
     failures : fail this many random links in every instance (different links per instance, paths pruned).
     split : ``"all"``, or the ``"train"``/``"test"`` part of a split by time at ``train_fraction``.
+    demands : the user's traffic matrices instead of generated ones: files (CSV, ``.npy``, SNDlib native; see
+        :func:`~nettwin.te.files.read_demands`), read in order, or a ``(T, N, N)`` array in bit/s. One instance per
+        matrix; ``steps``, ``traffic`` and ``endpoints`` do not apply.
+    demand_unit : the rate unit of plain numbers in demand files.
+    capacity : one capacity (bit/s) for every link of a topology file.
+    progress : called with ``(pairs done, pairs)`` while candidate paths are found.
 
     Examples
     --------
@@ -54,14 +70,40 @@ def make_instances(
     if split not in SPLITS:
         raise TEError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     check_k(k)  # before any topology is read or path computed
+    own = isinstance(topology, TEGraph | Path) or is_topology_file(topology)
+    if own or demands is not None:
+        if isinstance(topology, TEGraph):
+            graph = topology
+        else:
+            graph = read_topology(topology, capacity) if own else te_graph(str(topology), capacity)
+        if dynamic:
+            raise TEError("dynamic sequences are built from topohub or built-in topologies, not from your own files")
+        if demands is None:
+            if traffic == "sndlib":
+                raise TEError("traffic 'sndlib' is the matrix topohub ships; give your own with demands (--demands)")
+            out = sequence_instances(graph, steps, traffic or "gravity", seed, k, method, endpoints, progress=progress)
+        else:
+            if traffic is not None or endpoints is not None:
+                raise TEError("traffic and endpoints apply to generated traffic, not to your own demand matrices")
+            if isinstance(demands, np.ndarray):
+                matrices = demands
+            else:
+                matrices = np.concatenate([read_demands(f, graph, demand_unit) for f in demands])
+            out = file_instances(graph, matrices, k, method, progress)
+        return _finish(out, split, train_fraction, failures, seed)
     if traffic is None:
-        traffic = "sndlib" if topology.startswith("sndlib/") else "gravity"
+        traffic = "sndlib" if str(topology).startswith("sndlib/") else "gravity"
     if dynamic:
         if endpoints is not None:
             raise TEError("endpoints cannot be combined with dynamic sequences")
         out = dynamic_sequence(topology, steps, seed=seed, traffic=traffic, k=k, method=method)
     else:
-        out = sequence_instances(topology, steps, traffic, seed, k, method, endpoints)
+        out = sequence_instances(str(topology), steps, traffic, seed, k, method, endpoints, progress=progress)
+    return _finish(out, split, train_fraction, failures, seed)
+
+
+def _finish(out: list[TEInstance], split: str, train_fraction: float, failures: int, seed: int) -> list[TEInstance]:
+    """The requested part of a time-ordered sequence, with random failures when asked."""
     if split != "all":
         train, test = split_by_time(out, train_fraction)
         out = train if split == "train" else test

@@ -1,0 +1,448 @@
+"""The user's own network: topologies and traffic matrices from files, split ratios out to files.
+
+**Topologies** (:func:`read_topology`): a scenario file (``.yaml``, ``.yml``, ``.json``) whose ``topology``
+section is read exactly as a simulation reads it (any source, link defaults, overrides, capacity scale; other
+sections are ignored), or a GML/GraphML file whose every link carries a ``capacity``. The two directions of a
+link share one physical link id, so a failure takes both down.
+
+**Traffic matrices** (:func:`read_demands`), in bit/s, node order of the graph:
+
+* ``.csv`` — either a square matrix (header: a corner cell, then destination names; each row: a source name, then
+  its demands) or long rows with the header ``src,dst,demand`` or ``step,src,dst,demand`` (several matrices, step
+  0, 1, ...). A cell is a plain number (in ``unit``) or a rate with its unit (``10Mbps``).
+* ``.npy`` — an ``(N, N)`` or ``(T, N, N)`` array in ``unit``, rows and columns in the graph's node order.
+* anything else — SNDlib's native format: the ``DEMANDS ( ... )`` section, one line
+  ``id ( src dst ) routing_unit value max_path_length`` per demand, values in ``unit`` (SNDlib states none).
+
+Every problem is one :class:`~nettwin.errors.TEError` line naming the file, the line or field, and what is wrong.
+
+**Split ratios** (:func:`write_splits`, :func:`read_splits`, :func:`apply_splits`) as CSV
+(``instance,src,dst,path,share``; ``path`` a JSON list of node names) or JSON (per instance, per pair, per path).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from nettwin._files import atomic_write_text
+from nettwin._json import write_json
+from nettwin.errors import ScenarioError, TEError
+from nettwin.scenario.units import UnitError, parse_rate
+from nettwin.te.graph import TEGraph, te_graph
+from nettwin.te.instance import TEInstance
+from nettwin.te.paths import compute_paths
+
+__all__ = [
+    "SCENARIO_SUFFIXES",
+    "GRAPH_SUFFIXES",
+    "is_topology_file",
+    "read_topology",
+    "read_demands",
+    "file_instances",
+    "write_splits",
+    "read_splits",
+    "apply_splits",
+]
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+GRAPH_SUFFIXES = (".gml", ".graphml")
+SPLITS_FORMAT = "nettwin-te-splits"
+
+
+def is_topology_file(source: str | Path) -> bool:
+    """Whether ``source`` names a topology file (by its extension) rather than a topohub key or built-in name."""
+    return Path(source).suffix.lower() in SCENARIO_SUFFIXES + GRAPH_SUFFIXES
+
+
+def read_topology(path: str | Path, capacity: float | None = None) -> TEGraph:
+    """The TE graph of a scenario file's ``topology`` section or of a GML/GraphML file with capacities.
+
+    ``capacity`` (bit/s) replaces every link's capacity.
+
+    Raises
+    ------
+    TEError
+        One line per problem, naming the file and the field or link.
+    """
+    from nettwin.scenario.io import format_validation_error, read_mapping
+    from nettwin.scenario.network import build_links
+    from nettwin.scenario.sources import file_topology
+    from nettwin.scenario.spec import TopologySpec
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in GRAPH_SUFFIXES:
+            topo = file_topology(path)
+            if capacity is None:
+                for (u, v), attrs in zip(topo.edges, topo.edge_attrs, strict=True):
+                    if "capacity" not in attrs:
+                        raise TEError(
+                            f"topology file '{path}': link {topo.nodes[u]}–{topo.nodes[v]} has no capacity; give "
+                            "every link one (or one capacity for all links)"
+                        )
+            return te_graph(topo, capacity)
+        if suffix not in SCENARIO_SUFFIXES:
+            raise TEError(
+                f"topology file '{path}': the extension must be one of {', '.join(SCENARIO_SUFFIXES + GRAPH_SUFFIXES)}"
+            )
+        data = read_mapping(path)
+        if not isinstance(data, Mapping) or "topology" not in data:
+            raise TEError(f"{path}: topology: missing (a scenario file with a 'topology' section is expected)")
+        try:
+            spec = TopologySpec.model_validate(data["topology"])
+        except ValidationError as err:
+            raise TEError(format_validation_error(err, f"{path}: topology.")) from err
+        links = build_links(spec, path.parent)
+    except ScenarioError as err:
+        raise TEError(str(err)) from err
+    edges = np.column_stack([links.link_src, links.link_dst]).astype(np.int64)
+    physical: dict[tuple[int, int], int] = {}
+    link = np.array([physical.setdefault((min(u, v), max(u, v)), len(physical)) for u, v in edges.tolist()])
+    caps = np.full(len(edges), float(capacity)) if capacity is not None else links.capacity
+    name = str(data.get("name") or path.stem)
+    return TEGraph(name, links.nodes, edges, caps, links.delay, link)
+
+
+# ---------------------------------------------------------------------------------------- demands
+
+
+def _unit_scale(unit: str) -> float:
+    try:
+        return parse_rate(f"1{unit}") if unit not in ("", "bit/s", "bps") else 1.0
+    except UnitError as err:
+        raise TEError(f"demand unit: {err}") from err
+
+
+def _value(cell: str, scale: float, where: str) -> float:
+    text = cell.strip()
+    try:
+        value = float(text) * scale
+    except ValueError:
+        try:
+            value = parse_rate(text)
+        except UnitError as err:
+            raise TEError(f"{where}: {err}") from err
+    if not math.isfinite(value) or value < 0:
+        raise TEError(f"{where}: a demand must be a finite rate ≥ 0, got {cell.strip()!r}")
+    return value
+
+
+def _node(name: str, index: Mapping[str, int], where: str) -> int:
+    try:
+        return index[name.strip()]
+    except KeyError:
+        known = ", ".join(list(index)[:8]) + (" ..." if len(index) > 8 else "")
+        raise TEError(f"{where}: unknown node {name.strip()!r} (the topology has {known})") from None
+
+
+def _put(out: np.ndarray, t: int, s: int, d: int, value: float, seen: set, where: str) -> None:
+    if s == d:
+        if value:
+            raise TEError(f"{where}: a node cannot send traffic to itself")
+        return
+    if (t, s, d) in seen:
+        raise TEError(f"{where}: a second demand for the same pair")
+    seen.add((t, s, d))
+    out[t, s, d] = value
+
+
+def _read_csv(path: Path, graph: TEGraph, scale: float) -> np.ndarray:
+    index = {n: i for i, n in enumerate(graph.nodes)}
+    n = graph.n_nodes
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise TEError(f"demand file '{path}': cannot read it: {err}") from err
+    rows = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
+    if not rows:
+        raise TEError(f"demand file '{path}': is empty")
+    header = [c.strip().lower() for c in rows[0][1]]
+    seen: set = set()
+    if header in (["src", "dst", "demand"], ["step", "src", "dst", "demand"]):
+        stepped = len(header) == 4
+        entries = []
+        for line, r in rows[1:]:
+            where = f"demand file '{path}', line {line}"
+            if len(r) != len(header):
+                raise TEError(f"{where}: {len(r)} fields, expected {len(header)} ({','.join(header)})")
+            step = 0
+            if stepped:
+                if not r[0].strip().isdigit():
+                    raise TEError(f"{where}: step must be a whole number ≥ 0, got {r[0].strip()!r}")
+                step = int(r[0])
+            s, d, v = r[-3:]
+            entries.append((step, _node(s, index, where), _node(d, index, where), _value(v, scale, where), where))
+        steps = max((e[0] for e in entries), default=0) + 1
+        out = np.zeros((steps, n, n))
+        for t, s, d, v, where in entries:
+            _put(out, t, s, d, v, seen, where)
+        return out
+    where = f"demand file '{path}', line {rows[0][0]}"
+    columns = [_node(c, index, where) for c in rows[0][1][1:]]
+    if len(set(columns)) != len(columns):
+        raise TEError(f"{where}: a destination node appears twice in the header")
+    out = np.zeros((1, n, n))
+    for line, r in rows[1:]:
+        where = f"demand file '{path}', line {line}"
+        if len(r) != len(columns) + 1:
+            raise TEError(
+                f"{where}: {len(r)} fields, expected {len(columns) + 1} (a source name, then one per header node)"
+            )
+        s = _node(r[0], index, where)
+        for d, cell in zip(columns, r[1:], strict=True):
+            _put(out, 0, s, d, _value(cell, scale, f"{where}, column {graph.nodes[d]!r}"), seen, where)
+    return out
+
+
+def _read_npy(path: Path, graph: TEGraph, scale: float) -> np.ndarray:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise TEError(f"demand file '{path}': cannot read it as NumPy .npy: {err}") from err
+    n = graph.n_nodes
+    if (
+        not isinstance(arr, np.ndarray)
+        or arr.dtype.kind not in "iuf"
+        or arr.shape[-2:] != (n, n)
+        or arr.ndim not in (2, 3)
+    ):
+        shape = getattr(arr, "shape", None)
+        raise TEError(
+            f"demand file '{path}': expected numbers of shape ({n}, {n}) or (T, {n}, {n}) for the {n} nodes of "
+            f"'{graph.name}', got shape {shape} of {getattr(arr, 'dtype', '?')}"
+        )
+    arr = arr.reshape(-1, n, n).astype(np.float64) * scale
+    bad = np.argwhere(~np.isfinite(arr) | (arr < 0))
+    if bad.size:
+        t, s, d = bad[0]
+        raise TEError(f"demand file '{path}': entry [{t}, {s}, {d}] must be a finite rate ≥ 0, got {arr[t, s, d]!r}")
+    diag = np.argwhere(arr[:, np.arange(n), np.arange(n)] != 0)
+    if diag.size:
+        t, s = diag[0]
+        raise TEError(f"demand file '{path}': entry [{t}, {s}, {s}]: a node cannot send traffic to itself")
+    return arr
+
+
+_SNDLIB_DEMAND = re.compile(r"(\S+)\s+\(\s*(\S+)\s+(\S+)\s*\)\s+(\S+)\s+(\S+)\s+(\S+)")
+_SNDLIB_SECTION = re.compile(r"([A-Z_]+)\s*\(")
+
+
+def _read_sndlib(path: Path, graph: TEGraph, scale: float) -> np.ndarray:
+    index = {n: i for i, n in enumerate(graph.nodes)}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise TEError(f"demand file '{path}': cannot read it: {err}") from err
+    out = np.zeros((1, graph.n_nodes, graph.n_nodes))
+    seen: set = set()
+    section, found = None, False
+    for number, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        where = f"demand file '{path}', line {number}"
+        if not line or line.startswith("?"):
+            continue
+        if section is None:
+            m = _SNDLIB_SECTION.fullmatch(line)
+            if m is None:
+                raise TEError(f"{where}: expected a section header such as 'DEMANDS (', got {line!r}")
+            section = m.group(1)
+            found |= section == "DEMANDS"
+            continue
+        if line == ")":
+            section = None
+            continue
+        if section != "DEMANDS":
+            continue
+        m = _SNDLIB_DEMAND.fullmatch(line)
+        if m is None:
+            raise TEError(f"{where}: expected 'id ( source target ) routing_unit value max_path_length', got {line!r}")
+        s, d = _node(m.group(2), index, where), _node(m.group(3), index, where)
+        _put(out, 0, s, d, _value(m.group(5), scale, where), seen, where)
+    if section is not None:
+        raise TEError(f"demand file '{path}': section {section} is not closed with ')'")
+    if not found:
+        raise TEError(f"demand file '{path}': no DEMANDS section (SNDlib native format expected for this extension)")
+    return out
+
+
+def read_demands(path: str | Path, graph: TEGraph, unit: str = "bit/s") -> np.ndarray:
+    """The ``(T, N, N)`` demand matrices (bit/s) of a CSV, ``.npy`` or SNDlib native file, in ``graph``'s node order.
+
+    ``unit`` is the rate unit of plain numbers (``"bit/s"``, ``"kbps"``, ``"Mbps"``, ``"Gbps"``).
+
+    Raises
+    ------
+    TEError
+        One line naming the file, the line (or entry) and what is wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TEError(f"demand file '{path}' does not exist")
+    scale = _unit_scale(unit)
+    suffix = path.suffix.lower()
+    reader = _read_csv if suffix == ".csv" else _read_npy if suffix == ".npy" else _read_sndlib
+    return reader(path, graph, scale)
+
+
+def file_instances(
+    graph: TEGraph,
+    demands: np.ndarray | Sequence[np.ndarray],
+    k: int = 4,
+    method: str = "yen",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[TEInstance]:
+    """One instance per demand matrix, all sharing the candidate paths of every pair that has demand in any matrix.
+
+    Parameters
+    ----------
+    graph : the network.
+    demands : ``(T, N, N)`` matrices in bit/s (or a sequence of ``(N, N)`` ones), node order of ``graph``.
+    k, method : candidate paths (see :func:`~nettwin.te.paths.compute_paths`).
+    progress : called with ``(pairs done, pairs)`` while paths are found.
+
+    Raises
+    ------
+    TEError
+        If the matrices do not fit the graph, or a pair with demand has no working path.
+    """
+    seq = np.asarray(demands, dtype=np.float64)
+    seq = seq.reshape(-1, *seq.shape[-2:]) if seq.ndim >= 2 else seq
+    n = graph.n_nodes
+    if seq.ndim != 3 or seq.shape[1:] != (n, n) or len(seq) == 0:
+        raise TEError(f"demand matrices must have shape (T, {n}, {n}) for '{graph.name}', got {np.shape(demands)}")
+    s, t = np.nonzero((seq > 0).any(axis=0))
+    pairs = np.column_stack([s, t]).astype(np.int64)
+    if not len(pairs):
+        raise TEError(f"the demand matrices of '{graph.name}' are all zero: there is nothing to route")
+    paths = compute_paths(graph, pairs, k=k, method=method, progress=progress)
+    return [TEInstance(graph, paths, seq[i][s, t], f"{graph.name}/t={i:04d}", {"step": i}) for i in range(len(seq))]
+
+
+# ---------------------------------------------------------------------------------------- split ratios
+
+
+def _split_records(instances: Sequence[TEInstance], ratios: Sequence[np.ndarray]) -> list[dict]:
+    if len(instances) != len(ratios):
+        raise TEError(f"{len(ratios)} split-ratio vectors for {len(instances)} instances")
+    out = []
+    for inst, x in zip(instances, ratios, strict=True):
+        g, ps = inst.graph, inst.paths
+        x = np.asarray(x, dtype=np.float64)
+        pairs = []
+        for p in range(inst.n_pairs):
+            paths = []
+            for q in range(ps.pair_ptr[p], ps.pair_ptr[p + 1]):
+                edges = ps.path(q)
+                nodes = [g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges]
+                paths.append({"nodes": nodes, "share": float(x[q])})
+            src, dst = (g.nodes[i] for i in ps.pairs[p])
+            pairs.append({"src": src, "dst": dst, "demand": float(inst.demand[p]), "paths": paths})
+        out.append({"instance": inst.name, "mlu": inst.mlu(x), "pairs": pairs})
+    return out
+
+
+def write_splits(path: str | Path, instances: Sequence[TEInstance], ratios: Sequence[np.ndarray]) -> None:
+    """Write the split ratios of every instance with node names: CSV for ``.csv``, JSON otherwise (atomically).
+
+    CSV columns: ``instance, src, dst, path, share`` with ``path`` the JSON list of the path's node names. JSON:
+    ``{"format": "nettwin-te-splits", "version": 1, "instances": [{"instance", "mlu", "pairs": [{"src", "dst",
+    "demand", "paths": [{"nodes", "share"}]}]}]}`` (demand in bit/s).
+    """
+    records = _split_records(instances, ratios)
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        write_json(path, {"format": SPLITS_FORMAT, "version": 1, "instances": records})
+        return
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["instance", "src", "dst", "path", "share"])
+    for rec in records:
+        for pair in rec["pairs"]:
+            for p in pair["paths"]:
+                w.writerow([rec["instance"], pair["src"], pair["dst"], json.dumps(p["nodes"]), repr(p["share"])])
+    atomic_write_text(path, buf.getvalue())
+
+
+NamedPaths = list[tuple[tuple[str, ...], float]]
+"""A pair's candidate paths as node names, each with its share."""
+Splits = dict[str, dict[tuple[str, str], NamedPaths]]
+"""Split ratios by instance name, then by (source, destination) node names."""
+
+
+def read_splits(path: str | Path) -> Splits:
+    """Split ratios written by :func:`write_splits`: ``{instance: {(src, dst): [(path node names, share)]}}``.
+
+    Raises
+    ------
+    TEError
+        One line naming the file, the line or field, and what is wrong.
+    """
+    path = Path(path)
+    out: Splits = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise TEError(f"split file '{path}': cannot read it: {err}") from err
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows or [c.strip() for c in rows[0]] != ["instance", "src", "dst", "path", "share"]:
+            raise TEError(f"split file '{path}', line 1: expected the header instance,src,dst,path,share")
+        for line, r in enumerate(rows[1:], 2):
+            where = f"split file '{path}', line {line}"
+            if len(r) != 5:
+                raise TEError(f"{where}: {len(r)} fields, expected 5")
+            try:
+                nodes = json.loads(r[3])
+                share = float(r[4])
+            except ValueError as err:
+                raise TEError(f"{where}: path must be a JSON list of node names and share a number ({err})") from None
+            if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+                raise TEError(f"{where}: path must be a JSON list of node names, got {r[3]!r}")
+            out.setdefault(r[0], {}).setdefault((r[1], r[2]), []).append((tuple(nodes), share))
+        return out
+    try:
+        doc = json.loads(text)
+        if doc.get("format") != SPLITS_FORMAT:
+            raise TEError(f"split file '{path}': format: expected {SPLITS_FORMAT!r}, got {doc.get('format')!r}")
+        for rec in doc["instances"]:
+            pairs = out.setdefault(str(rec["instance"]), {})
+            for pair in rec["pairs"]:
+                pairs[(pair["src"], pair["dst"])] = [(tuple(p["nodes"]), float(p["share"])) for p in pair["paths"]]
+    except TEError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise TEError(f"split file '{path}': not a split-ratio document ({type(err).__name__}: {err})") from None
+    return out
+
+
+def apply_splits(instance: TEInstance, splits: Mapping[tuple[str, str], NamedPaths]) -> np.ndarray:
+    """The split-ratio vector of ``instance`` from named splits (one instance's entry of :func:`read_splits`).
+
+    A candidate path the splits do not name gets share 0. Raises :class:`TEError` for a pair or path the instance
+    does not have.
+    """
+    g, ps = instance.graph, instance.paths
+    x = np.zeros(instance.n_paths)
+    lookup: dict[tuple[str, ...], int] = {}
+    for q in range(instance.n_paths):
+        edges = ps.path(q)
+        lookup[tuple([g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges])] = q
+    pairs = {(g.nodes[s], g.nodes[t]) for s, t in ps.pairs.tolist()}
+    for pair, paths in splits.items():
+        if tuple(pair) not in pairs:
+            raise TEError(f"instance '{instance.name}': no demand pair {pair[0]}→{pair[1]}")
+        for nodes, share in paths:
+            if tuple(nodes) not in lookup:
+                raise TEError(f"instance '{instance.name}': {'→'.join(nodes)} is not a candidate path")
+            x[lookup[tuple(nodes)]] = share
+    return x
