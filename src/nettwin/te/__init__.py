@@ -2,7 +2,8 @@
 
 Instances (:class:`TEInstance`: a :class:`TEGraph`, demands, a :class:`PathSet`), the exact LP
 (:class:`LPSolver`), a Geminet-style learned dual-update solver (:class:`GeminetSolver`), DOTE
-(:class:`DOTESolver`), classic baselines, topology changes and evaluation. Every solver follows one contract:
+(:class:`DOTESolver`), classic baselines, topology changes and evaluation. Your own topologies, traffic matrices
+and split-ratio files: :mod:`nettwin.te.files`. Every solver follows one contract:
 ``fit(instances) -> self``, ``solve(instance) -> split ratios``.
 
 Examples
@@ -21,6 +22,7 @@ from nettwin.te.checkpoint import load_solver, save_solver
 from nettwin.te.datasets import sequence_instances
 from nettwin.te.dote import DOTESolver
 from nettwin.te.evaluate import Evaluation, evaluate, plot_cdf
+from nettwin.te.files import apply_splits, file_instances, read_demands, read_splits, read_topology, write_splits
 from nettwin.te.geminet import GeminetNet, GeminetSolver
 from nettwin.te.graph import TEGraph, te_graph
 from nettwin.te.instance import TEInstance
@@ -44,16 +46,22 @@ __all__ = [
     "TEInstance",
     "TESolver",
     "compute_paths",
+    "apply_splits",
     "dynamic_sequence",
     "evaluate",
     "fail_links",
+    "file_instances",
     "load_solver",
     "make_instances",
     "plot_cdf",
     "random_failures",
+    "read_demands",
+    "read_splits",
+    "read_topology",
     "save_solver",
     "scale_capacity",
     "sequence_instances",
     "solve_lp",
     "te_graph",
+    "write_splits",
 ]

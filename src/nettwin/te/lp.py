@@ -72,7 +72,7 @@ def solve_lp(instance: TEInstance, time_limit: float | None = None, threads: int
     try:
         import highspy
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise TEError("the LP solver needs highspy; install nettwin[te]") from err
+        raise TEError("the LP solver needs highspy, a dependency of nettwin; reinstall nettwin") from err
     start = time.perf_counter()
     paths, graph = instance.paths, instance.graph
     cap = graph.capacity
