@@ -14,6 +14,7 @@ import pytest
 from _datasets import NONDETERMINISTIC
 
 from nettwin.data import Dataset, DatasetWriter, export_dataset, import_dataset
+from nettwin.data.table import COLUMNS
 from nettwin.errors import DatasetError
 
 TOPOLOGY = {
@@ -214,3 +215,21 @@ def test_cli_export_writes_the_table(tmp_path: Path, run_main: Any) -> None:
     assert res.code == 0, res.stderr
     assert "wrote 3 samples" in res.stdout
     assert (tmp_path / "t.csv").read_text().startswith("split,name,topology,flows,routing,simulation,delay,")
+
+
+def test_what_a_killed_import_left_is_removed_by_the_next(tmp_path: Path) -> None:
+    stale = tmp_path / ".out.4194305.0123abcd.importing"  # above the kernel's largest process id: nobody's
+    (stale / "shards").mkdir(parents=True)
+    import_dataset("table", _jsonl(tmp_path / "t.jsonl", [_record()]), tmp_path / "out")
+    assert not stale.exists() and Dataset(tmp_path / "out").manifest["samples"] == 1
+
+
+def test_cli_import_errors_are_one_line(tmp_path: Path, run_main: Any) -> None:
+    source = _jsonl(tmp_path / "t.jsonl", [_record(), _record(colour="red")])
+    bad = run_main("dataset", "import", "table", str(source), "--out", str(tmp_path / "out"))
+    assert bad.code == 1 and bad.stderr.strip().splitlines()[-1].endswith(
+        "colour: unexpected field; the table layout has " + ", ".join(COLUMNS)
+    )
+    assert not (tmp_path / "out").exists()
+    unknown = run_main("dataset", "import", "omnet", str(source), "--out", str(tmp_path / "out"))
+    assert (unknown.code, unknown.stderr) == (1, "error: unknown import format 'omnet'; known: table\n")

@@ -116,17 +116,9 @@ def generate(
         console.print(f"{summary['failed']} sample(s) failed; 'nettwin dataset info {out}' lists why")
 
 
-class ImportFormat(StrEnum):
-    table = "table"
-
-
-class ExportFormat(StrEnum):
-    table = "table"
-
-
 @app.command("import")
 def import_(
-    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="Source format: table.")],
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Source format: table.")],
     source: Annotated[Path, typer.Argument(help="Source file (table: .parquet, .csv or .jsonl).")],
     out: Annotated[
         Path, guard.out_option("Dataset directory to create (new or empty).", "--out", "-o", directory=True)
@@ -152,7 +144,7 @@ def import_(
             advance(done - shown)
             shown = done
 
-        summary = import_dataset(fmt.value, source, out, name=name, seed=seed, progress=progress)
+        summary = import_dataset(fmt, source, out, name=name, seed=seed, progress=progress)
     if fmt_out is Format.json:
         print_json(summary)
         return
@@ -164,14 +156,14 @@ def import_(
         ["wall time", f"{summary['wall_seconds']:.1f} s"],
         ["samples/s", f"{summary['samples_per_second']:.1f}"],
     ]
-    print_table(f"dataset {out} (imported from {fmt.value} {source})", ["", "value"], rows)
+    print_table(f"dataset {out} (imported from {fmt} {source})", ["", "value"], rows)
 
 
 @app.command("export")
 def export(
     path: Annotated[Path, typer.Argument(help="Dataset directory.")],
     out: Annotated[Path, guard.out_option("File to write (table: .parquet, .csv or .jsonl).", "--out", "-o")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="Export format: table.")] = ExportFormat.table,
+    fmt: Annotated[str, typer.Option("--format", help="Export format: table.")] = "table",
 ) -> None:
     """Write the ok samples of a dataset to --out (import gives the same dataset back)."""
     from nettwin.data.export import export_dataset
@@ -187,7 +179,7 @@ def export(
             advance(done - shown)
             shown = done
 
-        summary = export_dataset(path, out, fmt.value, progress=progress)
+        summary = export_dataset(path, out, fmt, progress=progress)
     left = f" ({summary['failed_left_out']} failed sample(s) left out)" if summary["failed_left_out"] else ""
     console.print(f"wrote {summary['samples']} samples to {out}{left}", highlight=False)
 

@@ -221,7 +221,7 @@ class Dataset:
         if name not in self.kpis:
             raise DatasetError(
                 f"{self.path}: has no '{name}' (its source, {self._source_text()}, does not record it); "
-                f"it holds {', '.join(self.kpis)}"
+                f"it holds {', '.join(k for k in self.kpis if k in FLOW_KPIS) or 'only packet counts'}"
             )
 
     def __len__(self) -> int:

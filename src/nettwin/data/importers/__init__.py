@@ -121,9 +121,9 @@ def import_dataset(
     t0 = time.perf_counter()
     total = importer.count(source)
     provenance = {"format": fmt, "path": str(source.resolve()), "version": importer.version(source)}
-    if progress is not None:
-        progress(0, total)
     with DatasetWriter(out, name=name, source=provenance, seed=seed) as writer:
+        if progress is not None:
+            progress(0, total)
         for sample in importer.samples(source):
             writer.add(
                 sample.scenario,
