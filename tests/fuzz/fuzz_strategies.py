@@ -123,6 +123,11 @@ def _size(draw: st.DrawFn) -> Any:
     return draw(st.sampled_from([f"{b}B", b, f"{b * 8}bit", f"{b / 1000:g}kB"]))
 
 
+def _queue_size(draw: st.DrawFn) -> dict[str, int]:
+    """A link's queue, as packets waiting (``buffer``) or all packets held (``queue``)."""
+    return draw(st.sampled_from([{"buffer": draw(st.integers(0, 64))}, {"queue": draw(st.integers(1, 65))}]))
+
+
 @st.composite
 def _traffic(draw: st.DrawFn, rate: bool = True) -> dict[str, Any]:
     model = draw(st.sampled_from(["cbr", "poisson", "onoff"]))
@@ -183,14 +188,14 @@ def _topology(draw: st.DrawFn, explicit_ok: bool = True) -> tuple[dict[str, Any]
             if draw(st.booleans()):
                 link["delay"] = _duration(draw, 0, 5)
             if draw(st.booleans()):
-                link["buffer"] = draw(st.integers(0, 64))
+                link.update(_queue_size(draw))
             links.append(link)
         topo, refs = {"nodes": nodes, "links": links}, names
         chain = [names[i : j + 1] for i in range(n) for j in range(i + 1, n)]
     if draw(st.booleans()):
         topo["defaults"] = {"capacity": _rate(draw, 200, 2000), "delay": _duration(draw, 0, 5)}
         if draw(st.booleans()):
-            topo["defaults"]["buffer"] = draw(st.integers(0, 64))
+            topo["defaults"].update(_queue_size(draw))
     if draw(st.integers(0, 4)) == 0:
         topo["capacity_scale"] = draw(st.sampled_from([0.5, 1, 2.5]))
     return topo, refs, chain

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from nettwin.errors import ScenarioError, UnknownNode
-from nettwin.scenario import build_network, parse_scenario
+from nettwin.scenario import build_network, dump_scenario, parse_scenario
 from nettwin.scenario.network import node_index, node_ref
 from nettwin.scenario.routing import shortest_paths
+from nettwin.scenario.wireless import radio_range
 
 
 def test_bidirectional_links_become_two_directed_links(square):
@@ -132,6 +133,39 @@ def test_wireless_grid_links_follow_radio_range():
     assert net.n_links == 2 * (12 + 8)
     assert np.allclose(net.weight, 1 / np.log1p(d**2))
     assert np.all(net.capacity == 1e6)  # the 802.11b default rate
+
+
+def test_a_radio_range_gives_the_neighbours_within_it():
+    # 4 x 4 grid, 30 m apart: a 35 m range reaches the 4 neighbours, not the diagonals at 42 m.
+    topology = {"grid": {"rows": 4, "cols": 4, "spacing": "30m"}, "medium": "wireless", "wireless": {"range": "35m"}}
+    data = {"topology": topology, "flows": [{"src": 0, "dst": 15, "traffic": {"model": "cbr", "rate": "50kbps"}}]}
+    net = build_network(parse_scenario(data))
+    assert net.n_links == 2 * 24
+    d = np.linalg.norm(net.positions[net.link_src] - net.positions[net.link_dst], axis=1)
+    assert np.allclose(d, 30.0)
+    # The range sets the receiver sensitivity, which gives the same range back.
+    radio = parse_scenario(data).topology.wireless
+    same = radio.model_copy(update={"range": None, "rx_sensitivity": radio.sensitivity})
+    assert radio_range(same) == pytest.approx(35.0)
+    assert parse_scenario(dump_scenario(parse_scenario(data))) == parse_scenario(data)
+
+
+def test_a_wireless_neighbour_graph_is_used_as_given():
+    # All three nodes are within the default radio range (~221 m) of each other; the graph leaves out a-c.
+    nodes = [{"name": n, "x": 20.0 * i, "y": 0.0} for i, n in enumerate("abc")]
+    links = [{"src": "a", "dst": "b"}, {"src": "b", "dst": "c", "buffer": 3, "weight": 2}]
+    flows = [{"src": "a", "dst": "c", "traffic": {"model": "cbr", "rate": "50kbps"}}]
+    net = build_network(
+        parse_scenario({"topology": {"nodes": nodes, "links": links, "medium": "wireless"}, "flows": flows})
+    )
+    assert list(zip(net.link_src.tolist(), net.link_dst.tolist(), strict=True)) == [(0, 1), (1, 0), (1, 2), (2, 1)]
+    assert net.path_nodes(0) == (0, 1, 2)
+    assert np.all(net.capacity == 1e6)
+    assert net.weight[:2] == pytest.approx(1 / np.log1p(20.0**2)) and net.weight[2:].tolist() == [2.0, 2.0]
+    assert net.buffer.tolist() == [32, 32, 3, 3]
+    unplaced = {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b"}], "medium": "wireless"}
+    with pytest.raises(ScenarioError, match="wireless topology needs node positions"):
+        build_network(parse_scenario({"topology": unplaced, "flows": [{**flows[0], "dst": "b"}]}))
 
 
 def test_wireless_links_carry_the_radio_rate():

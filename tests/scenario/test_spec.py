@@ -239,9 +239,40 @@ WIRELESS_PAIR = {"medium": "wireless", "nodes": [{"name": "a", "x": 0, "y": 0}, 
     ("topology", "message"),
     [
         (
-            {**WIRELESS_PAIR, "links": [{"src": "a", "dst": "b"}]},
-            "topology.links: a wireless topology takes its links from radio range (topology.wireless), not from a "
-            "list; give nodes with x/y and leave 'links' out",
+            {**WIRELESS_PAIR, "links": [{"src": "a", "dst": "b", "capacity": "2Mbps"}]},
+            "topology.links[0].capacity: wireless links all send at topology.wireless.rate; leave it out",
+        ),
+        (
+            {**WIRELESS_PAIR, "links": []},
+            "topology.links: an explicit neighbour graph needs at least one link; leave 'links' out to take the "
+            "links from radio range",
+        ),
+        (
+            {**WIRELESS_PAIR, "wireless": {"range": "35m", "rx_sensitivity": -82}},
+            "topology.wireless.range: give the radio range or rx_sensitivity, not both (each sets the other through "
+            "the path-loss model)",
+        ),
+        (
+            {**WIRELESS_PAIR, "wireless": {"range": "35 parsecs"}},
+            "topology.wireless.range: cannot read '35 parsecs' as a distance: expected a number with a unit such as "
+            "35m, 1.2km",
+        ),
+        (
+            {**WIRELESS_PAIR, "wireless": {"range": "50cm"}},
+            "topology.wireless.range: Input should be greater than or equal to 1, got '50cm'",
+        ),
+        (
+            {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b", "buffer": 31, "queue": 32}]},
+            "topology.links[0].queue: give buffer (packets waiting, excluding the one being sent) or queue (all "
+            "packets, the one being sent included), not both",
+        ),
+        (
+            {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b"}], "defaults": {"queue": 0}},
+            "topology.defaults.queue: must be between 1 (the packet being sent) and 1000001, got 0",
+        ),
+        (
+            {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b"}], "defaults": {"queue": "many"}},
+            "topology.defaults.queue: cannot read 'many' as a count: expected a number with a unit such as 32, 100",
         ),
         (
             {**WIRELESS_PAIR, "defaults": {"capacity": "5Mbps"}},
@@ -283,3 +314,17 @@ def test_integer_nodes_are_names():
     net = build_network(sc)
     assert net.nodes == ("0", "1", "2") and net.path_nodes(0) == (0, 1, 2)
     assert parse_scenario(dump_scenario(sc)) == sc
+
+
+def test_a_queue_counts_the_packet_being_sent_and_reads_as_a_buffer():
+    flows = [{"src": "a", "dst": "b", "traffic": {"model": "cbr", "rate": "10kbps"}}]
+    by_queue = {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b", "queue": "32 packets"}]}
+    by_buffer = {"nodes": ["a", "b"], "links": [{"src": "a", "dst": "b", "buffer": 31}]}
+    sc = parse_scenario({"topology": by_queue, "flows": flows})
+    assert sc == parse_scenario({"topology": by_buffer, "flows": flows})
+    assert build_network(sc).buffer.tolist() == [31, 31]
+    assert parse_scenario(dump_scenario(sc)) == sc
+    defaults = parse_scenario(
+        {"topology": {**by_buffer, "links": [{"src": "a", "dst": "b"}], "defaults": {"queue": 1}}, "flows": flows}
+    )
+    assert defaults.topology.defaults.buffer == 0 and defaults.topology.defaults.queue is None

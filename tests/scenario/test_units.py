@@ -18,6 +18,7 @@ from nettwin.scenario.units import (
     format_size,
     format_time,
     parse_count,
+    parse_distance,
     parse_rate,
     parse_size,
     parse_time,
@@ -102,6 +103,14 @@ def test_parse_count(value, expected):
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [("35m", 35.0), ("35 metres", 35.0), ("1.2km", 1200.0), ("50cm", 0.5), (20, 20.0), ("1e3M", 1000.0)],
+)
+def test_parse_distance(value, expected):
+    assert parse_distance(value) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
     ("parse", "value", "match"),
     [
         (parse_rate, "10Mbs", r"cannot read '10Mbs' as a rate: expected a number with a unit such as 10Mbps"),
@@ -127,6 +136,9 @@ def test_parse_count(value, expected):
         (parse_count, -1, r"must not be negative"),
         (parse_count, "3 cars", r"as a count"),
         (parse_count, True, r"a boolean"),
+        (parse_distance, "35 parsecs", r"cannot read '35 parsecs' as a distance: .* 35m, 1.2km"),
+        (parse_distance, "35ms", r"as a distance"),
+        (parse_distance, "-3m", r"must not be negative"),
     ],
 )
 def test_bad_inputs_raise_unit_error(parse, value, match):

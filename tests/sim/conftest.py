@@ -40,15 +40,17 @@ def single_link(
     *,
     capacity: float | str = "1Mbps",
     delay: float | str = 0.0,
-    buffer: int = 10**6,
+    buffer: int | None = 10**6,
+    queue: int | None = None,
     duration: float | str = 10.0,
     warmup: float | str = 0.0,
     seed: int = 1,
 ) -> Network:
-    """One flow over one link a→b: a single queue."""
+    """One flow over one link a→b: a single queue (its size as ``buffer``, or as ``queue`` if given)."""
+    size = {"buffer": buffer} if queue is None else {"queue": queue}
     return make_network(
         ["a", "b"],
-        [{"src": "a", "dst": "b", "capacity": capacity, "delay": delay, "buffer": buffer, "bidirectional": False}],
+        [{"src": "a", "dst": "b", "capacity": capacity, "delay": delay, **size, "bidirectional": False}],
         [{"src": "a", "dst": "b", "traffic": traffic}],
         duration=duration,
         warmup=warmup,

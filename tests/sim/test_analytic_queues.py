@@ -16,13 +16,14 @@ CAPACITY = 1e6  # bit/s
 SIZE = 125.0  # bytes
 
 
-def run_queue(single_link_factory, rho: float, packets: float, *, sizes="exponential", buffer=10**6):
+def run_queue(single_link_factory, rho: float, packets: float, *, sizes="exponential", buffer=10**6, queue=None):
     duration = packets / (rho * MU)
     warmup = 0.02 * duration
     network = single_link_factory(
         {"model": "poisson", "rate": rho * CAPACITY, "packet_size": {"dist": sizes, "mean": SIZE}},
         capacity=CAPACITY,
-        buffer=buffer,
+        buffer=buffer if queue is None else None,
+        queue=queue,
         duration=duration,
         warmup=warmup,
         seed=7,
@@ -64,6 +65,16 @@ def test_mm1k_loss(single_link_factory):
     # Accepted load only: λ(1 − loss)/μ.
     assert rel(result.links["utilisation"][0], rho * (1.0 - expected)) < 0.02
     assert result.links["drops"][0] == result.flows["dropped"][0]
+
+
+def test_mm1k_loss_with_the_queue_counting_the_packet_in_service(single_link_factory):
+    """``queue: K`` is the K of M/M/1/K: the same link as ``buffer: K - 1``, packet for packet."""
+    rho, k = 0.9, 6
+    by_queue = run_queue(single_link_factory, rho, 2e5, queue=k)
+    by_buffer = run_queue(single_link_factory, rho, 2e5, buffer=k - 1)
+    assert by_queue.flows["dropped"][0] == by_buffer.flows["dropped"][0] > 0
+    expected = (1.0 - rho) * rho**k / (1.0 - rho ** (k + 1))
+    assert rel(by_queue.kpi("drop_rate")[0], expected) < 0.05
 
 
 def test_analytic_check_can_fail(single_link_factory):

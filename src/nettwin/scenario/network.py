@@ -213,8 +213,9 @@ class Links:
 def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
     """Read a topology source and apply link defaults, per-link overrides and the capacity scale.
 
-    Wireless topologies get one link each way between nodes within radio range, weighted ``1/log(1+d²)``, with
-    the radio's rate as capacity.
+    Wireless topologies get one link each way between nodes within radio range, or the links of the neighbour graph
+    given as ``links``; each is weighted ``1/log(1+d²)`` (unless it states its own weight) and has the radio's rate
+    as capacity.
 
     Raises
     ------
@@ -229,13 +230,21 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
             raise ScenarioError(
                 "topology.medium: a wireless topology needs node positions (use a grid, or give x/y for every node)"
             )
-        pairs = wireless_links(data.positions, topo.wireless)
-        if not pairs:
-            raise ScenarioError("topology.wireless: no two nodes are within radio range; move nodes closer")
         _check_wireless_capacity(topo)
-        edges = [e for u, v in pairs for e in ((u, v), (v, u))]
+        if topo.links is not None:
+            # A given neighbour graph: its links as listed, each keeping the attributes it states.
+            edges, given = list(data.edges), list(data.edge_attrs)
+        else:
+            pairs = wireless_links(data.positions, topo.wireless)
+            if not pairs:
+                raise ScenarioError("topology.wireless: no two nodes are within radio range; move nodes closer")
+            edges = [e for u, v in pairs for e in ((u, v), (v, u))]
+            given = [{}] * len(edges)
         dist = np.array([np.linalg.norm(data.positions[u] - data.positions[v]) for u, v in edges])
-        attrs = [{"weight": float(w), "capacity": topo.wireless.rate} for w in link_weight(dist)]
+        attrs = [
+            {"weight": float(w), **a, "capacity": topo.wireless.rate}
+            for w, a in zip(link_weight(dist), given, strict=True)
+        ]
     elif data.directed:
         edges, attrs = list(data.edges), list(data.edge_attrs)
     else:

@@ -27,7 +27,7 @@ from pydantic import (
 from nettwin.scenario._model import StrictModel, at_most, field_error
 from nettwin.scenario.limits import MAX_BUFFER, MAX_COORDINATE, MAX_NODES, MAX_SEED
 from nettwin.scenario.traffic import Traffic
-from nettwin.scenario.units import Duration, Rate, format_time
+from nettwin.scenario.units import Distance, Duration, Rate, format_time, parse_count
 
 __all__ = [
     "NodeRef",
@@ -92,7 +92,8 @@ NodeName = Annotated[str, BeforeValidator(_node_name)]
 """A node's name; a number is taken as its decimal text (``0`` names the node ``"0"``)."""
 
 Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
-Metres = Annotated[float, Field(ge=0), at_most(MAX_COORDINATE, "10,000 km")]
+Metres = Annotated[Distance, Field(ge=0), at_most(MAX_COORDINATE, "10,000 km")]
+"""A distance in metres; accepts ``"30m"``-style strings."""
 
 
 class NodeSpec(StrictModel):
@@ -132,10 +133,45 @@ Seed = Annotated[
 """A seed: a non-negative 64-bit integer."""
 
 
-class LinkSpec(StrictModel):
+class _QueueSize(StrictModel):
+    """``buffer`` or ``queue``: a link's queue counted without or with the packet being sent.
+
+    ``buffer`` counts the packets that may wait, excluding the one being sent (as ns-3's DropTail queue); ``queue``
+    counts every packet the link holds, the one being sent included (the K of M/M/1/K; datanet's queue size), so
+    ``queue: K`` is ``buffer: K − 1``. A file gives one or the other; ``queue`` is read into ``buffer`` and left
+    unset.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _queue_as_buffer(cls, value: object) -> object:
+        if not isinstance(value, Mapping) or value.get("queue") is None:
+            return value
+        if value.get("buffer") is not None:
+            raise field_error(
+                ("queue",),
+                "give buffer (packets waiting, excluding the one being sent) or queue (all packets, the one being "
+                "sent included), not both",
+                value["queue"],
+            )
+        try:
+            queue = parse_count(value["queue"])
+        except ValueError as err:
+            raise field_error(("queue",), str(err), value["queue"]) from err
+        if not 1 <= queue <= MAX_BUFFER + 1:
+            raise field_error(
+                ("queue",),
+                f"must be between 1 (the packet being sent) and {MAX_BUFFER + 1}, got {queue}",
+                value["queue"],
+            )
+        return {**value, "buffer": queue - 1, "queue": None}
+
+
+class LinkSpec(_QueueSize):
     """A link of an explicit topology, or an override of a link of any topology.
 
-    With ``bidirectional`` (the default) it stands for both directions ``src→dst`` and ``dst→src``.
+    With ``bidirectional`` (the default) it stands for both directions ``src→dst`` and ``dst→src``. Its queue is
+    given as ``buffer`` or ``queue`` (see :class:`_QueueSize`).
     """
 
     src: NodeRef
@@ -143,19 +179,22 @@ class LinkSpec(StrictModel):
     capacity: Annotated[Rate, Field(gt=0)] | None = None
     delay: Annotated[Duration, Field(ge=0)] | None = None
     buffer: Buffer | None = None
+    queue: Buffer | None = None
     weight: Annotated[float, Field(gt=0)] | None = None
     bidirectional: bool = True
 
 
-class LinkDefaults(StrictModel):
+class LinkDefaults(_QueueSize):
     """Link attributes used where neither the topology source nor an override gives one.
 
-    ``buffer`` counts packets waiting, excluding the one being sent (as ns-3's DropTail queue).
+    ``buffer`` counts packets waiting, excluding the one being sent (as ns-3's DropTail queue); ``queue`` is the
+    alternative that counts the packet being sent too (see :class:`_QueueSize`).
     """
 
     capacity: Annotated[Rate, Field(gt=0)] = 10e6
     delay: Annotated[Duration, Field(ge=0)] = 1e-3
     buffer: Buffer = 32
+    queue: Buffer | None = None
     weight: Annotated[float, Field(gt=0)] = 1.0
 
 
@@ -181,19 +220,25 @@ class GridSpec(StrictModel):
 WIFI_RATES = (1e6, 2e6, 5.5e6, 11e6)
 """The 802.11b (DSSS) rates in bit/s."""
 
+DEFAULT_RX_SENSITIVITY = -101.0
+"""ns-3's Wi-Fi receiver sensitivity (dBm), used when neither ``rx_sensitivity`` nor ``range`` is given."""
+
 
 class WirelessSpec(StrictModel):
     """Radio model of a wireless medium: log-distance path loss ``PL(d) = reference_loss + 10·n·log10(d)`` dB.
 
-    Two nodes are neighbours when the received power ``tx_power − PL(d)`` reaches ``rx_sensitivity``. The defaults
-    are GLANCE's (n = 3, 46.67 dB at 1 m) with ns-3's Wi-Fi defaults for power (16.0206 dBm) and sensitivity
-    (−101 dBm). ``rate`` is the 802.11b rate of data and control frames, and every wireless link's capacity.
+    Two nodes are neighbours when the received power ``tx_power − PL(d)`` reaches the receiver sensitivity, i.e.
+    when they are at most the radio range apart. Give the sensitivity (``rx_sensitivity``, dBm) or the range
+    (``range``, m ≥ 1), not both: each determines the other through the path-loss model. The defaults are GLANCE's
+    (n = 3, 46.67 dB at 1 m) with ns-3's Wi-Fi defaults for power (16.0206 dBm) and sensitivity (−101 dBm).
+    ``rate`` is the 802.11b rate of data and control frames, and every wireless link's capacity.
     """
 
     exponent: Annotated[float, Field(gt=0)] = 3.0
     reference_loss: float = 46.67
     tx_power: float = 16.0206
-    rx_sensitivity: float = -101.0
+    rx_sensitivity: float | None = None
+    range: Annotated[Metres, Field(ge=1.0)] | None = None
     rate: Rate = 1e6
 
     @field_validator("rate")
@@ -205,14 +250,30 @@ class WirelessSpec(StrictModel):
 
     @model_validator(mode="after")
     def _finite_range(self) -> WirelessSpec:
+        if self.range is not None:
+            if self.rx_sensitivity is not None:
+                raise field_error(
+                    ("range",),
+                    "give the radio range or rx_sensitivity, not both (each sets the other through the path-loss "
+                    "model)",
+                    self.range,
+                )
+            return self
         # log10 of the radio range (see wireless.radio_range); checked here so that the range is a finite number.
-        reach = (self.tx_power - self.rx_sensitivity - self.reference_loss) / (10.0 * self.exponent)
+        reach = (self.tx_power - self.sensitivity - self.reference_loss) / (10.0 * self.exponent)
         if not reach <= math.log10(MAX_COORDINATE):
             raise ValueError(
                 "these settings give a radio range beyond 10,000 km; check tx_power, rx_sensitivity, "
                 "reference_loss and exponent"
             )
         return self
+
+    @property
+    def sensitivity(self) -> float:
+        """Receiver sensitivity in dBm: ``rx_sensitivity``, or the power received at ``range``, or −101."""
+        if self.range is not None:
+            return self.tx_power - self.reference_loss - 10.0 * self.exponent * math.log10(self.range)
+        return DEFAULT_RX_SENSITIVITY if self.rx_sensitivity is None else self.rx_sensitivity
 
 
 class TopologySpec(StrictModel):
@@ -240,6 +301,13 @@ class TopologySpec(StrictModel):
             )
         if self.nodes is not None and not self.links and self.medium == "wired":
             raise ValueError("an explicit wired topology needs 'links' as well as 'nodes'")
+        if self.links == [] and self.medium == "wireless":
+            raise field_error(
+                ("links",),
+                "an explicit neighbour graph needs at least one link; leave 'links' out to take the links from "
+                "radio range",
+                [],
+            )
         if self.links is not None and self.nodes is None:
             raise ValueError(
                 "'links' defines an explicit topology together with 'nodes'; use 'overrides' to change "
@@ -251,17 +319,16 @@ class TopologySpec(StrictModel):
     def _check_medium(self) -> None:
         """Refuse settings the medium would silently ignore."""
         if self.medium == "wireless":
-            if self.links is not None:
-                raise field_error(
-                    ("links",),
-                    "a wireless topology takes its links from radio range (topology.wireless), not from a list; "
-                    "give nodes with x/y and leave 'links' out",
-                    self.links,
-                )
+            rules = {"capacity": "send at topology.wireless.rate", "weight": "are weighted by distance"}
             defaults = LinkDefaults()
-            for key, rule in (("capacity", "send at topology.wireless.rate"), ("weight", "are weighted by distance")):
+            for key, rule in rules.items():
                 if getattr(self.defaults, key) != getattr(defaults, key):
                     raise field_error(("defaults", key), f"wireless links all {rule}; leave it out", None)
+            for i, link in enumerate(self.links or []):
+                if link.capacity is not None:
+                    raise field_error(
+                        ("links", i, "capacity"), f"wireless links all {rules['capacity']}; leave it out", None
+                    )
         elif self.wireless != WirelessSpec():
             raise field_error(("wireless",), "radio settings apply to medium: wireless only", None)
 

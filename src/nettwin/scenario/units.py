@@ -1,4 +1,4 @@
-"""Human units in, SI out: rates (bit/s), durations (s), sizes (bytes) and counts.
+"""Human units in, SI out: rates (bit/s), durations (s), sizes (bytes), distances (m) and counts.
 
 Scenario files may write ``10Mbps``, ``2ms`` or ``1500B`` where nettwin stores ``1e7``, ``0.002`` and
 ``1500.0``. Prefixes are decimal (k = 1e3, M = 1e6, G = 1e9, T = 1e12) and case-insensitive; binary prefixes
@@ -6,8 +6,8 @@ Scenario files may write ``10Mbps``, ``2ms`` or ``1500B`` where nettwin stores `
 functions go the other way for reports and logs, and their output parses back to the same value within the
 printed precision.
 
-The annotated types :data:`Rate`, :data:`Duration`, :data:`Size` and :data:`Count` plug the parsers into
-pydantic models, so a field typed ``Rate`` accepts ``"10Mbps"`` and stores ``1e7``.
+The annotated types :data:`Rate`, :data:`Duration`, :data:`Size`, :data:`Distance` and :data:`Count` plug the
+parsers into pydantic models, so a field typed ``Rate`` accepts ``"10Mbps"`` and stores ``1e7``.
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ __all__ = [
     "parse_time",
     "parse_size",
     "parse_count",
+    "parse_distance",
     "format_rate",
     "format_time",
     "format_size",
     "Rate",
     "Duration",
     "Size",
+    "Distance",
     "Count",
 ]
 
@@ -61,12 +63,19 @@ _TIME_UNITS = {
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
 }
 
+_DISTANCE_UNITS = {
+    **dict.fromkeys(("m", "metre", "metres", "meter", "meters"), 1.0),
+    **dict.fromkeys(("km", "kilometre", "kilometres", "kilometer", "kilometers"), 1e3),
+    **dict.fromkeys(("cm", "centimetre", "centimetres", "centimeter", "centimeters"), 1e-2),
+}
+
 _COUNT_UNITS = ("", "p", "pkt", "pkts", "packet", "packets")
 
 _EXAMPLES = {
     "rate": "10Mbps, 100kbps, 1.5Gbps",
     "duration": "2ms, 10us, 1.5s",
     "size": "1500B, 1.5kB, 300bit",
+    "distance": "35m, 1.2km",
     "count": "32, 100",
 }
 
@@ -204,6 +213,35 @@ def parse_size(value: object) -> float:
     return _scaled(number, scale / 8.0 if in_bits else scale, value, "size")
 
 
+def parse_distance(value: object) -> float:
+    """Read a distance and return it in metres.
+
+    Parameters
+    ----------
+    value : a number (already in metres) or a string such as ``"35m"``, ``"1.2km"``.
+
+    Returns
+    -------
+    float
+        The distance in metres.
+
+    Raises
+    ------
+    UnitError
+        If the value is not a finite, non-negative distance.
+
+    Examples
+    --------
+    >>> parse_distance("35m"), parse_distance("1.2km"), parse_distance(20)
+    (35.0, 1200.0, 20.0)
+    """
+    number, unit = _split(value, "distance")
+    scale = _DISTANCE_UNITS.get(unit.lower()) if unit else 1.0
+    if scale is None:
+        raise _fail(value, "distance")
+    return _scaled(number, scale, value, "distance")
+
+
 def parse_count(value: object) -> int:
     """Read a non-negative whole number, such as a buffer size in packets.
 
@@ -312,6 +350,9 @@ Duration = Annotated[
 
 Size = Annotated[float, BeforeValidator(parse_size)]
 """A size in bytes; accepts ``"1500B"``-style strings."""
+
+Distance = Annotated[float, BeforeValidator(parse_distance)]
+"""A distance in metres; accepts ``"35m"``-style strings."""
 
 Count = Annotated[int, BeforeValidator(parse_count)]
 """A non-negative whole number; accepts ``"32"`` or ``"32 packets"``."""

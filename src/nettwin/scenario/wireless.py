@@ -16,8 +16,10 @@ def path_loss_db(distance: np.ndarray | float, model: WirelessSpec) -> np.ndarra
 
 
 def radio_range(model: WirelessSpec) -> float:
-    """Largest distance (m) at which the received power still reaches the receiver sensitivity."""
-    budget = model.tx_power - model.rx_sensitivity - model.reference_loss
+    """Largest distance (m) at which the received power still reaches the receiver sensitivity (``range`` if given)."""
+    if model.range is not None:
+        return model.range
+    budget = model.tx_power - model.sensitivity - model.reference_loss
     return float(10.0 ** (budget / (10.0 * model.exponent)))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nettwin.errors import EngineError
-from nettwin.scenario import build_network
+from nettwin.scenario import Scenario, build_network
 from nettwin.sim import BuiltinEngine, SimResult
 from nettwin.sim.ns3 import MISSING_EXTRA, Ns3Engine
 
@@ -152,3 +152,20 @@ def test_engine_without_the_extra_says_how_to_install_it(monkeypatch, single_lin
     with pytest.raises(EngineError, match=r"pip install 'nettwin\[ns3\]'"):
         Ns3Engine(workers=3).simulate(single_link_factory(cbr()))
     assert "nettwin[ns3]" in MISSING_EXTRA
+
+
+@pytest.mark.parametrize(("links", "path"), [(None, [0, 2]), ([("a", "b"), ("b", "c")], [0, 1, 2])])
+def test_olsr_routes_over_the_given_neighbour_graph(ns3_engine, links, path):
+    # Three nodes 20 m apart in a line all hear each other by radio range; a neighbour graph without a-c makes
+    # OLSR relay through b.
+    nodes = [{"name": n, "x": 20.0 * i, "y": 0.0} for i, n in enumerate("abc")]
+    topology = {"nodes": nodes, "medium": "wireless"}
+    if links is not None:
+        topology["links"] = [{"src": u, "dst": v} for u, v in links]
+    traffic = {"model": "cbr", "rate": "50kbps", "packet_size": "500B"}
+    scenario = Scenario.model_validate(
+        {"topology": topology, "flows": [{"src": "a", "dst": "c", "traffic": traffic}], "simulation": {"duration": 5}}
+    )
+    r = Ns3Engine(olsr_warmup=15.0, pool=ns3_engine.pool).simulate(build_network(scenario))
+    assert r.flows["rx_packets"][0] > 0 and r.meta["paths_unobserved"] == []
+    assert list(r.paths[0]) == path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from nettwin.errors import EngineError
@@ -86,3 +88,47 @@ def test_reverse_links_share_a_channel_when_delays_match(scenario_factory):
     # a→b and b→a share a channel; b→c (5 ms) and c→b (7 ms) cannot, so each gets its own.
     assert sorted(len([x for x in p if x is not None]) for p in pairs) == [1, 1, 2]
     assert sorted(ln for p in pairs for ln in p if ln is not None) == list(range(net.n_links))
+
+
+LINE = [{"name": n, "x": 20.0 * i, "y": 0.0} for i, n in enumerate("abc")]
+
+
+def line_job(links, wireless=None):
+    topology = {"nodes": LINE, "links": links, "medium": "wireless", "wireless": wireless or {}}
+    flows = [{"src": "a", "dst": "c", "traffic": cbr()}]
+    return make_job(build_network(parse_scenario({"topology": topology, "flows": flows})), 1, 0, Ns3Options())
+
+
+def test_radio_range_links_need_no_loss_matrix():
+    topology = {"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless", "wireless": {"range": "35m"}}
+    flows = [{"src": 0, "dst": 3, "traffic": cbr()}]
+    job = make_job(build_network(parse_scenario({"topology": topology, "flows": flows})), 1, 0, Ns3Options())
+    assert job["radio"]["graph"] == {"src": [], "dst": [], "loss": []}
+    assert job["radio"]["rx_sensitivity"] == pytest.approx(16.0206 - 46.67 - 30 * math.log10(35))
+
+
+def test_a_neighbour_graph_travels_as_a_loss_matrix():
+    # Within the default range (~221 m) all three nodes hear each other; the graph keeps only a-b and b-c.
+    graph = line_job([{"src": "a", "dst": "b"}, {"src": "b", "dst": "c"}])["radio"]["graph"]
+    assert (graph["src"], graph["dst"]) == ([0, 1], [1, 2])
+    assert graph["loss"] == pytest.approx([46.67 + 30 * math.log10(20)] * 2)
+
+
+@pytest.mark.parametrize(
+    ("links", "wireless", "match"),
+    [
+        (
+            [{"src": "a", "dst": "b", "bidirectional": False}, {"src": "b", "dst": "c"}],
+            {},
+            r"^link 0 \(a→b\) has no link back: 802\.11 acknowledges every frame",
+        ),
+        (
+            [{"src": "a", "dst": "c"}],
+            {"range": "35m"},
+            r"^link 0 \(a→c\) is 40 m long, beyond the radio range of 35 m: ns-3 Wi-Fi cannot carry",
+        ),
+    ],
+)
+def test_neighbour_graphs_ns3_cannot_carry_are_refused(links, wireless, match):
+    with pytest.raises(EngineError, match=match):
+        line_job(links, wireless)

@@ -525,11 +525,15 @@ inline void ConfigureP2p(ns3::Ptr<ns3::NetDevice> device, uint64_t bitRate, uint
 }
 
 // 802.11b ad hoc devices on `nodes` at the given positions, log-distance path loss, constant-rate manager.
-// Returns the devices; random streams from `stream` on.
+// With a neighbour graph (pairs graphSrc[i]-graphDst[i] losing graphLoss[i] dB, both ways), a loss matrix replaces
+// the log-distance model: the listed pairs hear each other at that loss, every other pair not at all (as through a
+// wall), so frames neither arrive nor interfere off the graph. Returns the devices; random streams from `stream` on.
 inline ns3::NetDeviceContainer InstallAdhocWifi(ns3::NodeContainer nodes, const std::vector<double>& xs,
                                                 const std::vector<double>& ys, double exponent,
                                                 double referenceLoss, double txPower, double rxSensitivity,
-                                                const std::string& mode, int64_t stream) {
+                                                const std::string& mode, int64_t stream,
+                                                const std::vector<int>& graphSrc, const std::vector<int>& graphDst,
+                                                const std::vector<double>& graphLoss) {
     ns3::MobilityHelper mobility;
     auto positions = ns3::CreateObject<ns3::ListPositionAllocator>();
     for (size_t i = 0; i < xs.size(); ++i) {
@@ -544,8 +548,18 @@ inline ns3::NetDeviceContainer InstallAdhocWifi(ns3::NodeContainer nodes, const 
     channel.AddPropagationLoss("ns3::LogDistancePropagationLossModel", "Exponent", ns3::DoubleValue(exponent),
                                "ReferenceDistance", ns3::DoubleValue(1.0), "ReferenceLoss",
                                ns3::DoubleValue(referenceLoss));
+    ns3::Ptr<ns3::YansWifiChannel> medium = channel.Create();
+    if (!graphSrc.empty()) {
+        auto matrix = ns3::CreateObject<ns3::MatrixPropagationLossModel>();
+        matrix->SetDefaultLoss(std::numeric_limits<double>::max());
+        for (size_t i = 0; i < graphSrc.size(); ++i) {
+            matrix->SetLoss(nodes.Get(graphSrc[i])->GetObject<ns3::MobilityModel>(),
+                            nodes.Get(graphDst[i])->GetObject<ns3::MobilityModel>(), graphLoss[i], true);
+        }
+        medium->SetPropagationLossModel(matrix);
+    }
     ns3::YansWifiPhyHelper phy;
-    phy.SetChannel(channel.Create());
+    phy.SetChannel(medium);
     phy.Set("TxPowerStart", ns3::DoubleValue(txPower));
     phy.Set("TxPowerEnd", ns3::DoubleValue(txPower));
     phy.Set("RxSensitivity", ns3::DoubleValue(rxSensitivity));

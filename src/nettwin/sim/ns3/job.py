@@ -7,6 +7,7 @@ the checks here run in the caller's process, before a worker is involved, with m
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from nettwin.errors import EngineError
 from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import Network
 from nettwin.scenario.spec import WirelessSpec
+from nettwin.scenario.wireless import path_loss_db, radio_range, wireless_links
 from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO
 
 __all__ = ["Ns3Options", "WIRED_HEADER_BYTES", "WIRELESS_HEADER_BYTES", "make_job", "ns3_seed"]
@@ -126,17 +128,41 @@ def make_job(network: Network, seed: int, run: int, options: Ns3Options) -> dict
         },
     }
     if wireless:
-        sc = network.scenario
-        w = sc.topology.wireless if sc is not None else WirelessSpec()
+        w = _radio(network)
         job["positions"] = np.asarray(network.positions, dtype=float).tolist()
         job["radio"] = {
             "exponent": w.exponent,
             "reference_loss": w.reference_loss,
             "tx_power": w.tx_power,
-            "rx_sensitivity": w.rx_sensitivity,
+            "rx_sensitivity": w.sensitivity,
             "mode": _dsss_mode(w.rate),
+            "graph": _neighbour_graph(network, w),
         }
     return job
+
+
+def _radio(network: Network) -> WirelessSpec:
+    sc = network.scenario
+    return sc.topology.wireless if sc is not None else WirelessSpec()
+
+
+def _neighbour_graph(network: Network, radio: WirelessSpec) -> dict[str, list]:
+    """The node pairs that hear each other and their path loss, when the links are not simply radio range's.
+
+    Empty when the links are the pairs within radio range: ns-3's log-distance model then yields them by itself.
+    """
+    positions = np.asarray(network.positions, dtype=float)
+    pairs = sorted(
+        {(min(u, v), max(u, v)) for u, v in zip(network.link_src.tolist(), network.link_dst.tolist(), strict=True)}
+    )
+    if pairs == wireless_links(positions, radio):
+        return {"src": [], "dst": [], "loss": []}
+    distance = np.array([np.linalg.norm(positions[u] - positions[v]) for u, v in pairs])
+    return {
+        "src": [u for u, _ in pairs],
+        "dst": [v for _, v in pairs],
+        "loss": np.atleast_1d(path_loss_db(distance, radio)).tolist(),
+    }
 
 
 def _dsss_mode(rate: float) -> str:
@@ -156,7 +182,9 @@ def _check(network: Network) -> None:
     def link_name(i: int) -> str:
         return f"link {i} ({names[network.link_src[i]]}→{names[network.link_dst[i]]})"
 
-    if not wireless:
+    if wireless:
+        _check_neighbour_graph(network, link_name)
+    else:
         for i in range(network.n_links):
             cap, delay, buf = network.capacity[i], network.delay[i], network.buffer[i]
             if not (math.isfinite(cap) and cap >= 1.0):
@@ -184,3 +212,27 @@ def _check(network: Network) -> None:
             nodes = [int(network.link_src[path[0]]), *(int(network.link_dst[ln]) for ln in path)] if path else []
             if not path or nodes[0] != flow.src or nodes[-1] != flow.dst:
                 raise EngineError(f"flow {i}: path {list(path)} does not lead from node {flow.src} to {flow.dst}")
+
+
+def _check_neighbour_graph(network: Network, link_name: Callable[[int], str]) -> None:
+    """Refuse wireless links ns-3's Wi-Fi cannot carry: one-way links, and links longer than the radio range.
+
+    A neighbour graph is enforced by a loss matrix (see :func:`_neighbour_graph`), which can silence pairs but
+    not make a frame reach a receiver the path-loss model puts below its sensitivity.
+    """
+    links = set(zip(network.link_src.tolist(), network.link_dst.tolist(), strict=True))
+    radio = _radio(network)
+    reach = radio_range(radio)
+    positions = np.asarray(network.positions, dtype=float)
+    for i, (u, v) in enumerate(zip(network.link_src.tolist(), network.link_dst.tolist(), strict=True)):
+        if (v, u) not in links:
+            raise EngineError(
+                f"{link_name(i)} has no link back: 802.11 acknowledges every frame, so ns-3 needs wireless links "
+                "both ways"
+            )
+        d = float(np.linalg.norm(positions[u] - positions[v]))
+        if d > reach:
+            raise EngineError(
+                f"{link_name(i)} is {d:.4g} m long, beyond the radio range of {reach:.4g} m: ns-3 Wi-Fi cannot carry "
+                "a frame that far; widen topology.wireless.range or move the nodes"
+            )

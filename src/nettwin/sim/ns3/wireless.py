@@ -2,7 +2,10 @@
 
 Runs inside a worker (it needs ns-3). Nodes sit at the scenario's positions; YansWifiPhy with log-distance path
 loss (the scenario's exponent and reference loss at 1 m, GLANCE's 3 and 46.67 dB by default), the scenario's
-transmit power and receiver sensitivity, and a constant-rate manager at the scenario's 802.11b rate. OLSR runs
+transmit power and receiver sensitivity, and a constant-rate manager at the scenario's 802.11b rate. When the
+scenario's links are a given neighbour graph rather than the pairs within radio range, a loss matrix takes the
+path-loss model's place: linked pairs lose what the model says at their distance, all other pairs cannot hear each
+other at all (neither frames nor interference), as if walls stood between them. OLSR runs
 alone for ``olsr_warmup`` seconds before the sources start, so routes exist when traffic begins; scenario time 0
 is ns-3 time ``olsr_warmup``. Every packet's path is traced, so the result holds each flow's path as ns-3 routed
 it after the warm-up and how often it changed. A scenario packet size is the IP datagram (UDP payload + 28 B); the
@@ -43,6 +46,9 @@ def build_wireless(job: dict[str, Any], ns: Any, nt: Any, recorder: Any) -> floa
         radio["rx_sensitivity"],
         radio["mode"],
         WIFI_STREAM,
+        cppyy.gbl.std.vector["int"](radio["graph"]["src"]),
+        cppyy.gbl.std.vector["int"](radio["graph"]["dst"]),
+        vector(radio["graph"]["loss"]),
     )
     nt.InstallOlsrStack(nodes, WIFI_STREAM + 10_000)
     addresses = ns.Ipv4AddressHelper()
