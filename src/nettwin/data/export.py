@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import pyarrow.compute as pc
 
 from nettwin.data.dataset import Dataset
 from nettwin.data.table import COLUMNS, SCENARIO_FIELDS, table_kind, write_records
 from nettwin.data.writer import RUN_COLUMNS
 from nettwin.errors import DatasetError
-from nettwin.scenario.network import node_ref
+from nettwin.scenario.network import build_links, node_ref
+from nettwin.scenario.spec import TopologySpec
 
 __all__ = ["EXPORTERS", "export_dataset", "table_records"]
+
+_BATCH = 512
 
 
 def table_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
@@ -26,10 +32,10 @@ def table_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
     columns = _run_columns(dataset)
     wanted = ["sample_id", "split", "scenario", "paths", "n_runs", "wall_seconds", "meta", *columns]
     table = dataset.table()
-    table = table.filter(table["status"].to_numpy(zero_copy_only=False) == "ok").select(wanted)
-    for row in table.to_pylist():
+    table = table.filter(pc.equal(table["status"], "ok")).select(wanted)
+    for row in (r for batch in table.to_batches(max_chunksize=_BATCH) for r in batch.to_pylist()):
         scenario = json.loads(row["scenario"])
-        nodes = _node_names(dataset, row["sample_id"])
+        nodes = _node_names(json.dumps(scenario["topology"], sort_keys=True))
         for flow, path in zip(scenario["flows"], row["paths"], strict=True):
             flow["path"] = [node_ref(nodes, n) for n in path]
         record: dict[str, Any] = {"split": row["split"], **{k: scenario[k] for k in SCENARIO_FIELDS if k in scenario}}
@@ -39,8 +45,10 @@ def table_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def _node_names(dataset: Dataset, sample_id: int) -> tuple[str, ...]:
-    return dataset.sample(sample_id).network().nodes
+@lru_cache(maxsize=64)
+def _node_names(topology: str) -> tuple[str, ...]:
+    """Node names of a topology section (JSON text), read once per distinct topology."""
+    return build_links(TopologySpec.model_validate_json(topology)).nodes
 
 
 def _run_columns(dataset: Dataset) -> list[str]:
