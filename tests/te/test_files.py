@@ -190,3 +190,8 @@ def test_cli_shows_a_progress_bar_while_paths_are_found_on_large_topologies(net,
     monkeypatch.setattr(te_cli, "BAR_MIN_PAIRS", 1)
     res = run_main(*args)
     assert res.code == 0 and "finding paths" in res.stderr and "1/1" in res.stderr
+
+
+def test_cli_step_beyond_the_given_matrices_is_one_error_line(net, run_main):
+    res = run_main("te", "solve", "-t", str(net / "net.yaml"), "-d", str(net / "tm.csv"), "--step", "3")
+    assert res.code != 0 and "error: --step 3: the demand matrices are steps 0..0" in res.stderr

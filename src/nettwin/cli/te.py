@@ -192,7 +192,7 @@ def solve(
     )
     if not every:
         if step >= len(instances):
-            raise TEError(f"--step {step}: there are {len(instances)} demand matrices (steps 0..{len(instances) - 1})")
+            raise TEError(f"--step {step}: the demand matrices are steps 0..{len(instances) - 1}")
         instances = [instances[step]]
     s = _solver(solver.value, model, threads)
     results = []
