@@ -233,3 +233,14 @@ def test_cli_import_errors_are_one_line(tmp_path: Path, run_main: Any) -> None:
     assert not (tmp_path / "out").exists()
     unknown = run_main("dataset", "import", "omnet", str(source), "--out", str(tmp_path / "out"))
     assert (unknown.code, unknown.stderr) == (1, "error: unknown import format 'omnet'; known: table\n")
+
+
+def test_generate_refuses_to_add_to_an_imported_dataset(tmp_path: Path) -> None:
+    from _datasets import tiny_spec
+
+    from nettwin.data import generate_dataset
+
+    source = _jsonl(tmp_path / "t.jsonl", [_record()])
+    import_dataset("table", source, tmp_path / "out")
+    with pytest.raises(DatasetError, match=rf"holds a dataset imported from table {source}, which generate cannot"):
+        generate_dataset(tiny_spec(), tmp_path / "out", workers=1)

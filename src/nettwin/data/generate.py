@@ -179,7 +179,14 @@ def _prepare(root: Path, spec_hash: str) -> Path:
                 f"{root}: not empty and not a nettwin dataset (no {storage.MANIFEST}); choose an empty or new directory"
             )
     if (root / storage.MANIFEST).is_file():
-        found = storage.read_manifest(root).get("spec_hash")
+        manifest = storage.read_manifest(root)
+        found = manifest.get("spec_hash")
+        if manifest.get("source") is not None:
+            source = manifest["source"]
+            raise DatasetError(
+                f"{root}: holds a dataset imported from {source.get('format')} {source.get('path')}, which generate "
+                "cannot add to; use another --out directory"
+            )
         if found != spec_hash:
             raise DatasetError(
                 f"{root}: holds a dataset generated from a different spec (spec hash {str(found)[:12]}…, this spec "
