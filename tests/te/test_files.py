@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from nettwin.te import LPSolver, TEError, make_instances
-from nettwin.te.files import apply_splits, read_demands, read_splits, read_topology, write_splits
+from nettwin.te.files import read_demands, read_topology
 from nettwin.te.paths import compute_paths
+from nettwin.te.splits import apply_splits, read_splits, write_splits
 
 # Two routes from a to b: the direct link (10 Gbit/s) and a→c→b (bottleneck 30 Gbit/s). A demand D from a to b
 # is best split 1/4 : 3/4 and loads every link of both routes to D / 40 Gbit/s.
@@ -195,3 +196,8 @@ def test_cli_shows_a_progress_bar_while_paths_are_found_on_large_topologies(net,
 def test_cli_step_beyond_the_given_matrices_is_one_error_line(net, run_main):
     res = run_main("te", "solve", "-t", str(net / "net.yaml"), "-d", str(net / "tm.csv"), "--step", "3")
     assert res.code != 0 and "error: --step 3: the demand matrices are steps 0..0" in res.stderr
+
+
+def test_a_csv_saved_with_a_byte_order_mark_reads_as_without(net):
+    (net / "bom.csv").write_text("\ufeffsrc,dst,demand\na,b,5\n", encoding="utf-8")
+    assert read_demands(net / "bom.csv", read_topology(net / "net.yaml"))[0, 0, 1] == 5.0

@@ -171,8 +171,8 @@ def solve(
     import time
 
     from nettwin._json import write_json
-    from nettwin.te.files import write_splits
     from nettwin.te.lp import solve_lp
+    from nettwin.te.splits import write_splits
 
     steps = step + 1
     instances = _instances(

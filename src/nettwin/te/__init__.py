@@ -2,8 +2,8 @@
 
 Instances (:class:`TEInstance`: a :class:`TEGraph`, demands, a :class:`PathSet`), the exact LP
 (:class:`LPSolver`), a Geminet-style learned dual-update solver (:class:`GeminetSolver`), DOTE
-(:class:`DOTESolver`), classic baselines, topology changes and evaluation. Your own topologies, traffic matrices
-and split-ratio files: :mod:`nettwin.te.files`. Every solver follows one contract:
+(:class:`DOTESolver`), classic baselines, topology changes and evaluation. Your own topologies and traffic matrices:
+:mod:`nettwin.te.files`; split ratios by node name: :mod:`nettwin.te.splits`. Every solver follows one contract:
 ``fit(instances) -> self``, ``solve(instance) -> split ratios``.
 
 Examples
@@ -22,12 +22,13 @@ from nettwin.te.checkpoint import load_solver, save_solver
 from nettwin.te.datasets import sequence_instances
 from nettwin.te.dote import DOTESolver
 from nettwin.te.evaluate import Evaluation, evaluate, plot_cdf
-from nettwin.te.files import apply_splits, file_instances, read_demands, read_splits, read_topology, write_splits
+from nettwin.te.files import file_instances, read_demands, read_topology
 from nettwin.te.geminet import GeminetNet, GeminetSolver
 from nettwin.te.graph import TEGraph, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.lp import LPSolver, solve_lp
 from nettwin.te.paths import PathSet, compute_paths
+from nettwin.te.splits import apply_splits, read_splits, write_splits
 from nettwin.te.suite import make_instances
 
 __all__ = [

@@ -15,16 +15,13 @@ link share one physical link id, so a failure takes both down.
   ``id ( src dst ) routing_unit value max_path_length`` per demand, values in ``unit`` (SNDlib states none).
 
 Every problem is one :class:`~nettwin.errors.TEError` line naming the file, the line or field, and what is wrong.
-
-**Split ratios** (:func:`write_splits`, :func:`read_splits`, :func:`apply_splits`) as CSV
-(``instance,src,dst,path,share``; ``path`` a JSON list of node names) or JSON (per instance, per pair, per path).
+Split ratios go back out by node name through :mod:`nettwin.te.splits`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -33,8 +30,6 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from nettwin._files import atomic_write_text
-from nettwin._json import write_json
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.units import UnitError, parse_rate
 from nettwin.te.graph import TEGraph, te_graph
@@ -48,18 +43,20 @@ __all__ = [
     "read_topology",
     "read_demands",
     "file_instances",
-    "write_splits",
-    "read_splits",
-    "apply_splits",
 ]
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 GRAPH_SUFFIXES = (".gml", ".graphml")
-SPLITS_FORMAT = "nettwin-te-splits"
 
 
 def is_topology_file(source: str | Path) -> bool:
-    """Whether ``source`` names a topology file (by its extension) rather than a topohub key or built-in name."""
+    """Whether ``source`` names a topology file (by its extension) rather than a topohub key or built-in name.
+
+    Examples
+    --------
+    >>> is_topology_file("mynet.graphml"), is_topology_file("sndlib/geant")
+    (True, False)
+    """
     return Path(source).suffix.lower() in SCENARIO_SUFFIXES + GRAPH_SUFFIXES
 
 
@@ -160,7 +157,7 @@ def _read_csv(path: Path, graph: TEGraph, scale: float) -> np.ndarray:
     index = {n: i for i, n in enumerate(graph.nodes)}
     n = graph.n_nodes
     try:
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise TEError(f"demand file '{path}': cannot read it: {err}") from err
     rows = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
@@ -326,123 +323,3 @@ def file_instances(
         raise TEError(f"the demand matrices of '{graph.name}' are all zero: there is nothing to route")
     paths = compute_paths(graph, pairs, k=k, method=method, progress=progress)
     return [TEInstance(graph, paths, seq[i][s, t], f"{graph.name}/t={i:04d}", {"step": i}) for i in range(len(seq))]
-
-
-# ---------------------------------------------------------------------------------------- split ratios
-
-
-def _split_records(instances: Sequence[TEInstance], ratios: Sequence[np.ndarray]) -> list[dict]:
-    if len(instances) != len(ratios):
-        raise TEError(f"{len(ratios)} split-ratio vectors for {len(instances)} instances")
-    out = []
-    for inst, x in zip(instances, ratios, strict=True):
-        g, ps = inst.graph, inst.paths
-        x = np.asarray(x, dtype=np.float64)
-        pairs = []
-        for p in range(inst.n_pairs):
-            paths = []
-            for q in range(ps.pair_ptr[p], ps.pair_ptr[p + 1]):
-                edges = ps.path(q)
-                nodes = [g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges]
-                paths.append({"nodes": nodes, "share": float(x[q])})
-            src, dst = (g.nodes[i] for i in ps.pairs[p])
-            pairs.append({"src": src, "dst": dst, "demand": float(inst.demand[p]), "paths": paths})
-        out.append({"instance": inst.name, "mlu": inst.mlu(x), "pairs": pairs})
-    return out
-
-
-def write_splits(path: str | Path, instances: Sequence[TEInstance], ratios: Sequence[np.ndarray]) -> None:
-    """Write the split ratios of every instance with node names: CSV for ``.csv``, JSON otherwise (atomically).
-
-    CSV columns: ``instance, src, dst, path, share`` with ``path`` the JSON list of the path's node names. JSON:
-    ``{"format": "nettwin-te-splits", "version": 1, "instances": [{"instance", "mlu", "pairs": [{"src", "dst",
-    "demand", "paths": [{"nodes", "share"}]}]}]}`` (demand in bit/s).
-    """
-    records = _split_records(instances, ratios)
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
-        write_json(path, {"format": SPLITS_FORMAT, "version": 1, "instances": records})
-        return
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["instance", "src", "dst", "path", "share"])
-    for rec in records:
-        for pair in rec["pairs"]:
-            for p in pair["paths"]:
-                w.writerow([rec["instance"], pair["src"], pair["dst"], json.dumps(p["nodes"]), repr(p["share"])])
-    atomic_write_text(path, buf.getvalue())
-
-
-NamedPaths = list[tuple[tuple[str, ...], float]]
-"""A pair's candidate paths as node names, each with its share."""
-Splits = dict[str, dict[tuple[str, str], NamedPaths]]
-"""Split ratios by instance name, then by (source, destination) node names."""
-
-
-def read_splits(path: str | Path) -> Splits:
-    """Split ratios written by :func:`write_splits`: ``{instance: {(src, dst): [(path node names, share)]}}``.
-
-    Raises
-    ------
-    TEError
-        One line naming the file, the line or field, and what is wrong.
-    """
-    path = Path(path)
-    out: Splits = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise TEError(f"split file '{path}': cannot read it: {err}") from err
-    if path.suffix.lower() == ".csv":
-        rows = list(csv.reader(io.StringIO(text)))
-        if not rows or [c.strip() for c in rows[0]] != ["instance", "src", "dst", "path", "share"]:
-            raise TEError(f"split file '{path}', line 1: expected the header instance,src,dst,path,share")
-        for line, r in enumerate(rows[1:], 2):
-            where = f"split file '{path}', line {line}"
-            if len(r) != 5:
-                raise TEError(f"{where}: {len(r)} fields, expected 5")
-            try:
-                nodes = json.loads(r[3])
-                share = float(r[4])
-            except ValueError as err:
-                raise TEError(f"{where}: path must be a JSON list of node names and share a number ({err})") from None
-            if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
-                raise TEError(f"{where}: path must be a JSON list of node names, got {r[3]!r}")
-            out.setdefault(r[0], {}).setdefault((r[1], r[2]), []).append((tuple(nodes), share))
-        return out
-    try:
-        doc = json.loads(text)
-        if doc.get("format") != SPLITS_FORMAT:
-            raise TEError(f"split file '{path}': format: expected {SPLITS_FORMAT!r}, got {doc.get('format')!r}")
-        for rec in doc["instances"]:
-            pairs = out.setdefault(str(rec["instance"]), {})
-            for pair in rec["pairs"]:
-                pairs[(pair["src"], pair["dst"])] = [(tuple(p["nodes"]), float(p["share"])) for p in pair["paths"]]
-    except TEError:
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise TEError(f"split file '{path}': not a split-ratio document ({type(err).__name__}: {err})") from None
-    return out
-
-
-def apply_splits(instance: TEInstance, splits: Mapping[tuple[str, str], NamedPaths]) -> np.ndarray:
-    """The split-ratio vector of ``instance`` from named splits (one instance's entry of :func:`read_splits`).
-
-    A candidate path the splits do not name gets share 0. Raises :class:`TEError` for a pair or path the instance
-    does not have.
-    """
-    g, ps = instance.graph, instance.paths
-    x = np.zeros(instance.n_paths)
-    lookup: dict[tuple[str, ...], int] = {}
-    for q in range(instance.n_paths):
-        edges = ps.path(q)
-        lookup[tuple([g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges])] = q
-    pairs = {(g.nodes[s], g.nodes[t]) for s, t in ps.pairs.tolist()}
-    for pair, paths in splits.items():
-        if tuple(pair) not in pairs:
-            raise TEError(f"instance '{instance.name}': no demand pair {pair[0]}→{pair[1]}")
-        for nodes, share in paths:
-            if tuple(nodes) not in lookup:
-                raise TEError(f"instance '{instance.name}': {'→'.join(nodes)} is not a candidate path")
-            x[lookup[tuple(nodes)]] = share
-    return x
