@@ -244,3 +244,17 @@ def test_generate_refuses_to_add_to_an_imported_dataset(tmp_path: Path) -> None:
     import_dataset("table", source, tmp_path / "out")
     with pytest.raises(DatasetError, match=rf"holds a dataset imported from table {source}, which generate cannot"):
         generate_dataset(tiny_spec(), tmp_path / "out", workers=1)
+
+
+def test_the_writer_takes_numpy_arrays_and_a_single_run_as_a_flat_list(tmp_path: Path) -> None:
+    import numpy as np
+
+    with DatasetWriter(tmp_path / "np") as w:
+        w.add({"topology": TOPOLOGY, "flows": _flows(0)}, {"delay": np.array([[0.01, 0.02], [0.011, 0.021]])})
+        w.add({"topology": TOPOLOGY, "flows": _flows(1)}, {"delay": [0.03, np.nan]})
+        with pytest.raises(DatasetError, match=r"sample 2: delay\[0\]: has 3 value\(s\); the sample has 2 flows"):
+            w.add({"topology": TOPOLOGY, "flows": _flows(2)}, {"delay": np.zeros(3)})
+    ds = Dataset(tmp_path / "np")
+    assert [s.n_runs for s in ds.samples()] == [2, 1]
+    assert ds.sample(0).kpis(1)["delay"].tolist() == [0.011, 0.021]
+    assert np.isnan(ds.sample(1).kpis()["delay"][1])

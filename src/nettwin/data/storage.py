@@ -2,7 +2,8 @@
 
 Layout::
 
-    <dir>/manifest.json              spec, seed, versions, counts, split sizes, KPI IQRs, status, timestamps
+    <dir>/manifest.json              spec and seed (or, imported, the source), versions, counts, split sizes,
+                                     KPIs held and their IQRs, status, timestamps
     <dir>/shards/part-00000.parquet  one row per sample (schema :data:`SCHEMA`), sorted by sample_id
     <dir>/shards/part-00001.parquet  ...
 

@@ -225,6 +225,8 @@ class DatasetWriter:
         n_runs = None
         for c in names:
             values = kpis[c]
+            if isinstance(values, np.ndarray):
+                values = values.tolist()
             width, over = (n_links, "links") if c.startswith("link_") else (n_flows, "flows")
             if _is_flat(values):
                 values = [values]  # one run given as a plain list
@@ -358,7 +360,7 @@ def _is_flat(values: Any) -> bool:
         and not isinstance(values, str)
         and bool(values)
         and not isinstance(values[0], Sequence | np.ndarray)
-    ) or (isinstance(values, np.ndarray) and values.ndim == 1)
+    )
 
 
 def _run_values(run: Any, width: int, over: str, column: str, where: str) -> list[Any]:
