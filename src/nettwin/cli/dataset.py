@@ -119,7 +119,7 @@ def generate(
 @app.command("import")
 def import_(
     fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Source format: table.")],
-    source: Annotated[Path, typer.Argument(help="Source file (table: .parquet, .csv or .jsonl).")],
+    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="Source file (table: .parquet, .csv or .jsonl).")],
     out: Annotated[
         Path, guard.out_option("Dataset directory to create (new or empty).", "--out", "-o", directory=True)
     ],
