@@ -258,3 +258,12 @@ def test_the_writer_takes_numpy_arrays_and_a_single_run_as_a_flat_list(tmp_path:
     assert [s.n_runs for s in ds.samples()] == [2, 1]
     assert ds.sample(0).kpis(1)["delay"].tolist() == [0.011, 0.021]
     assert np.isnan(ds.sample(1).kpis()["delay"][1])
+
+
+def test_parquet_with_native_structs_imports_and_a_null_member_means_not_given(tmp_path: Path) -> None:
+    records = [{"topology": TOPOLOGY, "flows": _flows(i), "delay": [[0.01, 0.02]]} for i in range(3)]
+    pq.write_table(pa.Table.from_pylist(records), tmp_path / "native.parquet")  # flows[1] gets path: null
+    import_dataset("table", tmp_path / "native.parquet", tmp_path / "out")
+    ds = Dataset(tmp_path / "out")
+    assert len(ds) == 3 and ds.sample(2).paths == ((0, 1, 2), (1, 0))
+    assert ds.sample(2).scenario.flows[0].traffic.rate == 102e3

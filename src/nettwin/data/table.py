@@ -12,8 +12,8 @@ A record's fields (the columns of a Parquet or CSV file, the keys of a JSONL obj
 - ``wall_seconds`` (optional number), ``meta`` (optional list of per-run objects).
 
 Nested fields (objects and lists) are JSON values in JSONL and JSON text in CSV cells; in Parquet they may be
-JSON text or native Arrow lists (the per-run columns are written as native ``list<list<…>>``). An empty CSV cell,
-a null, or a missing key means "not given".
+JSON text or native Arrow values (structs, lists; the per-run columns are written as native ``list<list<…>>``).
+An empty CSV cell, a null, or a missing key means "not given", in scenario objects too.
 """
 
 from __future__ import annotations
@@ -114,6 +114,8 @@ def _record(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
                 value = json.loads(value)
             except json.JSONDecodeError as err:
                 raise DatasetError(f"{where}: {key}: not valid JSON ({err.msg} at character {err.pos})") from None
+        if key in SCENARIO_FIELDS:
+            value = _given(value)
         if key == "wall_seconds" and isinstance(value, str):
             try:
                 value = float(value)
@@ -124,6 +126,16 @@ def _record(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         if key not in out:
             raise DatasetError(f"{where}: {key}: missing; every record needs topology and flows")
     return out
+
+
+def _given(value: Any) -> Any:
+    """A scenario value without its null members: null means "not given" (an Arrow struct read from Parquet has
+    every member in every row, null where the writer gave none)."""
+    if isinstance(value, dict):
+        return {k: _given(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_given(v) for v in value]
+    return value
 
 
 def _parquet(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
