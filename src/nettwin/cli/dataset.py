@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from nettwin.cli import guard
-from nettwin.cli.output import Format, console, err_console, print_json, print_table, progress_bar
+from nettwin.cli.output import Format, console, err_console, print_json, print_table, progress_callback
 from nettwin.errors import DatasetError
 
 if TYPE_CHECKING:
@@ -72,22 +71,14 @@ def generate(
     overrides = {k: v for k, v in (("samples", samples), ("engine", engine)) if v is not None}
     if overrides:
         parsed = parsed.replace(**overrides)
-    with contextlib.ExitStack() as stack:
-        advance = None
-        shown = 0
 
-        def progress(done: int, total: int) -> None:
-            nonlocal advance, shown
-            if advance is None:
-                if total and done == 0 and total < parsed.samples:
-                    err_console.print(
-                        f"resuming: {parsed.samples - total} of {parsed.samples} samples already in {out}",
-                        highlight=False,
-                    )
-                advance = stack.enter_context(progress_bar(f"generating {parsed.dataset_name}", total))
-            advance(done - shown)
-            shown = done
+    def resuming(done: int, total: int | None) -> None:
+        if total and done == 0 and total < parsed.samples:
+            err_console.print(
+                f"resuming: {parsed.samples - total} of {parsed.samples} samples already in {out}", highlight=False
+            )
 
+    with progress_callback(f"generating {parsed.dataset_name}", on_start=resuming) as progress:
         summary = generate_dataset(
             parsed,
             out,
@@ -125,7 +116,7 @@ def import_(
     ],
     name: Annotated[str | None, typer.Option(help="Dataset name (default: the directory's name).")] = None,
     seed: Annotated[
-        int, typer.Option(min=0, max=2**64 - 1, help="Seed of the splits drawn when the source has none.")
+        int, typer.Option(min=0, max=2**63 - 1, help="Seed of the splits drawn when the source has none.")
     ] = 0,
     fmt_out: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
@@ -133,17 +124,7 @@ def import_(
     from nettwin.data.importers import import_dataset
 
     guard.resumable("nothing was written; run the same command again")
-    with contextlib.ExitStack() as stack:
-        advance = None
-        shown = 0
-
-        def progress(done: int, total: int | None) -> None:
-            nonlocal advance, shown
-            if advance is None:
-                advance = stack.enter_context(progress_bar(f"importing {source.name}", total))  # type: ignore[arg-type]
-            advance(done - shown)
-            shown = done
-
+    with progress_callback(f"importing {source.name}") as progress:
         summary = import_dataset(fmt, source, out, name=name, seed=seed, progress=progress)
     if fmt_out is Format.json:
         print_json(summary)
@@ -168,17 +149,7 @@ def export(
     """Write the ok samples of a dataset to --out (import gives the same dataset back)."""
     from nettwin.data.export import export_dataset
 
-    with contextlib.ExitStack() as stack:
-        advance = None
-        shown = 0
-
-        def progress(done: int, total: int) -> None:
-            nonlocal advance, shown
-            if advance is None:
-                advance = stack.enter_context(progress_bar(f"exporting {path.name}", total))
-            advance(done - shown)
-            shown = done
-
+    with progress_callback(f"exporting {path.name}") as progress:
         summary = export_dataset(path, out, fmt, progress=progress)
     left = f" ({summary['failed_left_out']} failed sample(s) left out)" if summary["failed_left_out"] else ""
     console.print(f"wrote {summary['samples']} samples to {out}{left}", highlight=False)

@@ -9,8 +9,8 @@ escape it first.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +21,7 @@ from rich.text import Text
 from nettwin._json import dumps
 
 __all__ = [
+    "progress_callback",
     "Format",
     "console",
     "err_console",
@@ -118,6 +119,34 @@ def progress_bar(description: str, total: int, unit: str = "samples", enabled: b
             progress.update(task, rate=f"{speed:.1f} {unit}/s" if speed else "")
 
         yield advance
+
+
+ProgressCallback = Callable[[int, int | None], None]
+
+
+@contextmanager
+def progress_callback(
+    description: str, unit: str = "samples", on_start: ProgressCallback | None = None
+) -> Iterator[ProgressCallback]:
+    """A ``progress(done, total)`` callback for a library job, showing :func:`progress_bar`.
+
+    The bar opens at the first call, when the job knows its total; ``on_start(done, total)`` runs just before (e.g.
+    to say that a run resumes). ``done`` counts the units finished so far.
+    """
+    with ExitStack() as stack:
+        advance: Callable[[int], None] | None = None
+        shown = 0
+
+        def progress(done: int, total: int | None) -> None:
+            nonlocal advance, shown
+            if advance is None:
+                if on_start is not None:
+                    on_start(done, total)
+                advance = stack.enter_context(progress_bar(description, total, unit))  # type: ignore[arg-type]
+            advance(done - shown)
+            shown = done
+
+        yield progress
 
 
 def error_line(message: str) -> None:
