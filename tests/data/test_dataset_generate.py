@@ -18,7 +18,7 @@ from _datasets import TINY_BASE, assert_same_rows, generate_or_fail_after, tiny_
 
 from nettwin.cli.app import main
 from nettwin.data import Dataset, generate_dataset
-from nettwin.data.executor import WORKER_DIED
+from nettwin.data.executor import MAX_WORKERS, WORKER_DIED
 from nettwin.data.sampling import split_assignment
 from nettwin.data.spec import parse_dataset_spec
 from nettwin.data.storage import SCHEMA, DirectoryLock
@@ -335,3 +335,11 @@ def test_samples_keep_the_paths_the_engine_routed(tmp_path):
         # The network a sample gives is the one simulated: the plain engine on it reproduces run 0.
         [again] = simulate(net, engine="builtin")
         np.testing.assert_array_equal(again.flows["delay"], s.kpis(0)["delay"])
+
+
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_worker_counts_are_bounded_before_anything_starts(tmp_path, executor):
+    for workers in (0, MAX_WORKERS + 1, 10**12):
+        with pytest.raises(DatasetError, match=rf"^workers must be between 1 and {MAX_WORKERS}, got {workers}$"):
+            generate_dataset(tiny_spec(), tmp_path / "ds", workers=workers, executor=executor)
+    assert not (tmp_path / "ds").exists()

@@ -153,7 +153,7 @@ def test_a_flipped_byte_in_the_weights_is_reported_as_damage(saved_dote, tmp_pat
     ("field", "value", "message"),
     [
         ("config.hidden", 200_000, r"'config.hidden' must be an int in \[1, 1024\]; got 200000"),
-        ("config.lr", "fast", r"'config.lr' must be a number > 0; got 'fast'"),
+        ("config.lr", "fast", r"'config.lr' must be a number in \(0, 1\]; got 'fast'"),
         ("config.width", 3, r"unknown field 'config.width'"),
         (
             "state.n_pairs",
@@ -218,7 +218,7 @@ def test_the_command_line_shows_checkpoint_warnings_as_one_line(saved_dote, tmp_
 def test_fit_checks_the_declared_ranges(abilene):
     with pytest.raises(TEError, match=r"GeminetSolver: parameter 'hidden' must be an int in \[1, 1024\]; got 5000"):
         GeminetSolver(hidden=5000).fit(abilene[:1])
-    with pytest.raises(TEError, match=r"DOTESolver: parameter 'lr' must be a number > 0; got 0"):
+    with pytest.raises(TEError, match=r"DOTESolver: parameter 'lr' must be a number in \(0, 1\]; got 0"):
         DOTESolver(lr=0).fit(abilene[:1])
 
 
@@ -239,3 +239,12 @@ def test_geminet_trains_on_cuda_and_matches_the_cpu():
     on_gpu = solver.solve(instances[0])
     solver.device, solver.net_ = "cpu", solver.net_.cpu()
     np.testing.assert_allclose(on_gpu, solver.solve(instances[0]), rtol=1e-4, atol=1e-5)
+
+
+def test_learning_rates_beyond_one_are_refused_not_overflowed(run_main, tmp_path):
+    args = ["-t", "nsfnet", "--k", "2", "--steps", "4", "--train-steps", "1", "--out", str(tmp_path / "m.pt")]
+    res = run_main("te", "train", *args, "--lr", "1e300")
+    assert res.code == 1
+    assert res.stderr.strip().splitlines() == [
+        "error: GeminetSolver: parameter 'lr' must be a number in (0, 1]; got 1e+300"
+    ]

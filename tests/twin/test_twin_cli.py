@@ -166,3 +166,12 @@ def test_a_seed_beyond_64_bits_is_one_error_line(tiny_dataset, tmp_path, run_mai
     assert res.code == 1
     [line] = res.stderr.strip().splitlines()
     assert line.startswith("error: ") and "'seed'" in line and str(10**30) in line
+
+
+def test_optimiser_settings_beyond_one_are_one_error_line(tiny_dataset, tmp_path, run_main):
+    out = str(tmp_path / "m.pt")
+    res = run_main("train", str(tiny_dataset.path), "--epochs", "1", "--weight-decay", "1e300", "--out", out)
+    assert res.code == 1
+    assert res.stderr.strip().splitlines() == [
+        "error: Twin: parameter 'weight_decay' must be a number in [0, 1]; got 1e+300"
+    ]

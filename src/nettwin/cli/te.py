@@ -327,6 +327,7 @@ def train(
         model = GeminetSolver(hidden or 32, dual_steps, train_steps, batch_size, lr, seed=seed)
     else:
         model = DOTESolver(hidden or 128, train_steps, batch_size, lr, seed=seed)
+    model.check_params()  # before the bar: a bad setting is one line, not a bar and a line
     start = time.perf_counter()
     with _threads(threads, True), progress_bar(f"training {solver.value}", train_steps, unit="steps") as advance:
         model.fit(instances, callback=lambda step, loss: advance())

@@ -40,7 +40,7 @@ from nettwin.data.worker import Task, error_text, failed_row, run_sample, spec_f
 from nettwin.errors import DatasetError
 from nettwin.scenario.units import format_time
 
-__all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "WORKER_DIED"]
+__all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "WORKER_DIED", "MAX_WORKERS"]
 
 WORKER_DIED = "the worker process died while simulating this sample (twice)"
 
@@ -62,13 +62,22 @@ def make_executor(
     """An executor by name (``local`` or ``ray``), or ``kind`` itself if it is already one."""
     if not isinstance(kind, str):
         return kind
-    if workers < 1:
-        raise DatasetError(f"workers must be >= 1, got {workers}")
+    _check_workers(workers)
     if kind == "local":
         return LocalExecutor(workers, imports=imports, timeout=timeout)
     if kind == "ray":
         return RayExecutor(workers, address=address, imports=imports, timeout=timeout)
     raise DatasetError(f"unknown executor '{kind}'; choose local or ray")
+
+
+MAX_WORKERS = 4096
+"""Most workers: more processes than any one machine has cores, and more Ray tasks in flight than a driver keeps
+fed; beyond it a number is a typo (and overflows the C integers beneath the process pool)."""
+
+
+def _check_workers(workers: int) -> None:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise DatasetError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
 
 
 def _check_timeout(timeout: float | None) -> float | None:
@@ -181,8 +190,7 @@ class LocalExecutor:
     """
 
     def __init__(self, workers: int = 2, *, imports: Sequence[str] = (), timeout: float | None = None) -> None:
-        if workers < 1:
-            raise DatasetError(f"workers must be >= 1, got {workers}")
+        _check_workers(workers)
         self.workers = workers
         self.imports = tuple(imports)
         self.timeout = _check_timeout(timeout)
@@ -284,8 +292,7 @@ class RayExecutor:
         imports: Sequence[str] = (),
         timeout: float | None = None,
     ) -> None:
-        if workers < 1:
-            raise DatasetError(f"workers must be >= 1, got {workers}")
+        _check_workers(workers)
         self.workers = workers
         self.address = address
         self.imports = tuple(imports)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from nettwin.errors import NotFittedError
+from nettwin._validation import Check, validate_params
+from nettwin.errors import NotFittedError, TEError
 from nettwin.te.instance import TEInstance
 
 __all__ = ["TESolver"]
@@ -26,11 +27,26 @@ class TESolver:
     """Short name used in tables and on the command line."""
     needs_fit: bool = False
     """Whether :meth:`solve` requires :meth:`fit` first."""
+    PARAMS: ClassVar[dict[str, Check]] = {}
+    """The range of each constructor argument, checked by :meth:`check_params`."""
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments and their current values."""
         sig = inspect.signature(type(self).__init__)
         return {k: getattr(self, k) for k in sig.parameters if k != "self" and hasattr(self, k)}
+
+    def check_params(self) -> TESolver:
+        """Check every constructor argument against :attr:`PARAMS`; returns ``self``.
+
+        ``fit`` calls it first; call it earlier to refuse bad settings before other work starts.
+
+        Raises
+        ------
+        TEError
+            Naming the first argument out of its range, what was expected and what was given.
+        """
+        validate_params(type(self).__name__, self.get_params(), self.PARAMS, TEError)
+        return self
 
     def fit(self, instances: Sequence[TEInstance]) -> TESolver:
         """Learn from training instances; solvers without learned state return ``self`` unchanged."""

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nettwin._validation import WIDTH, Check, Interval, OneOf, validate_params
+from nettwin._validation import WIDTH, Check, Interval, OneOf
 from nettwin.errors import TEError
 from nettwin.scenario.limits import MAX_SEED
 from nettwin.te.base import TESolver
@@ -113,7 +113,7 @@ class DOTESolver(TESolver):
         "hidden": WIDTH,
         "train_steps": Interval(int, 0),
         "batch_size": Interval(int, 1),
-        "lr": Interval(float, 0, open_low=True),
+        "lr": Interval(float, 0, 1, open_low=True),
         "seed": Interval(int, 0, MAX_SEED),
         "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
     }
@@ -139,7 +139,7 @@ class DOTESolver(TESolver):
         return torch.device(self.device) if self.device else default_device()
 
     def fit(self, instances: Sequence[TEInstance], callback: Callable[[int, float], None] | None = None) -> DOTESolver:
-        validate_params(type(self).__name__, self.get_params(), self.PARAMS, TEError)
+        self.check_params()
         instances = list(instances)
         if not instances:
             raise TEError("fit needs at least one training instance")

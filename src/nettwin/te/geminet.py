@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nettwin._validation import WIDTH, Check, Interval, OneOf, validate_params
+from nettwin._validation import WIDTH, Check, Interval, OneOf
 from nettwin.errors import TEError
 from nettwin.scenario.limits import MAX_SEED
 from nettwin.te.base import TESolver
@@ -205,7 +205,7 @@ class GeminetSolver(TESolver):
         "steps": Interval(int, 0, 64),
         "train_steps": Interval(int, 0),
         "batch_size": Interval(int, 1),
-        "lr": Interval(float, 0, open_low=True),
+        "lr": Interval(float, 0, 1, open_low=True),
         "trace_weight": Interval(float, 0),
         "seed": Interval(int, 0, MAX_SEED),
         "device": OneOf(("cpu", "cuda", "mps"), none_ok=True),
@@ -243,7 +243,7 @@ class GeminetSolver(TESolver):
         self, instances: Sequence[TEInstance], callback: Callable[[int, float], None] | None = None
     ) -> GeminetSolver:
         """Train a fresh network on ``instances`` (any mix of topologies); returns ``self``."""
-        validate_params(type(self).__name__, self.get_params(), self.PARAMS, TEError)
+        self.check_params()
         device = self._device()
         torch.manual_seed(self.seed)
         net = GeminetNet(self.hidden, self.steps).to(device)
