@@ -169,7 +169,7 @@ def test_import_refuses_an_existing_directory_and_an_unknown_format(tmp_path: Pa
     (tmp_path / "full" / "x").write_text("")
     with pytest.raises(DatasetError, match="exists and is not an empty directory"):
         import_dataset("table", source, tmp_path / "full")
-    with pytest.raises(DatasetError, match="unknown import format 'omnet'; known: table"):
+    with pytest.raises(DatasetError, match="unknown import format 'omnet'; known: .*table"):
         import_dataset("omnet", source, tmp_path / "o")
     import_dataset("table", source, tmp_path / "empty")
     assert Dataset(tmp_path / "empty").manifest["samples"] == 1
@@ -232,7 +232,8 @@ def test_cli_import_errors_are_one_line(tmp_path: Path, run_main: Any) -> None:
     )
     assert not (tmp_path / "out").exists()
     unknown = run_main("dataset", "import", "omnet", str(source), "--out", str(tmp_path / "out"))
-    assert (unknown.code, unknown.stderr) == (1, "error: unknown import format 'omnet'; known: table\n")
+    assert unknown.code == 1 and len(unknown.stderr.splitlines()) == 1
+    assert unknown.stderr.startswith("error: unknown import format 'omnet'; known: ") and "table" in unknown.stderr
 
 
 def test_generate_refuses_to_add_to_an_imported_dataset(tmp_path: Path) -> None:

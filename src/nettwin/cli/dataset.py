@@ -109,7 +109,7 @@ def generate(
 
 @app.command("import")
 def import_(
-    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Source format: table.")],
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Source format: table or glance.")],
     source: Annotated[Path, typer.Argument(metavar="SOURCE", help="Source file (table: .parquet, .csv or .jsonl).")],
     out: Annotated[
         Path, guard.out_option("Dataset directory to create (new or empty).", "--out", "-o", directory=True)

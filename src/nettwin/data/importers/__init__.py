@@ -121,6 +121,10 @@ def import_dataset(
     t0 = time.perf_counter()
     total = importer.count(source)
     provenance = {"format": fmt, "path": str(source.resolve()), "version": importer.version(source)}
+    # an importer may record more, e.g. what each source field means in nettwin's terms
+    describe = getattr(importer, "provenance", None)
+    if describe is not None:
+        provenance.update(describe(source))
     with DatasetWriter(out, name=name, source=provenance, seed=seed) as writer:
         if progress is not None:
             progress(0, total)
@@ -158,4 +162,11 @@ def _table() -> Importer:
     return TableImporter()
 
 
+def _glance() -> Importer:
+    from nettwin.data.importers.glance import GlanceImporter
+
+    return GlanceImporter()
+
+
 register_importer("table", _table)
+register_importer("glance", _glance)
