@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +198,22 @@ def test_cli_import_train_evaluate(tmp_path: Path, run_main: Any) -> None:
     evaluated = run_main("evaluate", str(ckpt), str(tmp_path / "ds"), "--out", str(report), "--no-qt")
     assert evaluated.code == 0, evaluated.stderr
     assert json.loads((report / "report.json").read_text())["dataset"]["samples"] == 2
+
+
+def test_the_published_zip_imports_like_its_folder(tmp_path: Path) -> None:
+    root = _fixture(tmp_path / "src")
+    archive = tmp_path / "dataset.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted(root.rglob("*")):
+            if f.is_file():  # file entries only: the archive's folders are implied, as many zip tools write them
+                z.write(f, f.relative_to(root.parent.parent).as_posix())
+    import_dataset("glance", archive, tmp_path / "z")
+    import_dataset("glance", root, tmp_path / "d")
+    zipped, unpacked = Dataset(tmp_path / "z").table(), Dataset(tmp_path / "d").table()
+    for column in ("scenario", "split", "delay", "jitter", "tx_packets", "meta"):
+        assert json.dumps(zipped[column].to_pylist()) == json.dumps(unpacked[column].to_pylist())  # NaN too
+    assert Dataset(tmp_path / "z").manifest["source"]["scenario"] == "WifiGridR1S2St180Dr50Le2F4"
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr("dataset/Other/graphs/Gx0000.gml", "graph [ ]")
+    with pytest.raises(DatasetError, match=r"holds scenarios Other, WifiGridR1S2St180Dr50Le2F4; unpack it"):
+        import_dataset("glance", archive, tmp_path / "y")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,24 +88,36 @@ class GlanceImporter:
         return {"scenario": root.name, "duration_s": _duration(root), "semantics": SEMANTICS}
 
 
-def _root(source: Path) -> Path:
+def _root(source: Path) -> Path | zipfile.Path:
+    """The scenario folder: ``source`` itself, or the one ``dataset/<scenario>/`` inside the zip ``source``."""
+    if source.is_file() and zipfile.is_zipfile(source):
+        folder = zipfile.Path(source) / "dataset"
+        found = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        if len(found) != 1:
+            held = f"holds scenarios {', '.join(found)}" if found else "has no dataset/<scenario>/ folder"
+            raise DatasetError(f"{source}: {held}; unpack it and give one dataset/<scenario>/ folder")
+        return _scenario(folder / found[0], source / "dataset" / found[0])
     if not source.is_dir():
-        raise DatasetError(f"{source}: not a directory; give the unpacked dataset/<scenario>/ folder")
+        raise DatasetError(f"{source}: not a directory or zip; give the dataset/<scenario>/ folder or dataset.zip")
+    return _scenario(source, source)
+
+
+def _scenario(source: Path | zipfile.Path, shown: Path) -> Path | zipfile.Path:
     if not (source / "graphs").is_dir():
-        raise DatasetError(f"{source}: has no graphs/ folder; give the dataset/<scenario>/ folder")
+        raise DatasetError(f"{shown}: has no graphs/ folder; give the dataset/<scenario>/ folder")
     if not any((source / f).is_dir() for f in _SPLITS):
-        raise DatasetError(f"{source}: has none of the split folders {', '.join(_SPLITS)}")
+        raise DatasetError(f"{shown}: has none of the split folders {', '.join(_SPLITS)}")
     return source
 
 
-def _duration(root: Path) -> float:
+def _duration(root: Path | zipfile.Path) -> float:
     match = _DURATION.search(root.name)
     if match is None or int(match["seconds"]) <= 0:
-        raise DatasetError(f"{root}: the scenario name has no St<n> (simulated seconds); keep the published name")
+        raise DatasetError(f"{root.name}: the scenario name has no St<n> (simulated seconds); keep the published name")
     return float(match["seconds"])
 
 
-def _aligned(root: Path, folder: str) -> Iterator[tuple[list[int], list[str]]]:
+def _aligned(root: Path | zipfile.Path, folder: str) -> Iterator[tuple[list[int], list[str]]]:
     """Per sample: the line numbers (1-based) and stripped texts of its line in each of the four files."""
     if not (root / folder).is_dir():
         return
@@ -143,7 +156,7 @@ def _floats(text: str, where: str) -> list[float]:
 
 
 def _sample(
-    root: Path,
+    root: Path | zipfile.Path,
     folder: str,
     split: str,
     lines: list[int],
@@ -250,7 +263,7 @@ def _paths(text: str, where: str) -> list[list[int]]:
     return paths
 
 
-def _graph(path: Path, where: str) -> dict[str, Any]:
+def _graph(path: Path | zipfile.Path, where: str) -> dict[str, Any]:
     """A neighbour graph: its directed edges and node positions on the square grid its weights imply."""
     if not path.is_file():
         raise DatasetError(f"{where}: graphs/{path.name}: no such graph file")
