@@ -146,7 +146,6 @@ def _broken(tmp_path: Path, folder: str, index: int, row: int, text: str) -> Pat
     ("index", "text", "message"),
     [
         (1, "[[0, 1, 3], [2, 0]", "train/paths.txt: line 2: not a JSON list of routes"),
-        (1, "[[0, 3], [2, 1]]", "train/paths.txt: line 2: flow 1: hop 2 → 1 is not a link of graphs/Gx0001.gml"),
         (2, "0.5,6.0,3.0", "train/traffic.txt: line 2: has 3 values; 2 flows in paths.txt need 4"),
         (3, "402,0,812.4,33.0,0.0,4010,3987,9.9,2.9,abc", "train/kpis.txt: line 2: value 10: not a number: 'abc'"),
         (3, "402,500,812.4,33.0,0.0,4010,3987,9.9,2.9,41.5", "train/kpis.txt: line 2: flow 0: rx 500 exceeds tx 402"),
@@ -159,6 +158,20 @@ def test_a_bad_line_is_one_error_naming_file_and_line(tmp_path: Path, index: int
         import_dataset("glance", _broken(tmp_path, "train", index, 1, text), tmp_path / "ds")
     assert str(err.value).startswith(message) and len(str(err.value).splitlines()) == 1
     assert not (tmp_path / "ds").exists()
+
+
+def test_a_route_off_its_graph_leaves_its_sample_out_and_says_so(tmp_path: Path, run_main: Any) -> None:
+    source = _broken(tmp_path, "train", 1, 1, "[[0, 3], [2, 1]]")
+    res = run_main("dataset", "import", "glance", str(source), "--out", str(tmp_path / "ds"), "--format", "json")
+    assert res.code == 0, res.stderr
+    [line] = [w for w in res.stderr.splitlines() if w.startswith(("warning:", "error:"))]  # besides the bar
+    assert line.startswith("warning: 1 sample(s) of ") and "train/paths.txt: line 2: flow 1: hop 2 → 1" in line
+    summary = json.loads(res.stdout)
+    assert summary["excluded"] == 1 and summary["samples"] == sum(len(v) for v in SPLITS.values()) - 1
+    manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    assert manifest["source"]["excluded"] == [
+        {"where": "train/paths.txt: line 2", "reason": "flow 1: hop 2 → 1 is not a link of graphs/Gx0001.gml"}
+    ]
 
 
 def test_a_line_count_mismatch_names_file_and_line(tmp_path: Path, run_main: Any) -> None:

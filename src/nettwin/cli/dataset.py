@@ -131,6 +131,7 @@ def import_(
         return
     rows = [
         ["samples", summary["samples"]],
+        ["left out (see the manifest's source.excluded)", summary["excluded"]],
         ["train / val / test", " / ".join(str(v) for v in summary["splits"].values())],
         ["KPIs", ", ".join(summary["kpis"])],
         ["link statistics", ", ".join(summary["link_stats"]) or "—"],

@@ -1,24 +1,29 @@
 """Importers: datasets from elsewhere turned into nettwin datasets, one module per source format.
 
 An importer reads a source (a file or directory) and yields :class:`ImportedSample` objects; :func:`import_dataset`
-feeds them to a :class:`~nettwin.data.DatasetWriter` with the source's provenance. A new format plugs in with
+feeds them to a :class:`~nettwin.data.DatasetWriter` with the source's provenance. A sample the source holds but a
+nettwin scenario cannot represent is yielded as :class:`Excluded`: left out, listed in the manifest and warned about,
+never skipped silently. A new format plugs in with
 :func:`register_importer` (by name, as ``nettwin dataset import FORMAT`` names it).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from nettwin.data.writer import DatasetWriter
-from nettwin.errors import DatasetError
+from nettwin.errors import DatasetError, NettwinWarning
 from nettwin.scenario.spec import Scenario
 
 __all__ = [
     "ImportedSample",
+    "Excluded",
+    "ExcludedSamplesWarning",
     "Importer",
     "IMPORTERS",
     "register_importer",
@@ -40,12 +45,24 @@ class ImportedSample:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Excluded:
+    """A sample of the source left out on purpose: where it was read from, and why nettwin cannot represent it."""
+
+    where: str
+    reason: str
+
+
+class ExcludedSamplesWarning(NettwinWarning):
+    """An import left samples out (each listed, with its reason, in the manifest's ``source.excluded``)."""
+
+
 class Importer(Protocol):
     """What an importer module offers."""
 
-    def samples(self, source: Path) -> Iterator[ImportedSample]:
-        """The source's samples in order; raises :class:`~nettwin.errors.DatasetError` naming file, record and
-        field for anything it cannot read."""
+    def samples(self, source: Path) -> Iterator[ImportedSample | Excluded]:
+        """The source's samples in order (:class:`Excluded` for one nettwin cannot represent); raises
+        :class:`~nettwin.errors.DatasetError` naming file, record and field for anything it cannot read."""
         ...
 
     def count(self, source: Path) -> int | None:
@@ -105,8 +122,13 @@ def import_dataset(
     Returns
     -------
     dict
-        ``path``, ``samples``, ``splits``, ``kpis``, ``link_stats``, ``source``, ``wall_seconds`` and
-        ``samples_per_second``.
+        ``path``, ``samples``, ``excluded`` (samples left out), ``splits``, ``kpis``, ``link_stats``, ``source``,
+        ``wall_seconds`` and ``samples_per_second``.
+
+    Warns
+    -----
+    ExcludedSamplesWarning
+        When samples were left out (listed with their reasons in the manifest's ``source.excluded``).
 
     Raises
     ------
@@ -125,10 +147,15 @@ def import_dataset(
     describe = getattr(importer, "provenance", None)
     if describe is not None:
         provenance.update(describe(source))
+    excluded: list[dict[str, str]] = []
     with DatasetWriter(out, name=name, source=provenance, seed=seed) as writer:
         if progress is not None:
             progress(0, total)
         for sample in importer.samples(source):
+            if isinstance(sample, Excluded):
+                excluded.append({"where": sample.where, "reason": sample.reason})
+                writer.source["excluded"] = excluded
+                continue
             writer.add(
                 sample.scenario,
                 sample.kpis,
@@ -138,15 +165,24 @@ def import_dataset(
                 where=sample.where,
             )
             if progress is not None:
-                progress(len(writer), total)
+                progress(len(writer) + len(excluded), total)
         n = len(writer)
     wall = time.perf_counter() - t0
     from nettwin.data.storage import read_manifest
 
     manifest = read_manifest(Path(out))
+    if excluded:
+        first = excluded[0]
+        warnings.warn(
+            f"{len(excluded)} sample(s) of {source} left out ({first['where']}: {first['reason']}"
+            f"{'; …' if len(excluded) > 1 else ''}); each is listed in the manifest's source.excluded",
+            ExcludedSamplesWarning,
+            stacklevel=2,
+        )
     return {
         "path": str(out),
         "samples": n,
+        "excluded": len(excluded),
         "splits": manifest["split_sizes"],
         "kpis": manifest["kpis"],
         "link_stats": manifest["link_stats"],

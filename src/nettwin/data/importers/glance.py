@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nettwin.data.importers import ImportedSample
+from nettwin.data.importers import Excluded, ImportedSample
 from nettwin.errors import DatasetError
 
 __all__ = ["GlanceImporter", "SEMANTICS"]
@@ -63,7 +63,7 @@ SEMANTICS: dict[str, Any] = {
 class GlanceImporter:
     """Reads one GLANCE scenario directory (the one holding ``graphs/`` and the split folders)."""
 
-    def samples(self, source: Path) -> Iterator[ImportedSample]:
+    def samples(self, source: Path) -> Iterator[ImportedSample | Excluded]:
         root = _root(source)
         duration = _duration(root)
         graphs: dict[str, dict[str, Any]] = {}
@@ -163,7 +163,7 @@ def _sample(
     texts: list[str],
     duration: float,
     graphs: dict[str, dict[str, Any]],
-) -> ImportedSample:
+) -> ImportedSample | Excluded:
     where = dict(zip(_FILES, (f"{folder}/{n}: line {i}" for n, i in zip(_FILES, lines, strict=True)), strict=True))
     gname = texts[0].replace("\\", "/").rsplit("/", 1)[-1]
     if gname not in graphs:
@@ -182,13 +182,11 @@ def _sample(
             f"{where['kpis.txt']}: has {len(kpis)} values; {n_flows} flows in paths.txt need {5 * n_flows}"
         )
     edges = graph["edges"]
+    off_graph = None
     for j, path in enumerate(paths):
-        for a, b in zip(path, path[1:], strict=False):
-            if (a, b) not in edges:
-                raise DatasetError(
-                    f"{where['paths.txt']}: flow {j}: hop {a} → {b} is not a link of graphs/{gname}; a scenario "
-                    "cannot route a flow off its topology"
-                )
+        off = [(a, b) for a, b in zip(path, path[1:], strict=False) if (a, b) not in edges]
+        if off and off_graph is None:
+            off_graph = f"flow {j}: hop {off[0][0]} → {off[0][1]} is not a link of graphs/{gname}"
         if tau := [v for v in traffic[2 * j : 2 * j + 2] if v <= 0]:
             raise DatasetError(f"{where['traffic.txt']}: flow {j}: ON and OFF durations must be > 0, got {tau[0]}")
     flows = []
@@ -234,6 +232,10 @@ def _sample(
         "flows": flows,
         "simulation": {"engine": "ns3", "duration": duration, "warmup": 0.0},
     }
+    if off_graph is not None:
+        # The source's few non-geometric graphs have routes along the regular grid instead (see the format's notes):
+        # no scenario can route a flow off its topology, so such a sample is left out, and recorded.
+        return Excluded(where["paths.txt"], off_graph)
     meta = {"glance_split": folder, "glance_line": lines[0], "graph": gname, "grid_geometric": graph["geometric"]}
     if raw_when_silent:
         meta["rx0_raw"] = raw_when_silent
