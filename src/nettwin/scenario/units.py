@@ -170,11 +170,16 @@ def parse_time(value: object) -> float:
     >>> parse_time("2ms"), parse_time("3min"), parse_time(1.5)
     (0.002, 180.0, 1.5)
     """
-    number, unit = _split(value, "duration")
-    scale = _TIME_UNITS.get(unit.lower()) if unit else 1.0
+    return _in_units(value, "duration", _TIME_UNITS)
+
+
+def _in_units(value: object, kind: str, units: dict[str, float]) -> float:
+    """``value`` read as a ``kind`` whose unit names (lower case) map to SI factors; a plain number is SI."""
+    number, unit = _split(value, kind)
+    scale = units.get(unit.lower()) if unit else 1.0
     if scale is None:
-        raise _fail(value, "duration")
-    return _scaled(number, scale, value, "duration")
+        raise _fail(value, kind)
+    return _scaled(number, scale, value, kind)
 
 
 def parse_size(value: object) -> float:
@@ -235,11 +240,7 @@ def parse_distance(value: object) -> float:
     >>> parse_distance("35m"), parse_distance("1.2km"), parse_distance(20)
     (35.0, 1200.0, 20.0)
     """
-    number, unit = _split(value, "distance")
-    scale = _DISTANCE_UNITS.get(unit.lower()) if unit else 1.0
-    if scale is None:
-        raise _fail(value, "distance")
-    return _scaled(number, scale, value, "distance")
+    return _in_units(value, "distance", _DISTANCE_UNITS)
 
 
 def parse_count(value: object) -> int:
