@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -66,22 +66,9 @@ BAR_MIN_PAIRS = 1000
 """Demand pairs from which finding candidate paths shows a progress bar (about a second's work and more)."""
 
 
-def _instances(  # noqa: ANN202
-    topology,
-    steps,
-    traffic,
-    seed,
-    k,
-    method,
-    endpoints,
-    dynamic,
-    failures,
-    split,
-    demands=(),
-    unit="bit/s",
-    bars=True,  # noqa: ANN001
-):
-    """Build the instances with a spinner, and a progress bar while candidate paths are found."""
+def _instances(topology: str, *, split: str, bars: bool = True, **options: Any) -> list:
+    """Build the instances with a spinner, and a progress bar while candidate paths are found; ``options`` are
+    :func:`~nettwin.te.suite.make_instances`'s."""
     from nettwin.te.suite import make_instances
 
     with contextlib.ExitStack() as stack:
@@ -97,21 +84,7 @@ def _instances(  # noqa: ANN202
                 bar.append(stack.enter_context(progress_bar(title, total, "pairs", bars and total >= BAR_MIN_PAIRS)))
             bar[0]()
 
-        return make_instances(
-            topology,
-            steps=steps,
-            traffic=traffic,
-            seed=seed,
-            k=k,
-            method=method,
-            endpoints=endpoints,
-            dynamic=dynamic,
-            failures=failures,
-            split=split,
-            demands=list(demands) or None,
-            demand_unit=unit,
-            progress=progress,
-        )
+        return make_instances(topology, split=split, progress=progress, **options)
 
 
 @contextlib.contextmanager
@@ -177,18 +150,18 @@ def solve(
     steps = step + 1
     instances = _instances(
         topology,
-        steps,
-        traffic,
-        seed,
-        k,
-        method,
-        endpoints,
-        dynamic,
-        failures,
-        "all",
-        demands,
-        demand_unit,
-        fmt is Format.table,
+        split="all",
+        bars=fmt is Format.table,
+        steps=steps,
+        traffic=traffic,
+        seed=seed,
+        k=k,
+        method=method,
+        endpoints=endpoints,
+        dynamic=dynamic,
+        failures=failures,
+        demands=list(demands) or None,
+        demand_unit=demand_unit,
     )
     if not every:
         if step >= len(instances):
@@ -321,7 +294,18 @@ def train(
     instances = []
     for t in topology:
         instances += _instances(
-            t, steps, traffic, seed, k, method, endpoints, dynamic, failures, "train", demands, demand_unit
+            t,
+            split="train",
+            steps=steps,
+            traffic=traffic,
+            seed=seed,
+            k=k,
+            method=method,
+            endpoints=endpoints,
+            dynamic=dynamic,
+            failures=failures,
+            demands=list(demands) or None,
+            demand_unit=demand_unit,
         )
     if solver is Learned.geminet:
         model = GeminetSolver(hidden or 32, dual_steps, train_steps, batch_size, lr, seed=seed)
@@ -372,18 +356,18 @@ def evaluate(
 
     instances = _instances(
         topology,
-        steps,
-        traffic,
-        seed,
-        k,
-        method,
-        endpoints,
-        dynamic,
-        failures,
-        split,
-        demands,
-        demand_unit,
-        fmt is Format.table,
+        split=split,
+        bars=fmt is Format.table,
+        steps=steps,
+        traffic=traffic,
+        seed=seed,
+        k=k,
+        method=method,
+        endpoints=endpoints,
+        dynamic=dynamic,
+        failures=failures,
+        demands=list(demands) or None,
+        demand_unit=demand_unit,
     )
     solvers = {}
     for path in model:
