@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow.compute as pc
-
 from nettwin._files import is_temporary, remove_temporaries
 from nettwin.data import storage
 from nettwin.data.executor import Executor, make_executor
@@ -24,7 +22,6 @@ from nettwin.data.spec import SPLITS, DatasetSpec, load_dataset_spec, parse_data
 from nettwin.data.worker import Task
 from nettwin.errors import DatasetError
 from nettwin.sim.engine import get_engine
-from nettwin.sim.kpi import FLOW_KPIS
 
 __all__ = ["generate_dataset", "as_spec", "ProgressCallback"]
 
@@ -242,12 +239,7 @@ def _finish(
     complete = sum(counts.values()) == spec.samples
     manifest["status"] = "complete" if complete else "incomplete"
     if complete:
-        table = storage.read_table(root, manifest, ["status", "split", *FLOW_KPIS], missing_ok=True)
-        train = table.filter(pc.equal(table["split"], "train"))
-        stats = storage.kpi_stats(train)
-        manifest["kpi_iqr"] = {k: (v["iqr"] if v is not None else None) for k, v in stats.items()}
-        manifest["kpi_stats"] = stats
-        manifest["kpi_stats_source"] = "all flows of ok training samples, run 0 (NaN ignored)"
+        manifest.update(storage.training_kpi_stats(root, manifest))
     history = manifest.setdefault("generation_log", [])
     history.append({"finished": storage.now(), "generated": generated, "wall_seconds": round(wall, 3)})
     _update_manifest(root, manifest, counts, spec)

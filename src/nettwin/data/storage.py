@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from nettwin._files import atomic_write_bytes, atomic_write_text
-from nettwin._json import dumps
+from nettwin._files import atomic_write_bytes
+from nettwin._json import write_json
 from nettwin.errors import DatasetError
 from nettwin.sim.kpi import FLOW_COLUMNS, FLOW_KPIS, LINK_COLUMNS
 
@@ -52,6 +52,7 @@ __all__ = [
     "write_manifest",
     "versions",
     "kpi_iqr",
+    "training_kpi_stats",
     "kpi_stats",
     "flow_values",
     "DirectoryLock",
@@ -264,7 +265,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
     """Write the manifest atomically, as standard JSON (a non-finite number becomes null)."""
-    atomic_write_text(root / MANIFEST, dumps(manifest) + "\n")
+    write_json(root / MANIFEST, manifest)
 
 
 def kpi_stats(table: pa.Table, run: int = 0) -> dict[str, dict[str, float] | None]:
@@ -292,6 +293,18 @@ def kpi_stats(table: pa.Table, run: int = 0) -> dict[str, dict[str, float] | Non
             "iqr": float(q75 - q25),
         }
     return out
+
+
+def training_kpi_stats(root: Path, manifest: Mapping[str, Any], kpis: Sequence[str] = FLOW_KPIS) -> dict[str, Any]:
+    """The manifest's KPI statistics: ``kpi_stats`` and ``kpi_iqr`` of ``kpis`` over the flows of the dataset's ok
+    training samples (run 0, see :func:`kpi_stats`), and ``kpi_stats_source`` saying so. Reads only those columns."""
+    table = read_table(root, manifest, ["status", "split", *FLOW_KPIS], missing_ok=True)
+    stats = {k: v for k, v in kpi_stats(table.filter(pc.equal(table["split"], "train"))).items() if k in kpis}
+    return {
+        "kpi_iqr": {k: (v["iqr"] if v is not None else None) for k, v in stats.items()},
+        "kpi_stats": stats,
+        "kpi_stats_source": "all flows of ok training samples, run 0 (NaN ignored)",
+    }
 
 
 def kpi_iqr(table: pa.Table, run: int = 0) -> dict[str, float | None]:

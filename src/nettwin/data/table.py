@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nettwin._files import atomic_write_bytes
+from nettwin._json import plain
 from nettwin.data.writer import INT_COLUMNS, RUN_COLUMNS
 from nettwin.errors import DatasetError
 
@@ -239,17 +239,7 @@ def write_records(path: str | Path, records: Iterable[Mapping[str, Any]], column
 
 
 def _json(value: Any) -> str:
-    return json.dumps(_finite(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
+    return json.dumps(plain(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _cell(column: str, value: Any) -> str:

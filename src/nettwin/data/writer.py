@@ -38,13 +38,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
 
 from nettwin.data import storage
 from nettwin.data.sampling import scenario_json
 from nettwin.data.spec import SPLITS, Splits
 from nettwin.errors import DatasetError, NettwinError
 from nettwin.scenario.io import parse_scenario
+from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import build_network, node_ref
 from nettwin.scenario.spec import Scenario
 from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
@@ -96,8 +96,8 @@ class DatasetWriter:
         self.out = Path(out)
         if self.out.exists() and not (self.out.is_dir() and not any(self.out.iterdir())):
             raise DatasetError(f"{self.out}: exists and is not an empty directory; choose a new --out")
-        if not 0 <= int(seed) < 2**64:
-            raise DatasetError(f"seed must be a non-negative 64-bit integer, got {seed}")
+        if not 0 <= int(seed) <= MAX_SEED:
+            raise DatasetError(f"seed must be between 0 and 2**63 - 1, got {seed}")
         self.name = name or self.out.name
         self.source = dict(source or {"format": "python"})
         self.seed = int(seed)
@@ -300,12 +300,9 @@ class DatasetWriter:
         return stage
 
     def _manifest(self, root: Path, drawn: bool) -> dict[str, Any]:
-        table = storage.read_table(root, {})
         counts = {s: {"ok": int(sum(1 for r in self._rows if r["split"] == s)), "failed": 0} for s in SPLITS}
         test_runs = [r["n_runs"] for r in self._rows if r["split"] == "test"]
         engines = {json.loads(r["scenario"]).get("simulation", {}).get("engine") for r in self._rows}
-        train = table.filter(pc.equal(table["split"], "train"))
-        stats = storage.kpi_stats(train)
         flow_kpis = [c for c in self.kpis if c in FLOW_COLUMNS]
         created = storage.now()
         manifest: dict[str, Any] = {
@@ -331,9 +328,7 @@ class DatasetWriter:
             "updated": created,
             "counts": {"samples": len(self._rows), "ok": len(self._rows), "failed": 0, "splits": counts},
             "shards": [str(p.relative_to(root)) for p in storage.shard_paths(root)],
-            "kpi_iqr": {k: (v["iqr"] if v is not None else None) for k, v in stats.items() if k in flow_kpis},
-            "kpi_stats": {k: v for k, v in stats.items() if k in flow_kpis},
-            "kpi_stats_source": "all flows of ok training samples, run 0 (NaN ignored)",
+            **storage.training_kpi_stats(root, {}, flow_kpis),
         }
         return manifest
 
