@@ -42,9 +42,7 @@ def _split_records(instances: Sequence[TEInstance], ratios: Sequence[np.ndarray]
         for p in range(inst.n_pairs):
             paths = []
             for q in range(ps.pair_ptr[p], ps.pair_ptr[p + 1]):
-                edges = ps.path(q)
-                nodes = [g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges]
-                paths.append({"nodes": nodes, "share": float(x[q])})
+                paths.append({"nodes": _path_nodes(inst, q), "share": float(x[q])})
             src, dst = (g.nodes[i] for i in ps.pairs[p])
             pairs.append({"src": src, "dst": dst, "demand": float(inst.demand[p]), "paths": paths})
         out.append({"instance": inst.name, "mlu": inst.mlu(x), "pairs": pairs})
@@ -131,8 +129,7 @@ def apply_splits(instance: TEInstance, splits: Mapping[tuple[str, str], NamedPat
     x = np.zeros(instance.n_paths)
     lookup: dict[tuple[str, ...], int] = {}
     for q in range(instance.n_paths):
-        edges = ps.path(q)
-        lookup[tuple([g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges])] = q
+        lookup[tuple(_path_nodes(instance, q))] = q
     pairs = {(g.nodes[s], g.nodes[t]) for s, t in ps.pairs.tolist()}
     for pair, paths in splits.items():
         if tuple(pair) not in pairs:
@@ -142,3 +139,9 @@ def apply_splits(instance: TEInstance, splits: Mapping[tuple[str, str], NamedPat
                 raise TEError(f"instance '{instance.name}': {'→'.join(nodes)} is not a candidate path")
             x[lookup[tuple(nodes)]] = share
     return x
+
+
+def _path_nodes(instance: TEInstance, q: int) -> list[str]:
+    """The node names of candidate path ``q``, source first."""
+    g, edges = instance.graph, instance.paths.path(q)
+    return [g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges]

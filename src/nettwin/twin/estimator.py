@@ -496,9 +496,7 @@ class Twin(BaseTwin):
         return preds[0] if single else preds
 
     def _warn_outside(self, graphs: Sequence[Graph]) -> None:
-        if self.ranges_ is None:
-            return
-        flagged = [(i, why) for i, g in enumerate(graphs) if (why := self.ranges_.check(g))]
+        flagged = [(i, why) for i, why in enumerate(self.outside_training(list(graphs))) if why]
         if flagged:
             i, why = flagged[0]
             more = f" ({len(flagged) - 1} more of the {len(graphs)} networks too)" if len(flagged) > 1 else ""

@@ -25,9 +25,19 @@ import numpy as np
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
 
-__all__ = ["Graph", "graph_from_network", "expected_packets", "PATH_FEATURES", "LINK_FEATURES", "NODE_FEATURES"]
+__all__ = [
+    "Graph",
+    "graph_from_network",
+    "expected_packets",
+    "PATH_FEATURES",
+    "LINK_FEATURES",
+    "NODE_FEATURES",
+    "TRAFFIC_MODELS",
+]
 
-PATH_FEATURES = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", "cbr", "poisson", "onoff")
+TRAFFIC_MODELS = ("cbr", "poisson", "onoff")
+"""The traffic models, one-hot in this order as the last path features."""
+PATH_FEATURES = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", *TRAFFIC_MODELS)
 LINK_FEATURES = ("capacity", "weight", "delay", "buffer", "load")
 NODE_FEATURES = ("out_degree", "in_degree")
 
@@ -116,7 +126,7 @@ def graph_from_network(network: Network) -> Graph:
     for i, f in enumerate(network.flows):
         t = f.traffic
         path_x[i, :5] = (t.rate, t.mean_rate, t.packet_size.mean_bytes, t.tau_on or 0.0, t.tau_off or 0.0)
-        path_x[i, 5 + ("cbr", "poisson", "onoff").index(t.model)] = 1.0
+        path_x[i, 5 + TRAFFIC_MODELS.index(t.model)] = 1.0
     n = network.n_nodes
     node_x = np.stack([np.bincount(network.link_src, minlength=n), np.bincount(network.link_dst, minlength=n)], 1)
     link_x = np.stack(

@@ -22,14 +22,13 @@ import numpy as np
 from nettwin._validation import finite, short_repr
 from nettwin.errors import NettwinWarning, TwinError
 from nettwin.scenario.units import format_rate, format_size, format_time
-from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, TRAFFIC_MODELS, Graph
 
 __all__ = ["TrainingRanges", "OutsideTrainingWarning", "MARGIN", "describe"]
 
 MARGIN = 0.1
 """How far (as a ratio) a continuous input may go beyond the training range before it is reported."""
 
-_MODELS = ("cbr", "poisson", "onoff")
 _MEDIA = ("wired", "wireless")
 
 
@@ -105,9 +104,9 @@ class TrainingRanges:
         """Why ``graph`` is outside the ranges, one reason per input (empty: inside them all)."""
         reasons = []
         columns = _columns(graph)
-        unseen = [m for m in _MODELS if self._lacks_model(m) and np.any(columns[f"path.{m}"] > 0)]
+        unseen = [m for m in TRAFFIC_MODELS if self._lacks_model(m) and np.any(columns[f"path.{m}"] > 0)]
         if unseen:
-            known = [m for m in _MODELS if not self._lacks_model(m)]
+            known = [m for m in TRAFFIC_MODELS if not self._lacks_model(m)]
             reasons.append(
                 f"traffic model {', '.join(unseen)} not seen in training (seen: {', '.join(known) or 'none'})"
             )
