@@ -79,6 +79,15 @@ def test_a_read_only_directory_is_refused_before_any_work(run_main, tiny_scenari
     assert f"cannot write in '{locked}': permission denied" in one_error_line(res.stderr)
 
 
+def test_a_directory_without_write_permission_is_refused_even_for_root(monkeypatch, tmp_path):
+    """What ``os.access`` says of a directory the user may not write (root may write anywhere, so it is faked)."""
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with pytest.raises(guard.typer.BadParameter, match=f"cannot write in '{tmp_path}': permission denied"):
+        guard.output_file(tmp_path / "x.json")
+    with pytest.raises(guard.typer.BadParameter, match=f"cannot write in '{tmp_path}': permission denied"):
+        guard.output_dir(tmp_path)
+
+
 def test_a_read_only_file_system_is_named_as_such(monkeypatch, tmp_path):
     """What ``os.access`` and ``statvfs`` say on a read-only mount (which root cannot write either)."""
     monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -31,9 +32,17 @@ def test_tables_keep_brackets_in_title_caption_headers_and_cells(capsys):
         assert text in out
 
 
-def test_status_and_progress_keep_brackets(capsys):
+def test_status_and_progress_keep_brackets(capsys, monkeypatch):
+    from rich.text import Text
+
+    from nettwin.cli import output
+
+    shown = []
+    # A spinner draws nothing when output is not a terminal: look at the markup it is given instead.
+    monkeypatch.setattr(output.console, "status", lambda text: shown.append(text) or contextlib.nullcontext())
     with status("simulating [red]net[/red]"):
         pass
+    assert [Text.from_markup(t).plain for t in shown] == ["simulating [red]net[/red]"]
     with progress_bar("generating [bold]d[/bold]", 1) as advance:
         advance()
     assert "generating [bold]d[/bold]" in capsys.readouterr().err

@@ -32,9 +32,14 @@ def _writable_ancestor(path: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise typer.BadParameter(f"'{path}': '{parent}' is a file, not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        reason = "read-only file system" if _read_only(parent) else "permission denied"
-        raise typer.BadParameter(f"cannot write in '{parent}': {reason}")
+    _check_writable(parent)
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse a directory this process cannot create files in, saying whether the file system is read-only."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        reason = "read-only file system" if _read_only(folder) else "permission denied"
+        raise typer.BadParameter(f"cannot write in '{folder}': {reason}")
 
 
 def _read_only(path: Path) -> bool:
@@ -63,9 +68,7 @@ def output_dir(path: Path | None) -> Path | None:
     if path.exists() and not path.is_dir():
         raise typer.BadParameter(f"'{path}' is a file; give a directory")
     if path.is_dir():
-        if not os.access(path, os.W_OK | os.X_OK):
-            reason = "read-only file system" if _read_only(path) else "permission denied"
-            raise typer.BadParameter(f"cannot write in '{path}': {reason}")
+        _check_writable(path)
     else:
         _writable_ancestor(path)
     return path
