@@ -47,6 +47,7 @@ __all__ = [
     "LOCK",
     "shard_paths",
     "write_shard",
+    "replace_column",
     "read_table",
     "read_manifest",
     "write_manifest",
@@ -139,11 +140,22 @@ def write_shard(root: Path, rows: Sequence[dict[str, Any]], spec_hash: str) -> P
     path = root / SHARD_DIR / f"part-{number:05d}.parquet"
     ordered = sorted(rows, key=lambda r: r["sample_id"])
     table = pa.Table.from_pylist(ordered, schema=SCHEMA)
-    table = table.replace_schema_metadata({b"nettwin.spec_hash": spec_hash.encode()})
+    _write_table(path, table.replace_schema_metadata({b"nettwin.spec_hash": spec_hash.encode()}))
+    return path
+
+
+def replace_column(path: Path, name: str, values: Sequence[Any]) -> None:
+    """Rewrite one column of a shard (one value per row, in the shard's order), atomically; the other columns and
+    the shard's metadata are kept."""
+    table = pq.read_table(path)
+    field = SCHEMA.field(name)
+    _write_table(path, table.set_column(table.schema.get_field_index(name), field, pa.array(values, field.type)))
+
+
+def _write_table(path: Path, table: pa.Table) -> None:
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     atomic_write_bytes(path, buffer.getvalue())
-    return path
 
 
 def read_table(

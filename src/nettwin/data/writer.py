@@ -9,7 +9,8 @@ filled with NaN.
 
 The directory appears whole or not at all: samples are written into a hidden sibling directory that is renamed
 to the destination when :meth:`DatasetWriter.close` finishes, so a run killed half-way leaves ``out`` untouched
-and running it again starts afresh.
+and running it again starts afresh. Each full shard goes to that directory as soon as it is complete, so a writer
+holds at most one shard's samples in memory, however many it writes.
 
 Example
 -------
@@ -33,6 +34,7 @@ import os
 import re
 import secrets
 import shutil
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,8 @@ INT_COLUMNS = frozenset({"tx_packets", "rx_packets", "dropped", "link_drops", "l
 
 RUN_COLUMNS = (*FLOW_COLUMNS, *(f"link_{c}" for c in LINK_COLUMNS))
 """Every per-run column a sample may hold: the per-flow ones, then the per-link ones prefixed ``link_``."""
+_PENDING = ""
+"""The split a staged row holds until :meth:`DatasetWriter.close` draws it (the column admits no null)."""
 _STAGING = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]+\.importing")
 
 
@@ -71,7 +75,8 @@ class DatasetWriter:
     seed : seed of the permutation that assigns a split to samples added without one (exact sizes, as
         ``generate`` does); recorded in the manifest as ``split_seed`` only when used.
     splits : fractions for those drawn splits (default 0.8 / 0.1 / 0.1).
-    shard_size : samples per Parquet shard.
+    shard_size : samples per Parquet shard, and the most a writer holds in memory: each full shard is written at
+        once (samples added without a split get theirs at :meth:`close`, which rewrites that column of their shards).
 
     Every sample must hold the same KPIs (flow columns of :data:`~nettwin.sim.kpi.FLOW_COLUMNS`, link columns
     ``link_<stat>`` of :data:`~nettwin.sim.kpi.LINK_COLUMNS`); the first sample added fixes which.
@@ -79,8 +84,9 @@ class DatasetWriter:
     Raises
     ------
     DatasetError
-        From the constructor if ``out`` exists and is not an empty directory; from :meth:`add` for a sample that
-        does not fit (the message names the field); from :meth:`close` if no sample was added.
+        From the constructor if ``out`` exists and is not an empty directory or ``shard_size`` is below 1; from
+        :meth:`add` for a sample that does not fit (the message names the field); from :meth:`close` if no sample
+        was added.
     """
 
     def __init__(
@@ -98,14 +104,22 @@ class DatasetWriter:
             raise DatasetError(f"{self.out}: exists and is not an empty directory; choose a new --out")
         if not 0 <= int(seed) <= MAX_SEED:
             raise DatasetError(f"seed must be between 0 and 2**63 - 1, got {seed}")
+        if int(shard_size) < 1:
+            raise DatasetError(f"shard_size must be at least 1, got {shard_size}")
         self.name = name or self.out.name
         self.source = dict(source or {"format": "python"})
         self.seed = int(seed)
         self.splits = splits if isinstance(splits, Splits) else Splits.model_validate(dict(splits or {}))
-        self.shard_size = shard_size
-        self._rows: list[dict[str, Any]] = []
+        self.shard_size = int(shard_size)
+        self._rows: list[dict[str, Any]] = []  # the samples not yet in a shard: fewer than shard_size
+        self._shards: list[tuple[Path, range]] = []  # written shards and the sample ids each holds
+        # what the manifest and the drawn splits need of every sample, kept for all of them (a few bytes each)
+        self._split: list[str | None] = []
+        self._n_runs: list[int] = []
+        self._engines: set[str | None] = set()
         self._columns: tuple[str, ...] | None = None
         self._stage: Path | None = None
+        self._remove_stage: weakref.finalize | None = None
         self._closed = False
 
     def __enter__(self) -> DatasetWriter:
@@ -118,7 +132,7 @@ class DatasetWriter:
             self.discard()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._split)
 
     @property
     def kpis(self) -> list[str]:
@@ -152,7 +166,7 @@ class DatasetWriter:
         """
         if self._closed:
             raise DatasetError(f"{self.out}: this writer is closed")
-        sample_id = len(self._rows)
+        sample_id = len(self._split)
         where = where or f"sample {sample_id}"
         if split is not None and split not in SPLITS:
             raise DatasetError(f"{where}: split: must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -178,12 +192,13 @@ class DatasetWriter:
             raise DatasetError(f"{where}: meta: must be a list of {n_runs} objects, one per run")
         offered = network.offered_load
         given_seed = "seed" in scenario.simulation.model_fields_set
+        stored = scenario_json(scenario)
         row: dict[str, Any] = {
             "sample_id": sample_id,
-            "split": split,
+            "split": split or _PENDING,
             "status": "ok",
             "error": None,
-            "scenario": scenario_json(scenario),
+            "scenario": stored,
             "seed": scenario.simulation.seed if given_seed else None,
             "n_nodes": network.n_nodes,
             "n_links": network.n_links,
@@ -202,7 +217,24 @@ class DatasetWriter:
             "meta": None if meta is None else json.dumps([dict(m) for m in meta], separators=(",", ":")),
         }
         self._rows.append(row)
+        self._split.append(split)
+        self._n_runs.append(n_runs)
+        self._engines.add(json.loads(stored).get("simulation", {}).get("engine"))
+        if len(self._rows) >= self.shard_size:
+            self._flush()
         return sample_id
+
+    def _flush(self) -> Path:
+        """Write the buffered samples as the next shard of the staging directory; returns that directory."""
+        if self._stage is None:
+            self._stage = self._staging_dir()
+            # a writer dropped without close or discard leaves nothing behind (at the latest when Python exits)
+            self._remove_stage = weakref.finalize(self, shutil.rmtree, self._stage, True)
+        if self._rows:
+            ids = range(self._rows[0]["sample_id"], self._rows[-1]["sample_id"] + 1)
+            self._shards.append((storage.write_shard(self._stage, self._rows, ""), ids))
+            self._rows = []
+        return self._stage
 
     def _runs(self, kpis: Mapping[str, Sequence[Any]], n_flows: int, n_links: int, where: str) -> dict[str, Any]:
         unknown = [k for k in kpis if k not in RUN_COLUMNS]
@@ -240,43 +272,45 @@ class DatasetWriter:
         return out
 
     def discard(self) -> None:
-        """Drop everything added; nothing is written."""
+        """Drop everything added; nothing is written, and what was staged is removed."""
         self._closed = True
         self._rows = []
-        if self._stage is not None:
-            shutil.rmtree(self._stage, ignore_errors=True)
-            self._stage = None
+        if self._remove_stage is not None:
+            self._remove_stage()
+        self._stage = self._remove_stage = None
 
     def close(self) -> dict[str, Any]:
-        """Assign the missing splits, write shards and manifest, and move the directory into place.
+        """Assign the missing splits, write the last shard and the manifest, and move the directory into place.
 
         Returns the manifest.
         """
         if self._closed:
             raise DatasetError(f"{self.out}: this writer is closed")
-        if not self._rows:
+        if not self._split:
             raise DatasetError(f"{self.out}: no samples to write")
         self._closed = True
-        drawn = self._assign_splits()
-        stage = self._stage = self._staging_dir()
         try:
-            for start in range(0, len(self._rows), self.shard_size):
-                storage.write_shard(stage, self._rows[start : start + self.shard_size], "")
+            drawn = self._assign_splits()
+            stage = self._flush()
             manifest = self._manifest(stage, drawn)
             storage.write_manifest(stage, manifest)
             if self.out.is_dir():
                 self.out.rmdir()  # empty, checked in the constructor
             os.replace(stage, self.out)
+            if self._remove_stage is not None:
+                self._remove_stage.detach()
+            self._stage = self._remove_stage = None
         except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
+            self.discard()
             raise
         finally:
-            self._stage = None
             self._rows = []
         return manifest
 
     def _assign_splits(self) -> bool:
-        missing = [i for i, r in enumerate(self._rows) if r["split"] is None]
+        """Draw the split of every sample added without one (a seeded permutation: exact sizes), in the buffered
+        rows and in the shards already written."""
+        missing = [i for i, s in enumerate(self._split) if s is None]
         if not missing:
             return False
         order = np.random.default_rng(np.random.SeedSequence(self.seed)).permutation(len(missing))
@@ -284,8 +318,14 @@ class DatasetWriter:
         start = 0
         for name in SPLITS:
             for k in order[start : start + sizes[name]]:
-                self._rows[missing[int(k)]]["split"] = name
+                self._split[missing[int(k)]] = name
             start += sizes[name]
+        for row in self._rows:
+            row["split"] = self._split[row["sample_id"]]
+        pending = set(missing)
+        for path, ids in self._shards:
+            if any(i in pending for i in ids):
+                storage.replace_column(path, "split", self._split[ids.start : ids.stop])
         return True
 
     def _staging_dir(self) -> Path:
@@ -300,9 +340,10 @@ class DatasetWriter:
         return stage
 
     def _manifest(self, root: Path, drawn: bool) -> dict[str, Any]:
-        counts = {s: {"ok": int(sum(1 for r in self._rows if r["split"] == s)), "failed": 0} for s in SPLITS}
-        test_runs = [r["n_runs"] for r in self._rows if r["split"] == "test"]
-        engines = {json.loads(r["scenario"]).get("simulation", {}).get("engine") for r in self._rows}
+        n = len(self._split)
+        counts = {s: {"ok": self._split.count(s), "failed": 0} for s in SPLITS}
+        test_runs = [r for s, r in zip(self._split, self._n_runs, strict=True) if s == "test"]
+        engines = set(self._engines)
         flow_kpis = [c for c in self.kpis if c in FLOW_COLUMNS]
         created = storage.now()
         manifest: dict[str, Any] = {
@@ -318,7 +359,7 @@ class DatasetWriter:
             "seed": None,
             "split_seed": self.seed if drawn else None,
             "engine": engines.pop() if len(engines) == 1 else None,
-            "samples": len(self._rows),
+            "samples": n,
             "simbase_runs": max(test_runs) - 1 if test_runs else 0,
             "split_sizes": {s: counts[s]["ok"] for s in SPLITS},
             "kpis": flow_kpis,
@@ -326,7 +367,7 @@ class DatasetWriter:
             "versions": storage.versions(),
             "created": created,
             "updated": created,
-            "counts": {"samples": len(self._rows), "ok": len(self._rows), "failed": 0, "splits": counts},
+            "counts": {"samples": n, "ok": n, "failed": 0, "splits": counts},
             "shards": [str(p.relative_to(root)) for p in storage.shard_paths(root)],
             **storage.training_kpi_stats(root, {}, flow_kpis),
         }
