@@ -167,6 +167,12 @@ def import_dataset(
             if progress is not None:
                 progress(len(writer) + len(excluded), total)
         n = len(writer)
+        if n == 0 and excluded:
+            first = excluded[0]
+            raise DatasetError(
+                f"{source}: every sample was left out ({len(excluded)}; the first at {first['where']}: "
+                f"{first['reason']})"
+            )
     wall = time.perf_counter() - t0
     from nettwin.data.storage import read_manifest
 
@@ -204,5 +210,12 @@ def _glance() -> Importer:
     return GlanceImporter()
 
 
+def _datanet() -> Importer:
+    from nettwin.data.importers.datanet import DatanetImporter
+
+    return DatanetImporter()
+
+
 register_importer("table", _table)
 register_importer("glance", _glance)
+register_importer("datanet", _datanet)
