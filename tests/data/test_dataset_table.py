@@ -194,7 +194,7 @@ def test_cli_import_train_evaluate_on_a_small_table(tmp_path: Path, run_main: An
     assert res.code == 0, res.stderr
     info = run_main("dataset", "info", str(tmp_path / "ds"))
     assert info.code == 0 and "imported from table" in info.stdout and "jitter" not in info.stdout
-    missing = run_main("train", str(tmp_path / "ds"), "--out", str(tmp_path / "m.pt"), "--epochs", "1")
+    missing = run_main("train", str(tmp_path / "ds"), "--kpis", "delay,jitter", "--out", str(tmp_path / "m.pt"))
     assert missing.code == 1
     assert missing.stderr.strip().startswith("error: ") and "has no 'jitter'" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1

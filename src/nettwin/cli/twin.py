@@ -13,8 +13,6 @@ from nettwin.cli.output import Format, console, err_console, print_json, print_t
 
 __all__ = ["register", "train", "evaluate", "predict"]
 
-_KPIS = "delay,jitter,throughput,drops"
-
 
 def _kpi_list(text: str) -> list[str]:
     return [k.strip() for k in text.split(",") if k.strip()]
@@ -40,7 +38,13 @@ def train(
     dataset: Annotated[Path, typer.Argument(help="Dataset directory (from 'nettwin dataset generate').")],
     model: Annotated[str, typer.Option(help="glance, routenet, routenet_fermi, gnn, or qt.")] = "glance",
     strategy: Annotated[str, typer.Option(help="stl, mtl or tl.")] = "mtl",
-    kpis: Annotated[str, typer.Option(help="Comma-separated KPIs to predict.")] = _KPIS,
+    kpis: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated KPIs to predict (default: those of delay, jitter, throughput, drops the dataset "
+            "holds)."
+        ),
+    ] = None,
     source_kpis: Annotated[str | None, typer.Option(help="TL: comma-separated KPIs to pre-train on.")] = None,
     epochs: Annotated[int, typer.Option(min=1)] = 100,
     batch_size: Annotated[int, typer.Option(min=1, help="Networks per training step.")] = 16,
@@ -66,17 +70,28 @@ def train(
 
     from nettwin.data import Dataset
     from nettwin.twin import QueueingTwin, Twin
-    from nettwin.twin.estimator import cross_validate
+    from nettwin.twin.estimator import cross_validate, default_kpis
 
     ds = Dataset(dataset)
     out = out or default_output(Path(f"{model}-{strategy}.pt"))
+    if kpis is None:
+        targets, left_out = default_kpis(ds.kpis, str(dataset))
+        if left_out:
+            err_console.print(
+                f"note: learning {', '.join(targets)}; the default KPI(s) {', '.join(left_out)} left out: {dataset} "
+                "does not hold them",
+                highlight=False,
+                soft_wrap=True,
+            )
+    else:
+        targets = _kpi_list(kpis)
     if model == "qt":
-        twin = QueueingTwin(_kpi_list(kpis)).fit(ds)
+        twin = QueueingTwin(targets).fit(ds)
     else:
         twin = Twin(
             model,
             strategy=strategy,
-            kpis=_kpi_list(kpis),
+            kpis=targets,
             source_kpis=_kpi_list(source_kpis) if source_kpis else None,
             options=parse_model_options(option),
             epochs=epochs,

@@ -46,6 +46,7 @@ __all__ = [
     "load_twin",
     "make_twin",
     "cross_validate",
+    "default_kpis",
     "as_items",
     "as_graph",
     "as_network",
@@ -109,6 +110,29 @@ def as_items(data: Iterable[Any], run: int = 0) -> list[Item]:
 
 def _is_dataset(x: Any) -> bool:
     return hasattr(x, "samples") and hasattr(x, "manifest")
+
+
+def default_kpis(held: Iterable[str], where: str = "the training data") -> tuple[list[str], list[str]]:
+    """The KPIs a twin learns when none are named: those of :data:`DEFAULT_KPIS` that data holding the KPIs
+    ``held`` has, in that order; and the default KPIs left out because it lacks them.
+
+    Imported datasets often hold only some KPIs (a source without jitter, one without throughput), so the default
+    adapts to the data, while KPIs named explicitly must all be there.
+
+    Raises
+    ------
+    TwinError
+        If the data holds none of the default KPIs (the message lists those it holds, to name instead).
+    """
+    held = set(held)
+    kept = [k for k in DEFAULT_KPIS if k in held]
+    if not kept:
+        others = [k for k in KPIS if k in held]
+        raise TwinError(
+            f"{where} holds none of the default KPIs ({', '.join(DEFAULT_KPIS)}); name the KPIs to learn from "
+            f"those it holds: {', '.join(others) or 'none'}"
+        )
+    return kept, [k for k in DEFAULT_KPIS if k not in held]
 
 
 class BaseTwin:
@@ -199,8 +223,9 @@ class Twin(BaseTwin):
     ----------
     model : ``glance``, ``routenet``, ``routenet_fermi``, ``gnn`` (see :func:`~nettwin.twin.registry.model_names`).
     strategy : ``stl``, ``mtl`` (default) or ``tl``.
-    kpis : KPIs to predict (default delay, jitter, throughput, drops).
-    source_kpis : TL only: the KPIs to pre-train on (default: the other default KPIs).
+    kpis : KPIs to predict (default: those of delay, jitter, throughput, drops the training data holds, see
+        :func:`default_kpis`).
+    source_kpis : TL only: the KPIs to pre-train on (default: the other default KPIs the training data holds).
     options : model constructor options (e.g. ``{"T": 3, "path": 32}``).
     epochs, batch_size, lr, weight_decay, patience, loss : optimisation (Adam with L2 ``weight_decay``; early
         stopping after ``patience`` epochs without a better validation NMAE; ``loss`` mae, mse or huber).
@@ -241,7 +266,7 @@ class Twin(BaseTwin):
         model: str = "glance",
         *,
         strategy: str = "mtl",
-        kpis: Sequence[str] = DEFAULT_KPIS,
+        kpis: Sequence[str] | None = None,
         source_kpis: Sequence[str] | None = None,
         options: Mapping[str, Any] | None = None,
         epochs: int = 100,
@@ -280,7 +305,7 @@ class Twin(BaseTwin):
     _CHECKS = {
         "model": OneOf(model_names),
         "strategy": OneOf(tuple(STRATEGIES)),
-        "kpis": OneOf(KPIS, many=True),
+        "kpis": OneOf(KPIS, many=True, none_ok=True),
         "source_kpis": OneOf(KPIS, many=True, none_ok=True),
         "epochs": Interval(int, 1),
         "batch_size": Interval(int, 1),
@@ -332,7 +357,7 @@ class Twin(BaseTwin):
 
     def get_params(self) -> dict[str, Any]:
         params = {k: getattr(self, k) for k in self._PARAMS}
-        params["kpis"] = list(params["kpis"])
+        params["kpis"] = list(params["kpis"]) if params["kpis"] is not None else None
         params["source_kpis"] = list(params["source_kpis"]) if params["source_kpis"] is not None else None
         params["options"] = dict(params["options"] or {})
         return params
@@ -345,16 +370,21 @@ class Twin(BaseTwin):
     def name(self) -> str:
         return f"{display_name(self.model)}-{self.strategy.upper()}"
 
-    def _source_kpis(self) -> list[str]:
+    def _targets(self, held: Iterable[str], where: str) -> tuple[list[str], list[str]]:
+        """The KPIs to learn and (TL) to pre-train on, for training data holding the KPIs ``held``."""
+        held = set(held)
+        kpis = default_kpis(held, where)[0] if self.kpis is None else list(self.kpis)
+        if self.strategy != "tl":
+            return kpis, []
         if self.source_kpis is not None:
-            return list(self.source_kpis)
-        others = [k for k in DEFAULT_KPIS if k not in self.kpis]
+            return kpis, list(self.source_kpis)
+        others = [k for k in DEFAULT_KPIS if k not in kpis and k in held]
         if not others:
             raise TwinError(
-                "Twin: strategy 'tl' needs source_kpis other than the target KPIs "
-                f"{list(self.kpis)}; pass source_kpis=[...]"
+                f"Twin: strategy 'tl' needs source_kpis other than the target KPIs {kpis} (of the default KPIs, "
+                f"{where} holds no other); pass source_kpis=[...]"
             )
-        return others
+        return kpis, others
 
     def _build(self, kpis: Sequence[str]) -> TwinModel:
         options = dict(self.options or {})
@@ -381,17 +411,26 @@ class Twin(BaseTwin):
     def _fit(
         self, train: Any, val: Any, iqr: Mapping[str, float] | None, callback: Callable[[dict[str, Any]], None] | None
     ) -> Twin:
-        kpis = list(self.kpis)
-        source = self._source_kpis() if self.strategy == "tl" else []
-        if _is_dataset(train):
-            dataset = train
-            if iqr is None:
+        dataset = train if _is_dataset(train) else None
+        if dataset is not None:
+            held = set(dataset.kpis)
+            kpis, source = self._targets(held, str(dataset.path))
+            if iqr is None:  # a KPI the dataset lacks is its one-line DatasetError, naming the dataset's source
                 iqr = {k: v for k in dict.fromkeys(kpis + source) if (v := dataset.iqr(k)) > 0}
             train, val = dataset.samples("train"), (dataset.samples("val") if val is None else val)
         rng = np.random.default_rng(self.seed)
         train_items = as_items(train)
         if not train_items:
             raise TwinError("Twin.fit: the training set is empty")
+        if dataset is None:
+            held = set.intersection(*(set(t) for _, t in train_items))
+            kpis, source = self._targets(held, "the training data")
+        lacking = [k for k in dict.fromkeys(kpis + source) if k not in held]
+        if lacking:
+            raise TwinError(
+                f"Twin.fit: the training data has no '{lacking[0]}'; it holds "
+                f"{', '.join(k for k in KPIS if k in held) or 'no KPI a twin learns'}"
+            )
         val_items = as_items(val) if val is not None else []
         if not val_items and len(train_items) >= 10:
             perm = rng.permutation(len(train_items))
@@ -538,7 +577,7 @@ class Twin(BaseTwin):
             raise TwinError(f"{owner}: 'params.model' is {params['model']!r} but 'twin' is {data['twin']!r}")
         twin = cls(**params)
         meta = _checked_meta(data, owner)
-        twin.kpis_ = list(meta.get("kpis", twin.kpis))
+        twin.kpis_ = list(meta.get("kpis", twin.kpis or DEFAULT_KPIS))
         expected = set(twin.kpis_) if twin.strategy == "stl" else {twin.strategy}
         if set(data["models"]) != expected:
             raise TwinError(
