@@ -258,3 +258,38 @@ def simulated(
         built[-1].samples.append(built_sample)
     routing = "".join(";".join(map(str, routes[(s, d)])) + "\n" for s in range(nodes) for d in range(nodes) if s != d)
     return write(directory, built, {"ring.txt": graph}, {"shortest.txt": routing}), truth
+
+
+def synthetic(directory: Path, samples: int, *, nodes: int = 14, per_archive: int = 200, seed: int = 0) -> Path:
+    """A 2021-variant dataset directory of ``samples`` samples on one ring-with-chords graph of ``nodes`` nodes, every
+    pair loaded with Poisson traffic and given plausible results (not simulated: for measuring import speed)."""
+    rng = np.random.default_rng(seed)
+    capacity = 100_000.0
+    chords = tuple((i, (i + nodes // 3) % nodes) for i in range(0, nodes, 3))
+    graph = ring_graph(nodes, capacity, 32, chords)
+    g = nx.DiGraph(tuple(map(int, line.split()[3:6:2])) for line in graph.splitlines() if "edge [" in line)
+    pairs = [(s, d) for s in range(nodes) for d in range(nodes) if s != d]
+    paths = dict(nx.all_pairs_shortest_path(g))
+    routing = "".join(";".join(map(str, paths[s][d])) + "\n" for s, d in pairs)
+    archives: list[Archive] = []
+    for i in range(samples):
+        traffic, results = [], []
+        for s in range(nodes):
+            for d in range(nodes):
+                if s == d:
+                    traffic.append(NO_TRAFFIC)
+                    results.append(NO_RESULT)
+                    continue
+                lam = float(rng.uniform(100.0, 1000.0))
+                delay = float(rng.uniform(0.01, 0.1))
+                traffic.append(f"0,{lam:.6g},{lam / 1000.0:.6g},10,0,1000,0")
+                results.append(
+                    f"{lam / 1000:.6g},{lam / 1000:.6g},0,{delay:.6g},{math.log(delay):.6g},"
+                    f"{delay * 0.5:.6g},{delay * 0.6:.6g},{delay:.6g},{delay * 1.4:.6g},{delay * 1.6:.6g},"
+                    f"{(delay / 3) ** 2:.6g}"
+                )
+        sample = Sample(f"{i};g.txt;r.txt", "1000;0.001;OK", pair_line(traffic, "1000"), pair_line(results, "1,0,0.05"))
+        if i % per_archive == 0:
+            archives.append(Archive(f"results_{nodes}_400-2000_{i}_{min(i + per_archive, samples) - 1}", []))
+        archives[-1].samples.append(sample)
+    return write(directory, archives, {"g.txt": graph}, {"r.txt": routing})

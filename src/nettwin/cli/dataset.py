@@ -109,8 +109,15 @@ def generate(
 
 @app.command("import")
 def import_(
-    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Source format: table or glance.")],
-    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="Source file (table: .parquet, .csv or .jsonl).")],
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Source format: table, glance or datanet.")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SOURCE",
+            help="table: a .parquet, .csv or .jsonl file; glance: a scenario folder or dataset.zip; datanet: a tree, a "
+            "dataset directory or one .tar.gz archive.",
+        ),
+    ],
     out: Annotated[
         Path, guard.out_option("Dataset directory to create (new or empty).", "--out", "-o", directory=True)
     ],
