@@ -30,7 +30,7 @@ def _bad(square, path: str, value):
         ("flows.0.traffic.rate", "-5kbps", r"flows\[0\]\.traffic\.rate: cannot read .-5kbps. as a rate: .*negative"),
         ("flows.0.traffic.rate", 0, r"flows\[0\]\.traffic\.rate: .*greater than 0, got 0"),
         ("flows.0.traffic.rate", "10Mbs", r"flows\[0\]\.traffic\.rate: cannot read '10Mbs' as a rate"),
-        ("flows.0.traffic.model", "burst", r"flows\[0\]\.traffic\.model: .*'cbr', 'poisson' or 'onoff'"),
+        ("flows.0.traffic.model", "burst", r"flows\[0\]\.traffic\.model: .*'cbr', 'poisson', 'onoff', .* or 'ppbp'"),
         ("topology.links.0.capacity", 0, r"topology\.links\[0\]\.capacity: .*greater than 0"),
         (
             "topology.links.0.delay",

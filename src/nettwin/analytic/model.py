@@ -8,9 +8,9 @@ The model
 ---------
 Each directed link :math:`l` is an M/M/1/b queue: Poisson arrivals of rate :math:`\lambda_l` (packets/s), an
 exponential server of rate :math:`\mu_l`, room for :math:`b_l` waiting packets. Flow :math:`f` offers
-:math:`r_f` packets/s (its long-run mean; CBR and on/off sources enter as Poisson streams of the same mean
-rate, which is the model's main approximation besides exponential service), and reaches the :math:`j`-th link
-of its path thinned by the losses before it:
+:math:`r_f` packets/s (its long-run mean; cbr, uniform, normal, on/off and ppbp sources enter as Poisson
+streams of the same mean rate, which is the model's main approximation besides exponential service), and reaches
+the :math:`j`-th link of its path thinned by the losses before it:
 
 .. math::  \lambda_l = \sum_{f \ni l} r_f \prod_{i < j_f(l)} (1 - P_{p_f(i)}), \qquad
            \mu_l = \frac{C_l}{8\,\bar s_l}, \qquad P_l = \mathrm{blocking}(\lambda_l, \mu_l, b_l),

@@ -36,8 +36,23 @@ the window; link ``drops`` counts drops of measured packets, so that link drops 
 Randomness
 ----------
 Each flow draws from its own xoshiro256** generator (seeded by the caller): uniform doubles from the top
-53 bits, exponentials by inversion. The draws of one flow are, in order: the size of its next packet, then
-what its traffic model needs to time that packet.
+53 bits, exponentials by inversion, normals by Box–Muller (two uniforms, the cosine branch), truncated Pareto
+variates by inversion. Sizes: fixed draws nothing, exponential, uniform and discrete one uniform each.
+
+The draws of one flow are, in order: what its source needs to start (cbr, uniform, normal: a phase uniform in
+[0, g), g the mean gap; onoff: the first off period, then the first on period; ppbp: the first burst's start),
+then for every packet the size of the packet, then what its traffic model needs to time it: nothing (cbr, and
+the first packet of uniform and normal, sent at the phase), one exponential gap (poisson), one uniform gap
+(uniform), one normal gap (normal), per on/off cycle crossed an off then an on period (onoff), per burst started
+on the way its size then the next burst's start (ppbp).
+
+PPBP bursts
+-----------
+A ppbp flow keeps the end times of its active bursts in its own stretch of ``burst_end``
+(``burst_ptr[f]:burst_ptr[f+1]``, sized by the caller so that it is full with negligible probability). A burst
+that starts while the stretch is full is appended to the active burst that ends last: its bits are sent after
+that burst's, so every burst's bits are still sent at ``rate`` and the long-run rate is kept; only the number
+of bursts sending at once is capped.
 """
 
 from __future__ import annotations
@@ -51,9 +66,13 @@ __all__ = [
     "CBR",
     "POISSON",
     "ONOFF",
+    "UNIFORM_GAP",
+    "NORMAL_GAP",
+    "PPBP",
     "FIXED",
     "EXPONENTIAL",
-    "BINOMIAL",
+    "UNIFORM_SIZE",
+    "DISCRETE",
     "LinkArrays",
     "FlowArrays",
     "Counters",
@@ -62,8 +81,8 @@ __all__ = [
 ]
 
 # Traffic models and packet-size distributions, as integer codes.
-CBR, POISSON, ONOFF = 0, 1, 2
-FIXED, EXPONENTIAL, BINOMIAL = 0, 1, 2
+CBR, POISSON, ONOFF, UNIFORM_GAP, NORMAL_GAP, PPBP = 0, 1, 2, 3, 4, 5
+FIXED, EXPONENTIAL, DISCRETE, UNIFORM_SIZE = 0, 1, 2, 3
 
 # Event kinds (for readability; the kind follows from the slot number).
 HOP, SEND = 0, 1
@@ -96,15 +115,24 @@ class FlowArrays(NamedTuple):
 
     path_ptr: np.ndarray  # int64 (F+1,), CSR offsets into path_links
     path_links: np.ndarray  # int64, link indices of every path, concatenated
-    model: np.ndarray  # int64, CBR / POISSON / ONOFF
-    rate: np.ndarray  # float64, bit/s while sending
+    model: np.ndarray  # int64, CBR / POISSON / ONOFF / UNIFORM_GAP / NORMAL_GAP / PPBP
+    rate: np.ndarray  # float64, bit/s while sending (one burst's rate for ppbp)
     tau_on: np.ndarray  # float64, mean on period (onoff only)
     tau_off: np.ndarray  # float64, mean off period (onoff only)
-    size_dist: np.ndarray  # int64, FIXED / EXPONENTIAL / BINOMIAL
+    spread: np.ndarray  # float64, uniform: half-width of the gap law over the mean gap
+    gap_std: np.ndarray  # float64, normal: standard deviation of the gap, s
+    burst_rate: np.ndarray  # float64, ppbp: bursts started per second
+    burst_min: np.ndarray  # float64, ppbp: smallest burst, bits
+    burst_max: np.ndarray  # float64, ppbp: largest burst, bits
+    pareto_shape: np.ndarray  # float64, ppbp: shape of the truncated Pareto law of burst sizes
+    burst_ptr: np.ndarray  # int64 (F+1,), CSR offsets of each flow's active-burst buffer (empty unless ppbp)
+    size_dist: np.ndarray  # int64, FIXED / EXPONENTIAL / DISCRETE / UNIFORM_SIZE
     size_mean: np.ndarray  # float64, mean size in bytes
-    size_small: np.ndarray  # float64, binomial: first size, bytes
-    size_large: np.ndarray  # float64, binomial: second size, bytes
-    size_p: np.ndarray  # float64, binomial: probability of the first size
+    size_lo: np.ndarray  # float64, uniform: smallest size, bytes
+    size_hi: np.ndarray  # float64, uniform: largest size, bytes
+    size_ptr: np.ndarray  # int64 (F+1,), CSR offsets into size_values / size_cum (discrete only)
+    size_values: np.ndarray  # float64, discrete: the sizes, bytes
+    size_cum: np.ndarray  # float64, discrete: cumulative probabilities (the last one is 1)
 
 
 class Counters(NamedTuple):
@@ -179,6 +207,22 @@ def exponential(rng, f, mean):
     return -mean * np.log(1.0 - uniform(rng, f))
 
 
+@njit(cache=True)
+def normal(rng, f):
+    """A standard normal variate by Box–Muller: two uniforms, the cosine branch."""
+    radius = np.sqrt(-2.0 * np.log(1.0 - uniform(rng, f)))
+    return radius * np.cos(2.0 * np.pi * uniform(rng, f))
+
+
+@njit(cache=True)
+def truncated_pareto(rng, f, low, high, shape):
+    """A Pareto variate of ``shape`` and scale ``low`` truncated to [low, high], by inversion of its CDF
+    ``(1 − (low/x)^shape) / (1 − (low/high)^shape)``."""
+    u = uniform(rng, f)
+    tail = -np.expm1(shape * np.log(low / high))  # 1 − (low/high)^shape
+    return min(high, low * np.exp(-np.log1p(-u * tail) / shape))
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Traffic: each flow draws the size of its next packet, then the time its model sends it at. The state of
 # flow f's source is the record src[f] (SOURCE_DTYPE).
@@ -186,10 +230,11 @@ def exponential(rng, f, mean):
 SOURCE_DTYPE = np.dtype(
     [
         ("size", np.float64),  # size of the next packet, bytes
-        ("mark", np.float64),  # cbr: the random phase; onoff: when the countdown to the next packet began
-        ("count", np.int64),  # cbr: packets scheduled so far
-        ("on_end", np.float64),  # onoff: end of the current on period
-        ("residual", np.float64),  # onoff: bits carried over from earlier on periods
+        ("mark", np.float64),  # cbr/uniform/normal: the random phase; onoff/ppbp: when the countdown began
+        ("count", np.int64),  # cbr/uniform/normal: packets scheduled so far
+        ("on_end", np.float64),  # onoff: end of the current on period; ppbp: start of the next burst
+        ("residual", np.float64),  # onoff/ppbp: bits of the next packet already sent
+        ("bursts", np.int64),  # ppbp: active bursts (their end times are in burst_end)
     ]
 )
 
@@ -201,7 +246,14 @@ def _draw_size(flows, rng, f):
         return flows.size_mean[f]
     if dist == EXPONENTIAL:
         return exponential(rng, f, flows.size_mean[f])
-    return flows.size_small[f] if uniform(rng, f) < flows.size_p[f] else flows.size_large[f]
+    if dist == UNIFORM_SIZE:
+        return flows.size_lo[f] + (flows.size_hi[f] - flows.size_lo[f]) * uniform(rng, f)
+    u = uniform(rng, f)
+    last = flows.size_ptr[f + 1] - 1
+    for k in range(flows.size_ptr[f], last):
+        if u < flows.size_cum[k]:
+            return flows.size_values[k]
+    return flows.size_values[last]
 
 
 @njit(cache=True)
@@ -238,28 +290,87 @@ def _onoff_next(flows, rng, f, duration, src):
 
 
 @njit(cache=True)
+def _ppbp_next(flows, rng, f, duration, src, burst_end):
+    """PPBP: the active bursts send ``rate`` each; the next packet goes out once its bits, less those already
+    sent, have been sent at the bursts' summed rate. Between packets the number of active bursts changes when a
+    burst ends or the next one starts (an end first at equal times)."""
+    rate = flows.rate[f]
+    s = src[f]
+    base = flows.burst_ptr[f]
+    room = flows.burst_ptr[f + 1] - base
+    while True:
+        first_end = np.inf
+        ending = -1
+        for k in range(base, base + s.bursts):
+            if burst_end[k] < first_end:
+                first_end = burst_end[k]
+                ending = k
+        change = min(first_end, s.on_end)
+        if s.bursts > 0:
+            sending = s.bursts * rate
+            t = s.mark + (s.size * 8.0 - s.residual) / sending
+            if t <= change:
+                s.mark = t
+                s.residual = 0.0
+                return t
+            s.residual += (change - s.mark) * sending
+        s.mark = change
+        if change >= duration:
+            return np.inf
+        if first_end <= s.on_end:
+            s.bursts -= 1
+            burst_end[ending] = burst_end[base + s.bursts]
+            continue
+        length = truncated_pareto(rng, f, flows.burst_min[f], flows.burst_max[f], flows.pareto_shape[f]) / rate
+        if s.bursts < room:
+            burst_end[base + s.bursts] = change + length
+            s.bursts += 1
+        else:
+            latest = base
+            for k in range(base + 1, base + s.bursts):
+                if burst_end[k] > burst_end[latest]:
+                    latest = k
+            burst_end[latest] += length
+        s.on_end = change + exponential(rng, f, 1.0 / flows.burst_rate[f])
+
+
+@njit(cache=True)
 def _start_source(flows, rng, f, src):
-    """Initial source state: a random CBR phase, or a first off period and on period for onoff."""
+    """Initial source state: a random phase (cbr, uniform, normal), a first off and on period (onoff), or the
+    first burst's start (ppbp)."""
     model = flows.model[f]
-    if model == CBR:
+    if model in (CBR, UNIFORM_GAP, NORMAL_GAP):
         src[f].mark = uniform(rng, f) * flows.size_mean[f] * 8.0 / flows.rate[f]
     elif model == ONOFF:
         on_start = exponential(rng, f, flows.tau_off[f])
         src[f].on_end = on_start + exponential(rng, f, flows.tau_on[f])
         src[f].mark = on_start
+    elif model == PPBP:
+        src[f].on_end = exponential(rng, f, 1.0 / flows.burst_rate[f])
 
 
 @njit(cache=True)
-def _schedule_send(flows, rng, f, now, duration, src):
+def _schedule_send(flows, rng, f, now, duration, src, burst_end):
     """Draw flow ``f``'s next packet size; return when it is sent (``inf`` if at or after ``duration``)."""
     src[f].size = _draw_size(flows, rng, f)
     model = flows.model[f]
+    gap = flows.size_mean[f] * 8.0 / flows.rate[f]
     if model == CBR:
         t = _cbr_next(flows, f, src)
     elif model == POISSON:
-        t = now + exponential(rng, f, flows.size_mean[f] * 8.0 / flows.rate[f])
-    else:
+        t = now + exponential(rng, f, gap)
+    elif model == ONOFF:
         t = _onoff_next(flows, rng, f, duration, src)
+    elif model == PPBP:
+        t = _ppbp_next(flows, rng, f, duration, src, burst_end)
+    elif src[f].count == 0:
+        # uniform and normal: the first packet at the random phase, each later one a drawn gap after the last.
+        src[f].count = 1
+        t = src[f].mark
+    elif model == UNIFORM_GAP:
+        t = now + gap * (1.0 + flows.spread[f] * (2.0 * uniform(rng, f) - 1.0))
+    else:
+        t = now + max(0.0, gap + flows.gap_std[f] * normal(rng, f))
     return t if t < duration else np.inf
 
 
@@ -355,11 +466,12 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
     last_depart = np.zeros(n_links)
 
     src = np.zeros(n_flows, dtype=SOURCE_DTYPE)
+    burst_end = np.empty(flows.burst_ptr[n_flows])
     last_delay = np.full(n_flows, np.nan)  # delay of the flow's previous received measured packet
 
     for f in range(n_flows):
         _start_source(flows, rng, f, src)
-        t = _schedule_send(flows, rng, f, 0.0, duration, src)
+        t = _schedule_send(flows, rng, f, 0.0, duration, src, burst_end)
         _tree_set(key, tree, n_links + f, t)
 
     packets = 0
@@ -415,7 +527,7 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
             packets += 1
             if birth >= warmup:
                 out.tx_packets[f] += 1
-            t = _schedule_send(flows, rng, f, now, duration, src)
+            t = _schedule_send(flows, rng, f, now, duration, src, burst_end)
             _tree_set(key, tree, slot, t)
 
         # The packet arrives at the link path_links[pos]: drop it, or queue it behind the link's last packet.

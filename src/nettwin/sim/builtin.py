@@ -1,7 +1,8 @@
 """The built-in engine: nettwin's embedded packet-level simulator of wired networks.
 
 A compiled discrete-event simulation (see :mod:`nettwin.sim._kernel` for the model and its event loop) of
-FIFO drop-tail output queues, one per directed link, fed by CBR, Poisson or on/off sources. It needs nothing
+FIFO drop-tail output queues, one per directed link, fed by every traffic model of the scenario format (CBR,
+Poisson, uniform and normal gaps, on/off, PPBP). It needs nothing
 outside Python and simulates millions of packet-hops per second on one core.
 """
 
@@ -11,9 +12,11 @@ import importlib.metadata
 import time
 
 import numpy as np
+from scipy.stats import poisson
 
 from nettwin.errors import EngineError
 from nettwin.scenario.network import Network
+from nettwin.scenario.traffic import DEFAULT_SPREAD, Traffic
 from nettwin.sim import _kernel
 from nettwin.sim.engine import flow_seeds, register_engine
 from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO, FlowCounters, LinkCounters, flow_kpis, link_stats
@@ -26,8 +29,29 @@ WIRELESS_MESSAGE = (
     "modelling: run them with --engine ns3 (simulation.engine: ns3)"
 )
 
-_MODELS = {"cbr": _kernel.CBR, "poisson": _kernel.POISSON, "onoff": _kernel.ONOFF}
-_SIZES = {"fixed": _kernel.FIXED, "exponential": _kernel.EXPONENTIAL, "binomial": _kernel.BINOMIAL}
+_MODELS = {
+    "cbr": _kernel.CBR,
+    "poisson": _kernel.POISSON,
+    "onoff": _kernel.ONOFF,
+    "uniform": _kernel.UNIFORM_GAP,
+    "normal": _kernel.NORMAL_GAP,
+    "ppbp": _kernel.PPBP,
+}
+# Binomial sizes are discrete sizes with two values.
+_SIZES = {
+    "fixed": _kernel.FIXED,
+    "exponential": _kernel.EXPONENTIAL,
+    "binomial": _kernel.DISCRETE,
+    "discrete": _kernel.DISCRETE,
+    "uniform": _kernel.UNIFORM_SIZE,
+}
+
+BURST_OVERFLOW = 1e-9
+"""A ppbp flow holds room for as many active bursts as it has at a random time with at least this probability
+(their number is Poisson, as in any M/G/∞ system, of mean ``mean_rate / rate``)."""
+
+MAX_BURSTS = 100_000
+"""The most active bursts a ppbp flow may need room for."""
 
 
 def _version() -> str:
@@ -134,11 +158,22 @@ class BuiltinEngine:
         return SimResult.from_network(network, flow_cols, link_cols, meta)
 
 
+def burst_room(traffic: Traffic) -> int:
+    """Active bursts a ppbp flow holds room for: the least k with P(Poisson(mean_rate / rate) > k) below
+    :data:`BURST_OVERFLOW`, at least 1 (0 for other models)."""
+    if traffic.model != "ppbp":
+        return 0
+    return max(1, int(poisson.isf(BURST_OVERFLOW, traffic.mean_rate / traffic.rate)) + 1)
+
+
 def _flow_arrays(network: Network) -> _kernel.FlowArrays:
     n = network.n_flows
     model = np.empty(n, np.int64)
     size_dist = np.empty(n, np.int64)
-    rate, tau_on, tau_off, mean, small, large, p = (np.zeros(n) for _ in range(7))
+    rate, tau_on, tau_off, spread, gap_std, mean, lo, hi = (np.zeros(n) for _ in range(8))
+    burst_rate, burst_min, burst_max, shape = (np.zeros(n) for _ in range(4))
+    rooms = np.zeros(n, np.int64)
+    values: list[np.ndarray] = []
     for i, flow in enumerate(network.flows):
         tr, ps = flow.traffic, flow.traffic.packet_size
         model[i] = _MODELS[tr.model]
@@ -146,10 +181,21 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
         rate[i] = tr.rate
         tau_on[i] = tr.tau_on or 0.0
         tau_off[i] = tr.tau_off or 0.0
+        spread[i] = DEFAULT_SPREAD if tr.spread is None else tr.spread
+        gap_std[i] = tr.gap_std or 0.0
+        if tr.model == "ppbp":
+            burst_rate[i], shape[i] = tr.burst_arrivals, tr.pareto_shape
+            burst_min[i], burst_max[i] = 8.0 * tr.burst_min, 8.0 * tr.burst_max  # type: ignore[operator]
+            rooms[i] = burst_room(tr)
         mean[i] = ps.mean_bytes
-        if ps.dist == "binomial":
-            small[i], large[i] = ps.sizes  # type: ignore[misc]
-            p[i] = ps.p
+        if ps.dist == "uniform":
+            lo[i], hi[i] = ps.min, ps.max
+        sizes, probs = ps.weights if ps.dist in ("binomial", "discrete") else ((), ())
+        cum = np.cumsum(probs)
+        if len(cum):
+            cum[-1] = 1.0
+        values.append(np.array([sizes, cum], dtype=float).reshape(2, -1))
+    table = np.concatenate(values, axis=1) if values else np.zeros((2, 0))
     return _kernel.FlowArrays(
         path_ptr=np.ascontiguousarray(network.path_ptr, dtype=np.int64),
         path_links=np.ascontiguousarray(network.path_links, dtype=np.int64),
@@ -157,11 +203,20 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
         rate=rate,
         tau_on=tau_on,
         tau_off=tau_off,
+        spread=spread,
+        gap_std=gap_std,
+        burst_rate=burst_rate,
+        burst_min=burst_min,
+        burst_max=burst_max,
+        pareto_shape=shape,
+        burst_ptr=np.concatenate([[0], np.cumsum(rooms)]).astype(np.int64),
         size_dist=size_dist,
         size_mean=mean,
-        size_small=small,
-        size_large=large,
-        size_p=p,
+        size_lo=lo,
+        size_hi=hi,
+        size_ptr=np.concatenate([[0], np.cumsum([v.shape[1] for v in values])]).astype(np.int64),
+        size_values=np.ascontiguousarray(table[0]),
+        size_cum=np.ascontiguousarray(table[1]),
     )
 
 
@@ -202,6 +257,11 @@ def _check(network: Network) -> None:
             raise EngineError(f"flow {i}: traffic rate must be finite and > 0, got {tr.rate}")
         if tr.model == "onoff" and not (tr.tau_on and tr.tau_on > 0):
             raise EngineError(f"flow {i}: onoff traffic needs tau_on > 0, got {tr.tau_on}")
+        if burst_room(tr) > MAX_BURSTS:
+            raise EngineError(
+                f"flow {i}: ppbp traffic keeps about {tr.mean_rate / tr.rate:.4g} bursts active at once (mean rate "
+                f"over rate); the built-in engine follows at most {MAX_BURSTS}: raise rate or lower burst_arrivals"
+            )
     sim = network.simulation
     if not 0 <= sim.warmup < sim.duration:
         raise EngineError(

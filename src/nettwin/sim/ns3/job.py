@@ -17,6 +17,7 @@ from nettwin.errors import EngineError
 from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import Network
 from nettwin.scenario.spec import WirelessSpec
+from nettwin.scenario.traffic import Traffic
 from nettwin.scenario.wireless import path_loss_db, radio_range, wireless_links
 from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO
 
@@ -32,6 +33,11 @@ MAX_WIRED_BYTES = 65535
 """Largest packet a point-to-point link carries unfragmented (its MTU is raised to the IPv4 maximum)."""
 
 _ROUTING = ("static", "global")
+
+NS3_TRAFFIC_MODELS = ("cbr", "poisson", "onoff")
+"""The traffic models the ns-3 engine's sources generate; the others are refused before a worker starts."""
+NS3_SIZE_DISTRIBUTIONS = ("fixed", "exponential", "binomial")
+"""The packet-size laws the ns-3 engine's sources draw from."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,7 @@ def _check(network: Network) -> None:
                     "every packet before sending it, so a zero buffer would drop everything"
                 )
     for i, flow in enumerate(network.flows):
+        _check_laws(i, f"{names[flow.src]}→{names[flow.dst]}", flow.traffic, wireless)
         ps = flow.traffic.packet_size
         sizes = list(ps.sizes) if ps.dist == "binomial" else ([ps.mean_bytes] if ps.dist == "fixed" else [])
         for s in sizes:
@@ -212,6 +219,22 @@ def _check(network: Network) -> None:
             nodes = [int(network.link_src[path[0]]), *(int(network.link_dst[ln]) for ln in path)] if path else []
             if not path or nodes[0] != flow.src or nodes[-1] != flow.dst:
                 raise EngineError(f"flow {i}: path {list(path)} does not lead from node {flow.src} to {flow.dst}")
+
+
+def _check_laws(i: int, pair: str, traffic: Traffic, wireless: bool) -> None:
+    """Refuse a traffic model or packet-size law the ns-3 sources do not generate, naming the flow and the law."""
+    elsewhere = "" if wireless else "; the built-in engine simulates it (--engine builtin)"
+    if traffic.model not in NS3_TRAFFIC_MODELS:
+        raise EngineError(
+            f"flow {i} ({pair}): the ns-3 engine cannot generate {traffic.model} traffic (it generates "
+            f"{', '.join(NS3_TRAFFIC_MODELS)}){elsewhere}"
+        )
+    dist = traffic.packet_size.dist
+    if dist not in NS3_SIZE_DISTRIBUTIONS:
+        raise EngineError(
+            f"flow {i} ({pair}): the ns-3 engine cannot draw {dist} packet sizes (it draws "
+            f"{', '.join(NS3_SIZE_DISTRIBUTIONS)}){elsewhere}"
+        )
 
 
 def _check_neighbour_graph(network: Network, link_name: Callable[[int], str]) -> None:
