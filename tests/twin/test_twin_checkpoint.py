@@ -2,6 +2,7 @@ import json
 import pickle
 import random
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -107,7 +108,7 @@ def test_unknown_model_and_mismatched_weights(pairs, tmp_path):
         load_twin(craft(tmp_path / "u.pt", data))
     data["twin"] = data["params"]["model"] = "gnn"
     data["models"]["mtl"]["config"]["hidden"] = 16
-    fit = r"'models.mtl.state.convs.0.lin.weight' is 8×19 float32 but the configured model holds 16×19"
+    fit = r"'models.mtl.state.convs.0.lin.weight' is 8×25 float32 but the configured model holds 16×25"
     with pytest.raises(TwinError, match=fit):
         load_twin(craft(tmp_path / "m.pt", data))
 
@@ -242,3 +243,20 @@ def test_a_loaded_twin_predicts_as_the_saved_one(pairs, ring, tmp_path):
 def test_unfitted_twin_cannot_be_saved(tmp_path):
     with pytest.raises(NotFittedError, match="not fitted yet"):
         Twin().save(tmp_path / "g.pt")
+
+
+def test_a_checkpoint_saved_before_the_later_traffic_models_loads_and_predicts(pairs, ring, tmp_path):
+    """Twins saved before the uniform, normal and ppbp columns read the first 8 path columns and hold statistics
+    and ranges for those only: they load, predict as saved, and flag a traffic model they never saw."""
+    old_columns = ["rate", "mean_rate", "packet_size", "tau_on", "tau_off", "cbr", "poisson", "onoff"]
+    twin = Twin("glance", epochs=1, options={"path": 16, "link": 8, "node": 8, "path_features": old_columns})
+    twin.fit(pairs).save(tmp_path / "new.pt")
+    data = torch.load(tmp_path / "new.pt", weights_only=True)
+    data["normalisation"]["path"] = [column[:8] for column in data["normalisation"]["path"]]
+    data["ranges"] = {k: v for k, v in data["ranges"].items() if k not in ("path.uniform", "path.normal", "path.ppbp")}
+    again = load_twin(craft(tmp_path / "old.pt", data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(again.predict(ring)["delay"], twin.predict(ring)["delay"])
+    flows = tuple(replace(f, traffic=f.traffic.model_copy(update={"model": "uniform"})) for f in ring.flows)
+    assert "traffic model uniform not seen in training" in again.outside_training(replace(ring, flows=flows))[0]

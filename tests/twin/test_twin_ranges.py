@@ -14,7 +14,7 @@ from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges
 def twin(builders):
     """A GLANCE trained on 1–3 Mb/s chains (all three traffic models) and the 10 Mb/s ring."""
     nets = [builders.chain(capacity=f"{c}Mbps") for c in (1, 2, 3)] + [builders.ring()]
-    return Twin("glance", epochs=1, options={"path": 8, "link": 8, "node": 8}).fit(
+    return Twin("glance", epochs=1, options={"path": 16, "link": 8, "node": 8}).fit(
         [(n, builders.targets(n)) for n in nets]
     )
 

@@ -7,7 +7,9 @@ scales them.
 Columns
 -------
 path (one per flow): ``rate`` (bit/s while sending), ``mean_rate`` (long-run bit/s), ``packet_size`` (mean bytes),
-``tau_on``, ``tau_off`` (s; 0 unless on/off), ``cbr``, ``poisson``, ``onoff`` (one-hot traffic model).
+``tau_on``, ``tau_off`` (s; 0 unless on/off), ``cbr``, ``poisson``, ``onoff`` (one-hot traffic model),
+``uniform``, ``normal``, ``ppbp`` (the one-hot continued: models added later come last, so that the columns of
+an older twin are a prefix of these; see :meth:`~nettwin.twin.normalise.Normalisation.from_dict`).
 link: ``capacity`` (bit/s), ``weight`` (wireless: 1/log(1+d²)), ``delay`` (propagation, s), ``buffer`` (packets),
 ``load`` (offered long-run bits over capacity).
 node: ``out_degree``, ``in_degree``.
@@ -24,6 +26,7 @@ import numpy as np
 
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
+from nettwin.scenario.traffic import TRAFFIC_MODELS
 
 __all__ = [
     "Graph",
@@ -35,9 +38,8 @@ __all__ = [
     "TRAFFIC_MODELS",
 ]
 
-TRAFFIC_MODELS = ("cbr", "poisson", "onoff")
-"""The traffic models, one-hot in this order as the last path features."""
 PATH_FEATURES = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", *TRAFFIC_MODELS)
+"""The path columns; new columns are only ever appended (older twins read a prefix of them)."""
 LINK_FEATURES = ("capacity", "weight", "delay", "buffer", "load")
 NODE_FEATURES = ("out_degree", "in_degree")
 

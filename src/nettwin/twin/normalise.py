@@ -18,6 +18,10 @@ from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Grap
 
 __all__ = ["Normalisation", "kpi_iqr"]
 
+_EARLIER_PATH_COLUMNS = (8,)
+"""Numbers of path columns of earlier versions (before the uniform, normal and ppbp one-hot columns): their
+statistics are extended with mean 0, deviation 1 for the later columns, which the twins saved then never read."""
+
 
 def kpi_iqr(values: np.ndarray) -> float:
     """Inter-quartile range of the finite values (1.0 when it is zero or undefined, so that dividing is safe)."""
@@ -115,10 +119,12 @@ class Normalisation:
         for kind, names in (("node", NODE_FEATURES), ("link", LINK_FEATURES), ("path", PATH_FEATURES)):
             value = data.get(kind)
             n = len(names)
+            widths = (n, *_EARLIER_PATH_COLUMNS) if kind == "path" else (n,)
             ok = (
                 isinstance(value, list | tuple)
                 and len(value) == 2
-                and all(isinstance(v, list | tuple) and len(v) == n and all(finite(x) for x in v) for v in value)
+                and all(isinstance(v, list | tuple) and len(v) in widths and all(finite(x) for x in v) for v in value)
+                and len(value[0]) == len(value[1])
                 and all(s > 0 for s in value[1])
             )
             if not ok:
@@ -126,7 +132,8 @@ class Normalisation:
                     f"{owner}: '{where}.{kind}' must be [means, standard deviations], {n} finite numbers each "
                     f"(deviations > 0); got {short_repr(value)}"
                 )
-            blocks[kind] = ([float(x) for x in value[0]], [float(x) for x in value[1]])
+            pad = n - len(value[0])
+            blocks[kind] = ([float(x) for x in value[0]] + [0.0] * pad, [float(x) for x in value[1]] + [1.0] * pad)
         validate_params(
             owner,
             data,

@@ -61,7 +61,7 @@ FEATURES = (
     "network.hops",
     "network.wireless",
 )
-"""Every recorded input: ``<kind>.<feature column>`` (traffic models are the path columns cbr, poisson, onoff;
+"""Every recorded input: ``<kind>.<feature column>`` (traffic models are the path columns cbr … ppbp;
 ``network.wireless`` is 1 for a wireless network, 0 for a wired one)."""
 
 
@@ -129,7 +129,10 @@ class TrainingRanges:
 
     def _lacks_model(self, model: str) -> bool:
         bound = self.bounds.get(f"path.{model}")
-        return bound is not None and bound[1] <= 0
+        if bound is None:
+            # Ranges recorded before this model existed lack its column; ranges without any flow lack them all.
+            return "path.cbr" in self.bounds
+        return bound[1] <= 0
 
     def to_dict(self) -> dict[str, list[float]]:
         return {k: [lo, hi] for k, (lo, hi) in self.bounds.items()}

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from nettwin._validation import WIDTH, Check, Flag, OneOf
 from nettwin.errors import TwinError
-from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, TRAFFIC_MODELS
 
 __all__ = ["columns", "features", "TRAFFIC", "KPIS", "DEFAULT_KPIS", "HEAD_PARAMS"]
 
-TRAFFIC = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", "cbr", "poisson", "onoff")
-"""Path features every learned twin reads by default: the traffic parameters (mean rate included)."""
+TRAFFIC = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", *TRAFFIC_MODELS)
+"""Path features every learned twin reads by default: the traffic parameters (mean rate included) and the one-hot
+traffic model. Twins saved with fewer keep the list they were saved with."""
 
 KPIS = ("delay", "jitter", "throughput", "drops", "drop_rate", "delay_std", "delay_p50", "delay_p90", "delay_p99")
 """KPIs a twin can learn (per-flow, see :mod:`nettwin.sim.kpi`)."""
