@@ -64,6 +64,23 @@ def test_rate_and_packet_size_variation():
             assert f.traffic.packet_size.mean in (100.0, 300.0)
 
 
+def test_a_varied_packet_size_scales_each_size_law_to_the_drawn_mean():
+    base = {**TINY_BASE, "flows": [dict(f) for f in TINY_BASE["flows"]]}
+    laws = [
+        {"dist": "uniform", "min": 100, "max": 300},
+        {"dist": "discrete", "sizes": [100, 400], "probs": [0.5, 0.5]},
+        {"dist": "binomial", "sizes": [50, 350], "p": 0.5},
+    ]
+    for flow, law in zip(base["flows"], laws, strict=True):
+        flow["traffic"] = {**flow["traffic"], "packet_size": law}
+    spec = spec_of(base=base, traffic={"packet_size": {"choice": [400]}})
+    sizes = [f.traffic.packet_size for f in draw_scenario(spec, 0).flows]
+    assert [p.dist for p in sizes] == ["uniform", "discrete", "binomial"]
+    assert [p.mean_bytes for p in sizes] == pytest.approx([400, 400, 400])
+    assert (sizes[0].min, sizes[0].max) == pytest.approx((200, 600))
+    assert sizes[1].sizes == pytest.approx((160, 640)) and sizes[2].sizes == pytest.approx((100, 700))
+
+
 def test_capacity_scale():
     spec = spec_of()
     for i in range(5):

@@ -91,6 +91,21 @@ def test_the_2020_port_matrix_gives_the_same_paths_and_a_scheduled_node_is_left_
     assert not (tmp_path / "ds").exists()
 
 
+def test_a_ppbp_flow_keeps_its_bursts_and_its_mean_rate(tmp_path: Path) -> None:
+    ppbp = "5,51,0.02,2000,1000,40000,1.5,8,0,1000,0"
+    root, sample = _example(tmp_path, traffic=dn.pair_line([*dn.TRAFFIC[:6], ppbp, *dn.TRAFFIC[7:]], "600"))
+    _write(root, [sample])
+    import_dataset("datanet", root, tmp_path / "ds")
+    traffic = _flows(Dataset(tmp_path / "ds"))[-1]["traffic"]
+    assert traffic["model"] == "ppbp" and traffic["rate"] == 2000.0 and traffic["pareto_shape"] == 1.5
+    assert (traffic["burst_min"], traffic["burst_max"]) == (125.0, 5000.0)  # bits → bytes
+    # EqLambda stays the mean rate; the burst arrival rate it implies is the source's BurstGenLambda within 10 %
+    assert parse_scenario(json.loads(Dataset(tmp_path / "ds").table()["scenario"][0].as_py())).flows[
+        -1
+    ].traffic.mean_rate == pytest.approx(51.0)
+    assert traffic["burst_arrivals"] == pytest.approx(0.02, rel=0.1)
+
+
 def _simulated(tmp_path: Path, **kwargs: Any) -> tuple[Path, list[dict[str, np.ndarray]]]:
     return dn.simulated(tmp_path / "tree" / "train", **{"samples": 3, **kwargs})
 

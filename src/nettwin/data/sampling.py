@@ -25,6 +25,7 @@ from nettwin.errors import DatasetError
 from nettwin.scenario.io import dump_scenario, parse_scenario
 from nettwin.scenario.network import build_links, node_ref
 from nettwin.scenario.spec import Scenario, TopologySpec
+from nettwin.scenario.traffic import PacketSize, Traffic
 
 __all__ = ["sample_rng", "sample_seed", "split_assignment", "runs_for_split", "draw_scenario", "scenario_json"]
 
@@ -200,9 +201,9 @@ def _vary_traffic(spec: DatasetSpec, rng: np.random.Generator, flows: list[dict[
         for flow, value in zip(flows, values, strict=True):
             traffic = flow["traffic"] = dict(flow["traffic"])
             if field == "packet_size":
-                size = traffic.get("packet_size") or {}
-                dist = size.get("dist", "fixed") if isinstance(size, dict) else "fixed"
-                traffic["packet_size"] = {"dist": dist if dist != "binomial" else "fixed", "mean": float(value)}
+                # the drawn value is the mean: the flow's size law keeps its shape, scaled to that mean
+                law = PacketSize.model_validate(traffic.get("packet_size", Traffic.model_fields["packet_size"].default))
+                traffic["packet_size"] = law.with_mean(float(value)).model_dump(exclude_none=True)
             elif field in ("tau_on", "tau_off"):
                 if traffic.get("model") == "onoff":
                     traffic[field] = float(value)

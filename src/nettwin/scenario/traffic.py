@@ -112,6 +112,23 @@ class PacketSize(StrictModel):
         total = math.fsum(self.probs)  # type: ignore[arg-type]
         return tuple(self.sizes), tuple(q / total for q in self.probs)  # type: ignore[arg-type, union-attr]
 
+    def with_mean(self, mean: float) -> PacketSize:
+        """The same law scaled to a mean of ``mean`` bytes (every size multiplied by ``mean / mean_bytes``).
+
+        Raises
+        ------
+        ValueError
+            If a scaled size leaves the allowed range (> 0, at most the IPv4 maximum).
+        """
+        k = mean / self.mean_bytes
+        scaled = {name: getattr(self, name) for name in ("dist", "p", "probs")}
+        for name in ("mean", "min", "max"):
+            if getattr(self, name) is not None:
+                scaled[name] = getattr(self, name) * k
+        if self.sizes is not None:
+            scaled["sizes"] = tuple(v * k for v in self.sizes)
+        return PacketSize.model_validate({k_: v for k_, v in scaled.items() if v is not None})
+
     @property
     def mean_bytes(self) -> float:
         """Mean packet size in bytes."""

@@ -30,6 +30,7 @@ import networkx as nx
 
 from nettwin.data.importers import Excluded, ImportedSample
 from nettwin.errors import DatasetError, NettwinWarning
+from nettwin.scenario.traffic import truncated_pareto_mean
 
 __all__ = ["DatanetImporter", "SEMANTICS", "TIME_LAWS", "SIZE_LAWS"]
 
@@ -694,7 +695,7 @@ def _traffic(values: list[float], where: str) -> dict[str, Any]:
             raise DatasetError(
                 f"{where}: PPBP_T needs 0 < ParetoMinSize ≤ ParetoMaxSize, ParetoAlfa > 0 and Bitrate > 0"
             )
-        burst = _pareto_mean(low, high, shape)
+        burst = truncated_pareto_mean(low, high, shape)
         traffic.update(
             model="ppbp",
             rate=t["Bitrate"],
@@ -737,16 +738,6 @@ def _size(values: list[float], at: int, where: str) -> tuple[dict[str, Any], int
         raise DatasetError(f"{where}: GENERIC_S needs sizes > 0 and probabilities ≥ 0 that sum to 1, got {pairs}")
     total = sum(probs)
     return {"dist": "discrete", "sizes": [v / 8.0 for v in sizes], "probs": [p / total for p in probs]}, end + 2 * count
-
-
-def _pareto_mean(low: float, high: float, shape: float) -> float:
-    """Mean of a Pareto law of scale ``low`` and shape ``shape``, truncated to ``[low, high]``."""
-    if high == low:
-        return low
-    ratio = (low / high) ** shape
-    if math.isclose(shape, 1.0):
-        return low * math.log(high / low) / (1.0 - ratio)
-    return shape * low / (shape - 1.0) * (1.0 - (low / high) ** (shape - 1.0)) / (1.0 - ratio)
 
 
 def _link_stats(
