@@ -143,3 +143,35 @@ def test_a_dead_writers_staging_dir_is_cleaned_by_the_next(tmp_path: Path) -> No
 def test_a_shard_size_below_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="shard_size must be at least 1, got 0"):
         DatasetWriter(tmp_path / "x", shard_size=0)
+
+
+def test_training_kpi_stats_read_shard_by_shard_equal_those_of_the_whole_table(
+    tmp_path: Path, tiny_dataset: tuple[Path, dict[str, Any]]
+) -> None:
+    import pyarrow.compute as pc
+
+    written = _write(tmp_path / "w", 2).out
+    for root in (written, tiny_dataset[0]):
+        ds = Dataset(root)
+        table = ds.table()
+        whole = storage.kpi_stats(table.filter(pc.equal(table["split"], "train")))
+        streamed = storage.training_kpi_stats(root, ds.manifest)["kpi_stats"]
+        assert streamed == whole and streamed["delay"] is not None  # to the last bit
+        assert ds.manifest["kpi_stats"] == {k: v for k, v in whole.items() if k in ds.manifest["kpi_stats"]}
+
+
+def test_training_kpi_stats_read_one_kpi_column_of_one_shard_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _write(tmp_path / "w", 2).out
+    reads: list[list[str]] = []
+    original = storage._read_shard
+
+    def read(path: Path, columns: list[str] | None) -> Any:
+        reads.append(list(columns or storage.SCHEMA.names))
+        return original(path, columns)
+
+    monkeypatch.setattr(storage, "_read_shard", read)
+    storage.training_kpi_stats(root, Dataset(root).manifest)
+    kpi_reads = [set(c) - {"sample_id", "status", "split"} for c in reads]
+    assert kpi_reads and all(len(k) <= 1 for k in kpi_reads)  # never the table: one KPI column of one shard

@@ -287,36 +287,60 @@ def kpi_stats(table: pa.Table, run: int = 0) -> dict[str, dict[str, float] | Non
     flow that received nothing) are ignored; a KPI without any value gives None.
     """
     ok = table.filter(pc.equal(table["status"], "ok"))
-    out: dict[str, dict[str, float] | None] = {}
-    for kpi in FLOW_KPIS:
-        values = flow_values(ok[kpi], run) if ok.num_rows else np.empty(0)
-        values = values[np.isfinite(values)]
-        if len(values) == 0:
-            out[kpi] = None
-            continue
-        q25, q50, q75 = np.percentile(values, [25, 50, 75])
-        out[kpi] = {
-            "n": int(len(values)),
-            "mean": float(values.mean()),
-            "std": float(values.std()),
-            "p25": float(q25),
-            "median": float(q50),
-            "p75": float(q75),
-            "iqr": float(q75 - q25),
-        }
-    return out
+    return {kpi: _describe(flow_values(ok[kpi], run) if ok.num_rows else np.empty(0)) for kpi in FLOW_KPIS}
+
+
+def _describe(values: np.ndarray) -> dict[str, float] | None:
+    """The statistics of :func:`kpi_stats` of some values (NaN ignored); None if none is finite."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return None
+    q25, q50, q75 = np.percentile(values, [25, 50, 75])
+    return {
+        "n": int(len(values)),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "p25": float(q25),
+        "median": float(q50),
+        "p75": float(q75),
+        "iqr": float(q75 - q25),
+    }
 
 
 def training_kpi_stats(root: Path, manifest: Mapping[str, Any], kpis: Sequence[str] = FLOW_KPIS) -> dict[str, Any]:
     """The manifest's KPI statistics: ``kpi_stats`` and ``kpi_iqr`` of ``kpis`` over the flows of the dataset's ok
-    training samples (run 0, see :func:`kpi_stats`), and ``kpi_stats_source`` saying so. Reads only those columns."""
-    table = read_table(root, manifest, ["status", "split", *FLOW_KPIS], missing_ok=True)
-    stats = {k: v for k, v in kpi_stats(table.filter(pc.equal(table["split"], "train"))).items() if k in kpis}
+    training samples (run 0, see :func:`kpi_stats`), and ``kpi_stats_source`` saying so.
+
+    A dataset may be far larger than memory: this reads one KPI at a time, shard by shard, and holds only that KPI's
+    training values (8 bytes a flow), never the table. The values are taken in sample order, as :func:`kpi_stats`
+    on the whole table takes them, so the statistics are the same to the last bit."""
+    paths = shard_paths(root)
+    _check_shards(root, manifest, [(path, _read_shard(path, ["sample_id"])) for path in paths], missing_ok=True)
+    stats = {k: _describe(_training_values(paths, k)) for k in FLOW_KPIS if k in kpis}
     return {
         "kpi_iqr": {k: (v["iqr"] if v is not None else None) for k, v in stats.items()},
         "kpi_stats": stats,
         "kpi_stats_source": "all flows of ok training samples, run 0 (NaN ignored)",
     }
+
+
+def _training_values(paths: Sequence[Path], kpi: str) -> np.ndarray:
+    """Run 0's values of a per-flow column over the ok training samples of the shards, in sample order."""
+    rows: list[tuple[int, np.ndarray]] = []
+    for path in paths:
+        table = _read_shard(path, ["sample_id", "status", "split", kpi])
+        table = table.filter(pc.and_(pc.equal(table["status"], "ok"), pc.equal(table["split"], "train")))
+        column = table[kpi].combine_chunks()
+        has = pc.fill_null(pc.greater(pc.list_value_length(column), 0), False)
+        table, column = table.filter(has), column.filter(has)
+        if not len(column):
+            continue
+        run0 = pc.list_element(column, 0)
+        values = np.asarray(pc.list_flatten(run0).to_numpy(zero_copy_only=False), dtype=float)
+        ends = np.cumsum(pc.fill_null(pc.list_value_length(run0), 0).to_numpy(zero_copy_only=False))
+        rows.extend(zip(table["sample_id"].to_pylist(), np.split(values, ends[:-1]), strict=True))
+    rows.sort(key=lambda r: r[0])
+    return np.concatenate([v for _, v in rows]) if rows else np.empty(0)
 
 
 def kpi_iqr(table: pa.Table, run: int = 0) -> dict[str, float | None]:
