@@ -4,6 +4,9 @@ and the dataset it closes is the one a single-shard writer gives (splits drawn a
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +178,24 @@ def test_training_kpi_stats_read_one_kpi_column_of_one_shard_at_a_time(
     storage.training_kpi_stats(root, Dataset(root).manifest)
     kpi_reads = [set(c) - {"sample_id", "status", "split"} for c in reads]
     assert kpi_reads and all(len(k) <= 1 for k in kpi_reads)  # never the table: one KPI column of one shard
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_process_exiting_with_a_writer_open_leaves_no_staging_dir(tmp_path: Path) -> None:
+
+    script = (
+        "import sys; from nettwin.data import DatasetWriter; "
+        f"w = DatasetWriter(sys.argv[1], shard_size=1); w.add({_scenario_text()}, {{'delay': [0.01]}}); "
+        "import os; os.fork() or sys.exit(0); os.wait(); print(len(list(os.scandir(sys.argv[2]))))"
+    )
+    args = [sys.executable, "-c", script, str(tmp_path / "out"), str(tmp_path)]
+    done = subprocess.run(args, capture_output=True, timeout=300)  # a last guard only
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [b"1"]  # the forked child's exit left the parent's staging directory alone
+    assert not list(tmp_path.iterdir())  # the parent's exit removed it
+
+
+def _scenario_text() -> str:
+    return repr(
+        {"topology": TOPOLOGY, "flows": [{"src": "a", "dst": "c", "traffic": {"model": "cbr", "rate": "1kbps"}}]}
+    )

@@ -229,7 +229,7 @@ class DatasetWriter:
         if self._stage is None:
             self._stage = self._staging_dir()
             # a writer dropped without close or discard leaves nothing behind (at the latest when Python exits)
-            self._remove_stage = weakref.finalize(self, shutil.rmtree, self._stage, True)
+            self._remove_stage = weakref.finalize(self, _remove, self._stage, os.getpid())
         if self._rows:
             ids = range(self._rows[0]["sample_id"], self._rows[-1]["sample_id"] + 1)
             self._shards.append((storage.write_shard(self._stage, self._rows, ""), ids))
@@ -428,6 +428,12 @@ def _number(v: Any, where: str) -> float:
     if math.isinf(value):
         raise DatasetError(f"{where}: must be finite, got {v!r}")
     return value
+
+
+def _remove(stage: Path, owner: int) -> None:
+    """Remove a staging directory, unless called in a forked child (whose exit must not touch its parent's)."""
+    if os.getpid() == owner:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
