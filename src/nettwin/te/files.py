@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.units import UnitError, parse_rate
-from nettwin.te.graph import TEGraph, te_graph
+from nettwin.te.graph import TEGraph, one_capacity, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import compute_paths
 
@@ -105,7 +105,7 @@ def read_topology(path: str | Path, capacity: float | None = None) -> TEGraph:
     edges = np.column_stack([links.link_src, links.link_dst]).astype(np.int64)
     physical: dict[tuple[int, int], int] = {}
     link = np.array([physical.setdefault((min(u, v), max(u, v)), len(physical)) for u, v in edges.tolist()])
-    caps = np.full(len(edges), float(capacity)) if capacity is not None else links.capacity
+    caps = one_capacity(capacity, len(edges)) if capacity is not None else links.capacity
     name = str(data.get("name") or path.stem)
     return TEGraph(name, links.nodes, edges, caps, links.delay, link)
 

@@ -14,17 +14,17 @@ paths matter. Topologies with more than 1000 nodes estimate ``b`` from 256 sampl
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 
+from nettwin._validation import finite
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.sources import TopologyData, builtin_topology, topohub_topology
 
-__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "betweenness_capacity"]
+__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "betweenness_capacity", "one_capacity"]
 
 CAPACITY_TIERS = (10e9, 25e9, 40e9, 100e9)
 """Capacities (bit/s) the betweenness rule assigns, smallest first."""
@@ -82,7 +82,11 @@ class TEGraph:
             raise TEError(f"graph '{self.name}': {capacity.size} capacities for {len(edges)} edges")
         if not np.all(np.isfinite(capacity)) or np.any(capacity < 0):
             i = int(np.nonzero(~(np.isfinite(capacity) & (capacity >= 0)))[0][0])
-            raise TEError(f"graph '{self.name}': capacity must be ≥ 0 bit/s, got {capacity[i]!r} for edge {i}")
+            u, v = (nodes[j] for j in edges[i])
+            raise TEError(
+                f"graph '{self.name}': edge {i} ({u}→{v}): capacity must be a finite number of bit/s ≥ 0, "
+                f"got {float(capacity[i])!r}"
+            )
         delay = np.full(len(edges), np.nan) if self.delay is None else np.asarray(self.delay, np.float64)
         link = np.arange(len(edges), dtype=np.int64) if self.link is None else np.asarray(self.link, np.int64)
         if delay.shape != (len(edges),) or link.shape != (len(edges),):
@@ -183,6 +187,27 @@ def betweenness_capacity(topology: TopologyData) -> np.ndarray:
     return tiers[np.minimum(pick, len(tiers) - 1)]
 
 
+def one_capacity(capacity: float, n_links: int) -> np.ndarray:
+    """``n_links`` copies of the capacity (bit/s) given for every link, once checked to be a finite number > 0.
+
+    Every way to a TE graph (:func:`te_graph`, :func:`~nettwin.te.files.read_topology`) takes its ``capacity``
+    through here, so each refuses the same values with the same line.
+
+    Raises
+    ------
+    TEError
+        If ``capacity`` is not a finite number > 0.
+
+    Examples
+    --------
+    >>> one_capacity(1e10, 2).tolist()
+    [10000000000.0, 10000000000.0]
+    """
+    if not finite(capacity) or capacity <= 0:
+        raise TEError(f"capacity must be a finite number of bit/s > 0, got {capacity!r}")
+    return np.full(n_links, float(capacity))
+
+
 def te_graph(source: TopologyData | str, capacity: float | None = None) -> TEGraph:
     """The TE graph of a topology: a :class:`TopologyData`, a topohub key or a built-in topology name.
 
@@ -220,9 +245,7 @@ def te_graph(source: TopologyData | str, capacity: float | None = None) -> TEGra
     else:
         raise TEError(f"a TE graph needs a TopologyData or a topology key, got {type(source).__name__}")
     if capacity is not None:
-        if not math.isfinite(capacity) or capacity <= 0:
-            raise TEError(f"capacity must be a finite number of bit/s > 0, got {capacity!r}")
-        caps = np.full(topo.n_edges, float(capacity))
+        caps = one_capacity(capacity, topo.n_edges)
     elif topo.edge_attrs and all("capacity" in a for a in topo.edge_attrs):
         caps = np.array([a["capacity"] for a in topo.edge_attrs])
     else:

@@ -1,0 +1,61 @@
+"""Own-topology TE: every kind of topology input refuses the same capacities with the same line."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nettwin.te import TEError, make_instances
+from nettwin.te.files import read_topology
+from nettwin.te.graph import TEGraph
+
+SCENARIO = """\
+name: two-routes
+topology:
+  nodes: [a, b, c]
+  links:
+    - {src: a, dst: b, capacity: 10Gbps}
+    - {src: a, dst: c, capacity: 30Gbps}
+    - {src: c, dst: b, capacity: 60Gbps}
+"""
+
+GML = """\
+graph [
+  name "two-routes"
+  node [ id 0 label "a" ]
+  node [ id 1 label "b" ]
+  node [ id 2 label "c" ]
+  edge [ source 0 target 1 capacity "10Gbps" ]
+  edge [ source 0 target 2 capacity "30Gbps" ]
+  edge [ source 2 target 1 capacity 60000000000 ]
+]
+"""
+
+
+@pytest.fixture
+def net(tmp_path):
+    (tmp_path / "net.yaml").write_text(SCENARIO)
+    (tmp_path / "net.gml").write_text(GML)
+    (tmp_path / "tm.csv").write_text(",a,b,c\na,0,20Gbps,0\nb,0,0,0\nc,0,0,0\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("capacity", [0, 0.0, -1e9, math.nan, math.inf, True])
+@pytest.mark.parametrize("topology", ["net.yaml", "net.gml"])
+def test_a_scenario_and_a_gml_topology_refuse_the_same_capacity_with_the_same_line(net, topology, capacity):
+    with pytest.raises(TEError) as err:
+        read_topology(net / topology, capacity)
+    assert str(err.value) == f"capacity must be a finite number of bit/s > 0, got {capacity!r}"
+
+
+def test_a_zero_capacity_for_a_scenario_topology_is_refused_before_any_instance_is_built(net):
+    with pytest.raises(TEError, match=r"^capacity must be a finite number of bit/s > 0, got 0$"):
+        make_instances(net / "net.yaml", demands=[net / "tm.csv"], capacity=0)
+
+
+def test_a_bad_link_capacity_names_the_link():
+    with pytest.raises(
+        TEError, match=r"^graph 'graph': edge 2 \(b→c\): capacity must be a finite number of bit/s ≥ 0, got -5\.0$"
+    ):
+        TEGraph.from_links(["a", "b", "c"], [("a", "b", 10.0), ("b", "c", -5.0)])
