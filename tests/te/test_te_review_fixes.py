@@ -1,4 +1,5 @@
-"""Own-topology TE: every kind of topology input refuses the same capacities with the same line."""
+"""Own-network TE: every kind of topology input refuses the same capacities with the same line; long CSV traffic
+matrices leave no step out; --capacity on the command line."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import pytest
 
 from nettwin.te import TEError, make_instances
-from nettwin.te.files import read_topology
+from nettwin.te.files import read_demands, read_topology
 from nettwin.te.graph import TEGraph
 
 SCENARIO = """\
@@ -59,3 +60,21 @@ def test_a_bad_link_capacity_names_the_link():
         TEError, match=r"^graph 'graph': edge 2 \(b→c\): capacity must be a finite number of bit/s ≥ 0, got -5\.0$"
     ):
         TEGraph.from_links(["a", "b", "c"], [("a", "b", 10.0), ("b", "c", -5.0)])
+
+
+@pytest.mark.parametrize(
+    ("lines", "missing"),
+    [(["0,a,b,1e9", "1,a,b,2e9", "3,a,b,3e9"], 2), (["1,a,b,1e9"], 0), (["2,a,b,1e9", "0,a,b,1e9"], 1)],
+)
+def test_a_long_csv_whose_steps_leave_one_out_names_the_file_and_the_missing_step(net, lines, missing):
+    (net / "gap.csv").write_text("step,src,dst,demand\n" + "\n".join(lines) + "\n")
+    graph = read_topology(net / "net.yaml")
+    with pytest.raises(TEError) as err:
+        read_demands(net / "gap.csv", graph)
+    assert str(err.value).startswith(f"demand file '{net / 'gap.csv'}': no line for step {missing} (")
+
+
+def test_a_step_without_traffic_is_a_line_with_demand_zero(net):
+    (net / "quiet.csv").write_text("step,src,dst,demand\n0,a,b,1e9\n1,a,b,0\n2,a,b,3e9\n")
+    d = read_demands(net / "quiet.csv", read_topology(net / "net.yaml"))
+    assert d.shape == (3, 3, 3) and d[:, 0, 1].tolist() == [1e9, 0.0, 3e9]

@@ -9,7 +9,7 @@ link share one physical link id, so a failure takes both down.
 
 * ``.csv`` — either a square matrix (header: a corner cell, then destination names; each row: a source name, then
   its demands) or long rows with the header ``src,dst,demand`` or ``step,src,dst,demand`` (several matrices, step
-  0, 1, ...). A cell is a plain number (in ``unit``) or a rate with its unit (``10Mbps``).
+  0, 1, ... with no step left out). A cell is a plain number (in ``unit``) or a rate with its unit (``10Mbps``).
 * ``.npy`` — an ``(N, N)`` or ``(T, N, N)`` array in ``unit``, rows and columns in the graph's node order.
 * anything else — SNDlib's native format: the ``DEMANDS ( ... )`` section, one line
   ``id ( src dst ) routing_unit value max_path_length`` per demand, values in ``unit`` (SNDlib states none).
@@ -180,6 +180,13 @@ def _read_csv(path: Path, graph: TEGraph, scale: float) -> np.ndarray:
             s, d, v = r[-3:]
             entries.append((step, _node(s, index, where), _node(d, index, where), _value(v, scale, where), where))
         steps = max((e[0] for e in entries), default=0) + 1
+        given = {e[0] for e in entries}
+        missing = next((t for t in range(steps) if t not in given), None)
+        if stepped and missing is not None:
+            raise TEError(
+                f"demand file '{path}': no line for step {missing} (steps run 0, 1, 2, … without a gap; give a "
+                "step without traffic a line with demand 0)"
+            )
         out = np.zeros((steps, n, n))
         for t, s, d, v, where in entries:
             _put(out, t, s, d, v, seen, where)
