@@ -3,6 +3,7 @@ matrices leave no step out; --capacity on the command line."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -78,3 +79,52 @@ def test_a_step_without_traffic_is_a_line_with_demand_zero(net):
     (net / "quiet.csv").write_text("step,src,dst,demand\n0,a,b,1e9\n1,a,b,0\n2,a,b,3e9\n")
     d = read_demands(net / "quiet.csv", read_topology(net / "net.yaml"))
     assert d.shape == (3, 3, 3) and d[:, 0, 1].tolist() == [1e9, 0.0, 3e9]
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from nettwin.cli.te import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize("topology", ["net.yaml", "net.gml"])
+def test_solve_with_capacity_gives_every_link_that_capacity(net, topology):
+    # 20 Gbit/s a→b over a→b and a→c→b: 10 Gbit/s links everywhere make the optimum MLU 1 (it is 0.5 with the
+    # topology's own 10/30/60 Gbit/s).
+    res = _cli(
+        "solve", "-t", str(net / topology), "-d", str(net / "tm.csv"), "--capacity", "10Gbps", "--format", "json"
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["optimum"] == pytest.approx(1.0)
+
+
+def test_train_and_evaluate_take_capacity_too(net, tmp_path):
+    (net / "four.csv").write_text("step,src,dst,demand\n" + "".join(f"{t},a,b,{t + 1}Gbps\n" for t in range(4)))
+    ckpt = tmp_path / "m.pt"
+    own = ["-t", str(net / "net.gml"), "-d", str(net / "four.csv"), "--capacity", "1Gbps"]
+    res = _cli("train", *own, "--train-steps", "1", "--out", str(ckpt))
+    assert res.exit_code == 0, res.output
+    res = _cli("evaluate", *own, "--split", "all", "-m", str(ckpt), "--baselines", "ecmp", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["instances"] == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("0", "--capacity: capacity must be a finite number of bit/s > 0, got 0.0"),
+        ("-1Gbps", "--capacity: cannot read '-1Gbps' as a rate"),
+        ("fast", "--capacity: cannot read 'fast' as a rate"),
+    ],
+)
+def test_a_bad_capacity_is_one_line(net, text, match):
+    res = _cli("solve", "-t", str(net / "net.gml"), "-d", str(net / "tm.csv"), f"--capacity={text}")
+    assert isinstance(res.exception, TEError) and "\n" not in str(res.exception)
+    assert str(res.exception).startswith(match)
+
+
+def test_capacity_applies_to_a_topohub_topology_with_generated_traffic_too():
+    inst = make_instances("sndlib/abilene", steps=2, capacity=1e9)[0]
+    assert set(inst.graph.capacity.tolist()) == {1e9}

@@ -37,7 +37,7 @@ class Learned(StrEnum):
 
 TOPOLOGY_HELP = (
     "topohub key (sndlib/geant), built-in name, or your own topology file: a scenario (.yaml/.json, its topology "
-    "section) or GML/GraphML with a capacity on every link."
+    "section) or GML/GraphML with a capacity on every link (or --capacity)."
 )
 Topology = Annotated[str, typer.Option("--topology", "-t", help=TOPOLOGY_HELP)]
 Demands = Annotated[
@@ -50,6 +50,13 @@ Demands = Annotated[
 ]
 DemandUnit = Annotated[
     str, typer.Option(help="Rate unit of plain numbers in --demands files (bit/s, kbps, Mbps, Gbps).")
+]
+Capacity = Annotated[
+    str | None,
+    typer.Option(
+        help="One capacity for every link (10Gbps; a plain number is bit/s), instead of the topology's own or the "
+        "betweenness rule's."
+    ),
 ]
 Threads = Annotated[int, typer.Option(min=1, help="CPU threads for the LP solver (HiGHS) and torch.")]
 Steps = Annotated[int, typer.Option(min=1, help="Demand matrices (15-minute steps).")]
@@ -64,6 +71,21 @@ Fmt = Annotated[Format, typer.Option("--format", help="table or json.")]
 
 BAR_MIN_PAIRS = 1000
 """Demand pairs from which finding candidate paths shows a progress bar (about a second's work and more)."""
+
+
+def _capacity(text: str | None) -> float | None:
+    """``--capacity`` in bit/s (None when not given)."""
+    from nettwin.scenario.units import UnitError, parse_rate
+    from nettwin.te.graph import one_capacity
+
+    if text is None:
+        return None
+    try:
+        rate = parse_rate(text)
+        one_capacity(rate, 0)
+    except (UnitError, TEError) as err:
+        raise TEError(f"--capacity: {err}") from err
+    return rate
 
 
 def _instances(topology: str, *, split: str, bars: bool = True, **options: Any) -> list:
@@ -121,6 +143,7 @@ def solve(
     topology: Topology = "sndlib/geant",
     demands: Demands = [],  # noqa: B006
     demand_unit: DemandUnit = "bit/s",
+    capacity: Capacity = None,
     solver: Annotated[SolverName, typer.Option(help="Which solver.")] = SolverName.lp,
     model: Annotated[Path | None, typer.Option(help="Checkpoint for geminet/dote.")] = None,
     step: Annotated[int, typer.Option(min=0, help="Which time step's demand matrix.")] = 0,
@@ -148,6 +171,7 @@ def solve(
     from nettwin.te.splits import write_splits
 
     steps = step + 1
+    link_capacity = _capacity(capacity)
     instances = _instances(
         topology,
         split="all",
@@ -162,6 +186,7 @@ def solve(
         failures=failures,
         demands=list(demands) or None,
         demand_unit=demand_unit,
+        capacity=link_capacity,
     )
     if not every:
         if step >= len(instances):
@@ -278,6 +303,7 @@ def train(
     dual_steps: Annotated[int, typer.Option(min=0, help="geminet: dual-update steps T.")] = 8,
     demands: Demands = [],  # noqa: B006
     demand_unit: DemandUnit = "bit/s",
+    capacity: Capacity = None,
     threads: Threads = 1,
 ) -> None:
     """Train a learned solver on the training part (first 75 % in time) of each topology's sequence."""
@@ -291,6 +317,7 @@ def train(
         raise TEError("dote learns one fixed topology; pass a single --topology")
     if demands and len(topology) > 1:
         raise TEError("--demands name the nodes of one topology; pass a single --topology with them")
+    link_capacity = _capacity(capacity)
     instances = []
     for t in topology:
         instances += _instances(
@@ -306,6 +333,7 @@ def train(
             failures=failures,
             demands=list(demands) or None,
             demand_unit=demand_unit,
+            capacity=link_capacity,
         )
     if solver is Learned.geminet:
         model = GeminetSolver(hidden or 32, dual_steps, train_steps, batch_size, lr, seed=seed)
@@ -341,6 +369,7 @@ def evaluate(
     failures: Failures = 0,
     demands: Demands = [],  # noqa: B006
     demand_unit: DemandUnit = "bit/s",
+    capacity: Capacity = None,
     threads: Threads = 1,
     plot: Annotated[Path | None, out_option("Write a PNG CDF of normalised MLU here.")] = None,
     out: Annotated[Path | None, out_option("Write all figures as JSON here.")] = None,
@@ -354,6 +383,7 @@ def evaluate(
     from nettwin.te.evaluate import plot_cdf
     from nettwin.te.lp import LPSolver
 
+    link_capacity = _capacity(capacity)
     instances = _instances(
         topology,
         split=split,
@@ -368,6 +398,7 @@ def evaluate(
         failures=failures,
         demands=list(demands) or None,
         demand_unit=demand_unit,
+        capacity=link_capacity,
     )
     solvers = {}
     for path in model:

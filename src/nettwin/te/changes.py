@@ -175,8 +175,11 @@ def dynamic_sequence(
     method: str = "yen",
     change_rate: float = 0.7,
     target_mlu: float = 0.8,
+    capacity: float | None = None,
 ) -> list[TEInstance]:
     """A time series of changing-topology snapshots (module docstring), e.g. a DynGeant-like set from geant.
+
+    ``capacity`` (bit/s) is the nominal capacity of every link (see :func:`~nettwin.te.graph.te_graph`).
 
     Returns
     -------
@@ -190,7 +193,7 @@ def dynamic_sequence(
     [0, 1, 2, 3]
     """
     rng = np.random.default_rng(seed)
-    full = te_graph(source)
+    full = te_graph(source, capacity)
     n = full.n_nodes
     fwd = full.edges[0::2]
     nominal_cap = full.capacity[0::2].copy()

@@ -76,6 +76,7 @@ def sequence_instances(
     endpoints: int | None = None,
     target_mlu: float = 0.8,
     progress: Callable[[int, int], None] | None = None,
+    capacity: float | None = None,
     **temporal_options: Any,
 ) -> list[TEInstance]:
     """A time-ordered list of instances on one topology.
@@ -91,6 +92,7 @@ def sequence_instances(
     endpoints : route only among this many sampled nodes (large topologies); None for all.
     target_mlu : the base matrix is scaled so that ECMP over the candidates reaches this MLU.
     progress : called with ``(pairs done, pairs)`` while candidate paths are found.
+    capacity : one capacity (bit/s) for every link of a topology given by key (see :func:`te_graph`).
     temporal_options : passed to :func:`~nettwin.te.traffic.temporal` (``amplitude``, ``noise`` ...).
 
     Returns
@@ -104,7 +106,7 @@ def sequence_instances(
     >>> len(seq), seq[0].n_pairs, seq[0].paths is seq[2].paths
     (3, 132, True)
     """
-    graph = source if isinstance(source, TEGraph) else te_graph(source)
+    graph = source if isinstance(source, TEGraph) else te_graph(source, capacity)
     key = graph.name if isinstance(source, TEGraph) else source
     base = base_matrix(key, graph, traffic, seed)
     pairs = demand_pairs(base, endpoints, seed)

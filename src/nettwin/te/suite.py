@@ -11,7 +11,7 @@ from nettwin.errors import TEError
 from nettwin.te.changes import dynamic_sequence, random_failures
 from nettwin.te.datasets import sequence_instances
 from nettwin.te.files import file_instances, is_topology_file, read_demands, read_topology
-from nettwin.te.graph import TEGraph, te_graph
+from nettwin.te.graph import TEGraph, one_capacity, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import check_k
 from nettwin.te.traffic import split_by_time
@@ -58,7 +58,7 @@ def make_instances(
         :func:`~nettwin.te.files.read_demands`), read in order, or a ``(T, N, N)`` array in bit/s. One instance per
         matrix; ``steps``, ``traffic`` and ``endpoints`` do not apply.
     demand_unit : the rate unit of plain numbers in demand files.
-    capacity : one capacity (bit/s) for every link of a topology file.
+    capacity : one capacity (bit/s) for every link, instead of the topology's own (or the betweenness rule's).
     progress : called with ``(pairs done, pairs)`` while candidate paths are found.
 
     Examples
@@ -73,7 +73,7 @@ def make_instances(
     own = isinstance(topology, TEGraph | Path) or is_topology_file(topology)
     if own or demands is not None:
         if isinstance(topology, TEGraph):
-            graph = topology
+            graph = topology if capacity is None else topology.with_capacity(one_capacity(capacity, topology.n_edges))
         else:
             graph = read_topology(topology, capacity) if own else te_graph(str(topology), capacity)
         if dynamic:
@@ -96,9 +96,11 @@ def make_instances(
     if dynamic:
         if endpoints is not None:
             raise TEError("endpoints cannot be combined with dynamic sequences")
-        out = dynamic_sequence(topology, steps, seed=seed, traffic=traffic, k=k, method=method)
+        out = dynamic_sequence(topology, steps, seed=seed, traffic=traffic, k=k, method=method, capacity=capacity)
     else:
-        out = sequence_instances(str(topology), steps, traffic, seed, k, method, endpoints, progress=progress)
+        out = sequence_instances(
+            str(topology), steps, traffic, seed, k, method, endpoints, progress=progress, capacity=capacity
+        )
     return _finish(out, split, train_fraction, failures, seed)
 
 
