@@ -264,11 +264,16 @@ def info(
         print_json(data)
         return
     source = data["source"]
-    origin = (
-        f"imported from {escape(str(source.get('format')))} {escape(str(source.get('path')))}"
-        if source
-        else f"engine {escape(str(data['engine']))}, seed {data['seed']}"
-    )
+    if source:
+        # A dataset written from Python (DatasetWriter) may name no path, or no format.
+        kind = escape(str(source["format"])) if source.get("format") else None
+        where = escape(str(source["path"])) if source.get("path") else None
+        if where:
+            origin = f"imported from {kind} {where}" if kind else f"imported from {where}"
+        else:
+            origin = f"imported ({kind})" if kind else "imported"
+    else:
+        origin = f"engine {escape(str(data['engine']))}, seed {data['seed']}"
     console.print(
         f"[bold]{escape(str(data['name']))}[/]  {escape(data['path'])}  status [bold]{data['status']}[/], "
         f"{origin}, {data['stored']} of {data['samples']} samples stored",
