@@ -16,7 +16,7 @@ from nettwin._validation import Check, OneOf, validate_params
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
 from nettwin.twin.checkpoint import write_checkpoint
-from nettwin.twin.estimator import KPIS, BaseTwin, as_items, as_network
+from nettwin.twin.estimator import KPIS, BaseTwin, as_items, as_network, default_kpis
 from nettwin.twin.models._features import DEFAULT_KPIS
 from nettwin.twin.normalise import kpi_iqr
 
@@ -28,7 +28,8 @@ class QueueingTwin(BaseTwin):
 
     Parameters
     ----------
-    kpis : KPIs reported (default delay, jitter, throughput, drops).
+    kpis : KPIs reported; None (the default) reports those of delay, jitter, throughput, drops the training data
+        holds (all four when fitted on nothing), as a learned twin does (:func:`~nettwin.twin.estimator.default_kpis`).
 
     Examples
     --------
@@ -41,22 +42,34 @@ class QueueingTwin(BaseTwin):
 
     kind = "qt"
 
-    _CHECKS: ClassVar[dict[str, Check]] = {"kpis": OneOf(KPIS, many=True)}
+    _CHECKS: ClassVar[dict[str, Check]] = {"kpis": OneOf(KPIS, many=True, none_ok=True)}
     """The declared range of every constructor argument."""
 
-    def __init__(self, kpis: Sequence[str] = DEFAULT_KPIS) -> None:
+    def __init__(self, kpis: Sequence[str] | None = None) -> None:
         self.kpis = kpis
 
     def get_params(self) -> dict[str, Any]:
-        return {"kpis": list(self.kpis)}
+        return {"kpis": list(self.kpis) if self.kpis is not None else None}
 
     def fit(
         self, train: Any = (), val: Any = None, *, iqr: Mapping[str, float] | None = None, callback: Any = None
     ) -> QueueingTwin:
         """Record the KPIs and their IQRs (given, from a dataset's manifest, or from ``train``); returns ``self``."""
         validate_params("QueueingTwin", {"kpis": self.kpis}, self._CHECKS, TwinError)
-        kpis = list(self.kpis)
         is_dataset = hasattr(train, "iqr") and hasattr(train, "manifest")
+        items = [] if is_dataset else as_items(train)
+        if is_dataset:
+            held, where = set(train.kpis), str(train.path)
+        else:
+            held = set.intersection(*(set(t) for _, t in items)) if items else set(DEFAULT_KPIS)
+            where = "the training data"
+        kpis = default_kpis(held, where)[0] if self.kpis is None else list(self.kpis)
+        lacking = [k for k in kpis if k not in held]
+        if items and lacking:
+            raise TwinError(
+                f"QueueingTwin.fit: the training data has no '{lacking[0]}'; it holds "
+                f"{', '.join(k for k in KPIS if k in held) or 'no KPI a twin learns'}"
+            )
         given = {k: float(v) for k, v in (iqr or {}).items() if v and v > 0}
         if iqr is None and is_dataset:
             given = {k: v for k in kpis if (v := float(train.iqr(k))) > 0}
@@ -65,7 +78,6 @@ class QueueingTwin(BaseTwin):
             if is_dataset:
                 values = {k: train.kpi(k, "train") for k in missing}
             else:
-                items = as_items(train)
                 values = {k: np.concatenate([t[k] for _, t in items]) if items else np.zeros(0) for k in missing}
             given.update({k: kpi_iqr(values[k]) for k in missing})
         iqr = given
