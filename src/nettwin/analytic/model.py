@@ -76,8 +76,8 @@ from nettwin.analytic.mm1b import (
     mm1b_utilisation,
 )
 from nettwin.errors import EngineError
-from nettwin.scenario.network import Network
-from nettwin.scenario.spec import Scenario
+from nettwin.scenario.network import FIFO, Network
+from nettwin.scenario.spec import SCHEDULING_POLICIES, Scenario
 from nettwin.sim.result import SimResult
 
 __all__ = ["QueueingModel", "FixedPoint", "limitation"]
@@ -298,6 +298,14 @@ def limitation(network: Network) -> str | None:
     queueing theory out."""
     if network.medium == "wireless":
         return "it treats links as independent point-to-point queues and cannot model a shared wireless medium"
+    scheduled = np.nonzero(network.policy != FIFO)[0]
+    if len(scheduled):
+        i = int(scheduled[0])
+        names = network.nodes
+        return (
+            f"it has no closed form for {SCHEDULING_POLICIES[network.policy[i]]} scheduling (link "
+            f"{names[network.link_src[i]]}→{names[network.link_dst[i]]}; it models one FIFO queue per link)"
+        )
     return None
 
 
@@ -307,7 +315,12 @@ def _check(network: Network) -> None:
             f"QueueingModel expects a resolved Network (nettwin.scenario.build_network), got {type(network).__name__}"
         )
     if why := limitation(network):
-        raise EngineError(f"the analytic model {why}; use a wired topology, or --engine ns3 for wireless")
+        instead = (
+            "use a wired topology, or --engine ns3 for wireless"
+            if network.medium == "wireless"
+            else ("simulate it with --engine builtin")
+        )
+        raise EngineError(f"the analytic model: {why}; {instead}")
     if network.n_flows == 0:
         raise EngineError("the network has no flows; add at least one flow")
     for what, values, ok, expected in (

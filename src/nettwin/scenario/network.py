@@ -13,12 +13,37 @@ from nettwin.errors import ScenarioError, UnknownNode
 from nettwin.scenario import sources
 from nettwin.scenario.limits import MAX_RATE
 from nettwin.scenario.routing import shortest_paths
-from nettwin.scenario.spec import FlowSpec, LinkSpec, NodeRef, NodeSpec, Scenario, SimulationSpec, TopologySpec
+from nettwin.scenario.spec import (
+    SCHEDULING_POLICIES,
+    FlowSpec,
+    LinkSpec,
+    NodeRef,
+    NodeSpec,
+    Scenario,
+    SchedulerSpec,
+    SimulationSpec,
+    TopologySpec,
+)
 from nettwin.scenario.traffic import Traffic
 from nettwin.scenario.units import format_rate
 from nettwin.scenario.wireless import link_weight, wireless_links
 
-__all__ = ["Flow", "Links", "Network", "build_links", "build_network", "node_index", "node_ref"]
+__all__ = [
+    "FIFO",
+    "SP",
+    "WFQ",
+    "DRR",
+    "Flow",
+    "Links",
+    "Network",
+    "build_links",
+    "build_network",
+    "node_index",
+    "node_ref",
+]
+
+FIFO, SP, WFQ, DRR = range(len(SCHEDULING_POLICIES))
+"""Scheduling policy codes (:attr:`Network.policy`): indices into :data:`~nettwin.scenario.spec.SCHEDULING_POLICIES`."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +54,7 @@ class Flow:
     dst: int
     traffic: Traffic
     path: tuple[int, ...]
+    tos: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +62,13 @@ class Network:
     """Nodes, directed links (SI attributes), routed flows and simulation settings of one scenario.
 
     Link ``i`` goes from ``link_src[i]`` to ``link_dst[i]``; a bidirectional link is two links.
+
+    Scheduling: link ``i`` serves its queues ``queue_ptr[i]:queue_ptr[i+1]`` (indices into ``queue_buffer`` and
+    ``queue_weight``) by ``policy[i]`` (:data:`FIFO`, :data:`SP`, :data:`WFQ`, :data:`DRR`). A FIFO link has one
+    queue, of ``buffer[i]`` packets, serving every class; on other links a flow of class ``tos`` uses queue
+    ``tos``. ``queue_buffer`` counts packets waiting (not the one being sent); ``queue_weight`` is 0 where the
+    policy uses no weights. ``buffer[i]`` is the link's total: its one queue (FIFO) or the sum over its queues.
+    Left out, the scheduling arrays make every link one FIFO queue of ``buffer``.
     """
 
     name: str
@@ -51,6 +84,18 @@ class Network:
     medium: str = "wired"
     positions: np.ndarray | None = None
     scenario: Scenario | None = None
+    policy: np.ndarray = None  # type: ignore[assignment]
+    queue_ptr: np.ndarray = None  # type: ignore[assignment]
+    queue_buffer: np.ndarray = None  # type: ignore[assignment]
+    queue_weight: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            n = len(self.link_src)
+            object.__setattr__(self, "policy", np.full(n, FIFO, np.int64))
+            object.__setattr__(self, "queue_ptr", np.arange(n + 1, dtype=np.int64))
+            object.__setattr__(self, "queue_buffer", np.asarray(self.buffer, dtype=np.int64).copy())
+            object.__setattr__(self, "queue_weight", np.zeros(n))
 
     @property
     def n_nodes(self) -> int:
@@ -63,6 +108,16 @@ class Network:
     @property
     def n_flows(self) -> int:
         return len(self.flows)
+
+    @cached_property
+    def tos(self) -> np.ndarray:
+        """(F,) each flow's traffic class."""
+        return np.fromiter((f.tos for f in self.flows), dtype=np.int64, count=self.n_flows)
+
+    @cached_property
+    def scheduled(self) -> bool:
+        """Whether some link serves several queues or is not FIFO."""
+        return bool(np.any(self.policy != FIFO))
 
     @cached_property
     def path_ptr(self) -> np.ndarray:
@@ -201,6 +256,10 @@ class Links:
     buffer: np.ndarray
     weight: np.ndarray
     positions: np.ndarray | None
+    policy: np.ndarray
+    queue_ptr: np.ndarray
+    queue_buffer: np.ndarray
+    queue_weight: np.ndarray
 
     @cached_property
     def index(self) -> dict[tuple[int, int], int]:
@@ -256,20 +315,59 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
         k: np.array([a.get(k, getattr(d, k)) for a in attrs], dtype=float)
         for k in ("capacity", "delay", "buffer", "weight")
     }
+    # Only explicit links (in the order _explicit_topology lists them) state a scheduler of their own.
+    given_schedulers = [link.scheduler for link in topo.links or [] for _ in range(2 if link.bidirectional else 1)] or [
+        None
+    ] * len(edges)
+    schedulers = [d.scheduler if s is None else s for s in given_schedulers]
     where = {e: i for i, e in reversed(list(enumerate(edges)))}
     for i, o in enumerate(topo.overrides):
-        _apply_override(o, f"topology.overrides[{i}]", nodes, where, columns)
+        _apply_override(o, f"topology.overrides[{i}]", nodes, where, columns, schedulers)
     _scale_capacity(columns["capacity"], topo.capacity_scale, nodes, edges)
+    buffer = columns["buffer"].astype(np.int64)
+    policy, queue_ptr, queue_buffer, queue_weight = _queues(schedulers, buffer)
     return Links(
         nodes=nodes,
         link_src=np.array([u for u, _ in edges], dtype=np.int64),
         link_dst=np.array([v for _, v in edges], dtype=np.int64),
         capacity=columns["capacity"],
         delay=columns["delay"],
-        buffer=columns["buffer"].astype(np.int64),
+        buffer=np.add.reduceat(queue_buffer, queue_ptr[:-1]) if len(buffer) else buffer,
         weight=columns["weight"],
         positions=data.positions,
+        policy=policy,
+        queue_ptr=queue_ptr,
+        queue_buffer=queue_buffer,
+        queue_weight=queue_weight,
     )
+
+
+def _queues(
+    schedulers: list[SchedulerSpec | None], buffer: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each link's policy code and its queues as CSR arrays (offsets, buffers, weights); a queue without a size
+    takes its link's ``buffer``, a link without a scheduler is one FIFO queue of ``buffer``."""
+    policy = np.array(
+        [SCHEDULING_POLICIES.index(s.policy) if s is not None else FIFO for s in schedulers], dtype=np.int64
+    )
+    sizes = [len(s.queues) if s is not None else 1 for s in schedulers]
+    queue_buffer = np.array(
+        [
+            b if q is None or q.buffer is None else q.buffer
+            for s, b in zip(schedulers, buffer.tolist(), strict=True)
+            for q in (s.queues if s is not None else (None,))
+        ],
+        dtype=np.int64,
+    )
+    queue_weight = np.array(
+        [
+            0.0 if q is None or q.weight is None else q.weight
+            for s in schedulers
+            for q in (s.queues if s is not None else (None,))
+        ],
+        dtype=float,
+    )
+    return policy, np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64), queue_buffer, queue_weight
 
 
 def _scale_capacity(capacity: np.ndarray, scale: float, nodes: tuple[str, ...], edges: list) -> None:
@@ -341,7 +439,8 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
             raise type(err)(f"routing: {err}") from err
         routed.update(zip(to_route, found, strict=True))
 
-    flows = tuple(Flow(s, t, fs.traffic, routed[i]) for i, (s, t, fs) in enumerate(flows_in))
+    flows = tuple(Flow(s, t, fs.traffic, routed[i], fs.tos) for i, (s, t, fs) in enumerate(flows_in))
+    _check_classes(flows, links)
     return Network(
         name=scenario.name,
         nodes=nodes,
@@ -356,10 +455,32 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
         medium=scenario.topology.medium,
         positions=links.positions,
         scenario=scenario,
+        policy=links.policy,
+        queue_ptr=links.queue_ptr,
+        queue_buffer=links.queue_buffer,
+        queue_weight=links.queue_weight,
     )
 
 
-def _apply_override(o: LinkSpec, where_txt: str, nodes, where, columns) -> None:
+def _check_classes(flows: tuple[Flow, ...], links: Links) -> None:
+    """Every scheduled (non-FIFO) port on a flow's path must have a queue for the flow's class: one line per flow
+    that finds one without."""
+    queues = np.diff(links.queue_ptr)
+    problems = []
+    for i, f in enumerate(flows):
+        short = [ln for ln in f.path if links.policy[ln] != FIFO and queues[ln] <= f.tos]
+        if short:
+            ln = short[0]
+            problems.append(
+                f"flows[{i}].tos: class {f.tos} needs queue {f.tos}, but link "
+                f"{links.nodes[links.link_src[ln]]}→{links.nodes[links.link_dst[ln]]} on its path schedules "
+                f"{queues[ln]} queue(s) by {SCHEDULING_POLICIES[links.policy[ln]]}"
+            )
+    if problems:
+        raise ScenarioError("\n".join(problems))
+
+
+def _apply_override(o: LinkSpec, where_txt: str, nodes, where, columns, schedulers) -> None:
     u = node_index(o.src, nodes, f"{where_txt}.src")
     v = node_index(o.dst, nodes, f"{where_txt}.dst")
     for a, b in ((u, v), (v, u)) if o.bidirectional else ((u, v),):
@@ -369,6 +490,8 @@ def _apply_override(o: LinkSpec, where_txt: str, nodes, where, columns) -> None:
             value = getattr(o, k)
             if value is not None:
                 columns[k][where[(a, b)]] = value
+        if o.scheduler is not None:
+            schedulers[where[(a, b)]] = o.scheduler
 
 
 def _explicit_path(path, s, t, nodes, where, what) -> tuple[int, ...]:

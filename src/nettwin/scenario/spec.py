@@ -35,6 +35,11 @@ __all__ = [
     "NodeEntry",
     "NODE_FORMS",
     "TEMPLATE",
+    "QueueSpec",
+    "SchedulerSpec",
+    "SCHEDULING_POLICIES",
+    "WEIGHTED_POLICIES",
+    "MAX_QUEUES",
     "LinkSpec",
     "LinkDefaults",
     "GridSpec",
@@ -167,11 +172,82 @@ class _QueueSize(StrictModel):
         return {**value, "buffer": queue - 1, "queue": None}
 
 
+SCHEDULING_POLICIES = ("fifo", "sp", "wfq", "drr")
+"""Output-port scheduling policies; a policy's index here is its code in :class:`nettwin.scenario.network.Network`."""
+
+WEIGHTED_POLICIES = ("wfq", "drr")
+"""The policies that share a link by weight (every queue needs one); the others refuse weights."""
+
+MAX_QUEUES = 64
+"""Most queues (traffic classes) one output port may have."""
+
+MAX_WEIGHT_RATIO = 1e6
+"""Largest ratio of two queue weights of one port: finer shares than a millionth are not a scheduling policy."""
+
+Tos = Annotated[NonNegativeInt, at_most(MAX_QUEUES - 1, f"a port has at most {MAX_QUEUES} queues", str)]
+
+
+class QueueSpec(_QueueSize):
+    """One queue (traffic class) of a scheduled output port.
+
+    Its size is ``buffer`` (packets of its class that may wait, the one being sent not counted) or ``queue``
+    (``queue: K`` is ``buffer: K − 1``); without either it takes the link's ``buffer``. ``weight`` is its share
+    under ``wfq`` and ``drr`` (relative to the port's other queues) and is refused under ``fifo`` and ``sp``.
+    """
+
+    buffer: Buffer | None = None
+    queue: Buffer | None = None
+    weight: Annotated[float, Field(gt=0)] | None = None
+
+
+class SchedulerSpec(StrictModel):
+    """How an output port serves its queues: ``fifo`` (one queue, every class in it), ``sp`` (strict priority,
+    queue 0 first, non-preemptive), ``wfq`` (self-clocked fair queueing) or ``drr`` (deficit round robin), the
+    last two sharing the link by queue weight. Class ``c`` (a flow's ``tos``) is queue ``c`` of a non-FIFO port.
+    """
+
+    policy: Literal["fifo", "sp", "wfq", "drr"]
+    queues: Annotated[list[QueueSpec], Field(min_length=1, max_length=MAX_QUEUES)] = [QueueSpec()]
+
+    @model_validator(mode="after")
+    def _weights(self) -> SchedulerSpec:
+        if self.policy == "fifo" and len(self.queues) > 1:
+            raise field_error(
+                ("queues",),
+                f"fifo serves one queue, got {len(self.queues)}; use sp, wfq or drr to serve classes in queues of "
+                "their own",
+                len(self.queues),
+            )
+        weighted = self.policy in WEIGHTED_POLICIES
+        for i, q in enumerate(self.queues):
+            if weighted and q.weight is None:
+                raise field_error(
+                    ("queues", i, "weight"), f"{self.policy} shares the link by weight: give every queue one", None
+                )
+            if not weighted and q.weight is not None:
+                raise field_error(
+                    ("queues", i, "weight"),
+                    f"{self.policy} does not use weights (only {' and '.join(WEIGHTED_POLICIES)} do); leave it out",
+                    q.weight,
+                )
+        if weighted:
+            weights = [q.weight for q in self.queues]
+            if max(weights) > MAX_WEIGHT_RATIO * min(weights):  # type: ignore[type-var, operator]
+                raise field_error(
+                    ("queues",),
+                    f"the largest weight is {max(weights) / min(weights):.3g} times the smallest "  # type: ignore[type-var, operator]
+                    f"(at most {MAX_WEIGHT_RATIO:g})",
+                    weights,
+                )
+        return self
+
+
 class LinkSpec(_QueueSize):
     """A link of an explicit topology, or an override of a link of any topology.
 
     With ``bidirectional`` (the default) it stands for both directions ``src→dst`` and ``dst→src``. Its queue is
-    given as ``buffer`` or ``queue`` (see :class:`_QueueSize`).
+    given as ``buffer`` or ``queue`` (see :class:`_QueueSize`); ``scheduler`` gives it several queues instead
+    (see :class:`SchedulerSpec`; default one FIFO queue of ``buffer``).
     """
 
     src: NodeRef
@@ -181,6 +257,7 @@ class LinkSpec(_QueueSize):
     buffer: Buffer | None = None
     queue: Buffer | None = None
     weight: Annotated[float, Field(gt=0)] | None = None
+    scheduler: SchedulerSpec | None = None
     bidirectional: bool = True
 
 
@@ -196,6 +273,7 @@ class LinkDefaults(_QueueSize):
     buffer: Buffer = 32
     queue: Buffer | None = None
     weight: Annotated[float, Field(gt=0)] = 1.0
+    scheduler: SchedulerSpec | None = None
 
 
 class GridSpec(StrictModel):
@@ -339,12 +417,17 @@ class TopologySpec(StrictModel):
 
 
 class FlowSpec(StrictModel):
-    """A source→destination flow; ``path`` optionally fixes its route as a list of nodes from src to dst."""
+    """A source→destination flow; ``path`` optionally fixes its route as a list of nodes from src to dst.
+
+    ``tos`` is its traffic class: queue ``tos`` of every scheduled (non-FIFO) port on its path serves it; FIFO
+    ports serve every class in their one queue.
+    """
 
     src: NodeRef
     dst: NodeRef
     traffic: Traffic
     path: list[NodeRef] | None = None
+    tos: Tos = 0
 
 
 class RoutingSpec(StrictModel):

@@ -1,12 +1,37 @@
-"""Compiled core of the built-in engine: a packet-level discrete-event simulation of FIFO drop-tail links.
+"""Compiled core of the built-in engine: a packet-level discrete-event simulation of drop-tail output ports.
 
 The model
 ---------
-Every directed link ``l`` has one FIFO output queue holding at most ``buffer[l]`` waiting packets plus the
-one being transmitted. A packet reaching link ``l`` at time ``t`` is dropped if ``buffer[l] + 1`` packets are
-already in the link's system; otherwise it departs at ``max(t, last departure on l) + size·8 / capacity[l]``
-and reaches the next node ``delay[l]`` later. Every time is known the moment a packet is accepted, so one
-event per packet-hop suffices: *the packet arrives at a link*.
+Every directed link ``l`` is an output port. A FIFO port has one queue holding at most ``buffer[l]`` waiting
+packets plus the one being transmitted. A packet reaching link ``l`` at time ``t`` is dropped if ``buffer[l] + 1``
+packets are already in the link's system; otherwise it departs at ``max(t, last departure on l) + size·8 /
+capacity[l]`` and reaches the next node ``delay[l]`` later. Every time is known the moment a packet is accepted,
+so one event per packet-hop suffices: *the packet arrives at a link*.
+
+Scheduled ports
+---------------
+A port with policy SP, WFQ or DRR has several queues (``queue_ptr[l]:queue_ptr[l+1]``); a packet of class ``c``
+(its flow's ``tos``) goes to the port's queue ``c``, which holds at most ``queue_buffer`` waiting packets (the
+packet being transmitted, of whatever class, is in no queue). A packet arriving while the link is idle is sent at
+once; one arriving while it transmits is dropped if its queue is full, else it waits. When a transmission ends,
+the policy picks the queue whose head packet is sent next (non-preemptive):
+
+- SP: the lowest-numbered non-empty queue.
+- WFQ, as self-clocked fair queueing (Golestani, 1994): a packet of ``s`` bytes arriving at queue ``q`` gets the
+  finish tag ``max(F_q, v) + 8·s / weight[q]``, with ``F_q`` the tag of the packet that arrived at ``q`` before
+  it and ``v`` the tag of the packet last put into transmission; the head packet with the smallest tag is sent
+  (the lower queue at equal tags). ``v`` and every ``F_q`` restart from 0 when a packet finds the port idle.
+- DRR (Shreedhar & Varghese, 1996): the queues are visited in turn; a visit adds ``quantum[q]`` bytes to the
+  queue's deficit and sends head packets while the head fits in the deficit, taking its size off; a queue that
+  empties loses its deficit. Long-run shares of backlogged queues follow the quanta for any quantum; a quantum
+  below a packet's size only takes that queue more visits to send it.
+
+A scheduled port's departures are not known when a packet is accepted, only when the transmission before it ends;
+that choice is made lazily, by the next event that touches the link (a packet arriving at it, or the link's oldest
+packet reaching the next node, which happens no earlier than that end): every transmission end up to the event's
+time is then decided in order, with the queues as they were (every packet in them arrived before that end, as its
+own arrival decided the ends before it). Transmissions on a link stay sequential, so its ring below still holds
+its packets in transmission order; the waiting packets live in per-queue rings (``qpool``) until they are sent.
 
 The event list
 --------------
@@ -63,6 +88,10 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "FIFO",
+    "SP",
+    "WFQ",
+    "DRR",
     "CBR",
     "POISSON",
     "ONOFF",
@@ -84,6 +113,9 @@ __all__ = [
 CBR, POISSON, ONOFF, UNIFORM_GAP, NORMAL_GAP, PPBP = 0, 1, 2, 3, 4, 5
 FIXED, EXPONENTIAL, DISCRETE, UNIFORM_SIZE = 0, 1, 2, 3
 
+# Scheduling policies, as nettwin.scenario.network codes them.
+FIFO, SP, WFQ, DRR = 0, 1, 2, 3
+
 # Event kinds (for readability; the kind follows from the slot number).
 HOP, SEND = 0, 1
 
@@ -101,6 +133,18 @@ RING_DTYPE = np.dtype(
 )
 """A packet accepted by a link, kept in the link's ring until it reaches the next node."""
 
+QUEUE_DTYPE = np.dtype(
+    [
+        ("flow", np.int32),
+        ("pos", np.int32),
+        ("size", np.float64),  # bytes
+        ("birth", np.float64),  # send time, s
+        ("arrive", np.float64),  # arrival at the link, s
+        ("tag", np.float64),  # WFQ finish tag
+    ]
+)
+"""A packet waiting in a queue of a scheduled port."""
+
 
 class LinkArrays(NamedTuple):
     """Per-link inputs, shape (L,)."""
@@ -108,6 +152,11 @@ class LinkArrays(NamedTuple):
     capacity: np.ndarray  # float64, bit/s
     delay: np.ndarray  # float64, s
     buffer: np.ndarray  # int64, packets waiting (excluding the one being sent)
+    policy: np.ndarray  # int64, FIFO / SP / WFQ / DRR
+    queue_ptr: np.ndarray  # int64 (L+1,), CSR offsets of each link's queues
+    queue_buffer: np.ndarray  # int64 (Q,), packets waiting in each queue (scheduled links)
+    queue_weight: np.ndarray  # float64 (Q,), WFQ weights
+    quantum: np.ndarray  # float64 (Q,), DRR quanta, bytes
 
 
 class FlowArrays(NamedTuple):
@@ -115,6 +164,7 @@ class FlowArrays(NamedTuple):
 
     path_ptr: np.ndarray  # int64 (F+1,), CSR offsets into path_links
     path_links: np.ndarray  # int64, link indices of every path, concatenated
+    tos: np.ndarray  # int64, traffic class: the queue it uses at scheduled links
     model: np.ndarray  # int64, CBR / POISSON / ONOFF / UNIFORM_GAP / NORMAL_GAP / PPBP
     rate: np.ndarray  # float64, bit/s while sending (one burst's rate for ppbp)
     tau_on: np.ndarray  # float64, mean on period (onoff only)
@@ -439,6 +489,92 @@ def _overlap(a, b, lo, hi):
 
 
 # ------------------------------------------------------------------------------------------------------------
+# Scheduled ports. Queue q's waiting packets live in qpool[q_off[q] : q_off[q] + q_cap[q]], addressed by q_head
+# (oldest) and q_tail (next free) like the link rings.
+
+
+@njit(cache=True)
+def _pick(links, link, qpool, q_off, q_cap, q_head, q_tail, deficit, drr_cur, drr_fresh):
+    """The queue (global index) whose head packet ``link`` sends next; some queue of the link is non-empty."""
+    lo = links.queue_ptr[link]
+    hi = links.queue_ptr[link + 1]
+    policy = links.policy[link]
+    if policy == SP:
+        for q in range(lo, hi):
+            if q_tail[q] > q_head[q]:
+                return q
+    if policy == WFQ:
+        best = -1
+        best_tag = np.inf
+        for q in range(lo, hi):
+            if q_tail[q] > q_head[q]:
+                tag = qpool[_slot(q_off, q_cap, q, q_head[q])].tag
+                if best < 0 or tag < best_tag:
+                    best = q
+                    best_tag = tag
+        return best
+    n = hi - lo
+    while True:
+        q = lo + drr_cur[link]
+        if q_tail[q] == q_head[q]:
+            deficit[q] = 0.0
+        else:
+            if drr_fresh[link]:
+                deficit[q] += links.quantum[q]
+                drr_fresh[link] = False
+            size = qpool[_slot(q_off, q_cap, q, q_head[q])].size
+            if size <= deficit[q]:
+                deficit[q] -= size
+                return q
+        drr_cur[link] = (drr_cur[link] + 1) % n
+        drr_fresh[link] = True
+
+
+@njit(cache=True)
+def _catch_up(
+    links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
+):
+    """Start, in order, every transmission of scheduled ``link`` that begins at or before ``now``: each at the
+    later of the link's last departure and the chosen packet's arrival. Returns the (possibly grown) link pool."""
+    qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh = sched
+    lo = links.queue_ptr[link]
+    hi = links.queue_ptr[link + 1]
+    while last_depart[link] <= now:
+        waiting = False
+        for q in range(lo, hi):
+            if q_tail[q] > q_head[q]:
+                waiting = True
+                break
+        if not waiting:
+            break
+        q = _pick(links, link, qpool, q_off, q_cap, q_head, q_tail, deficit, drr_cur, drr_fresh)
+        p = qpool[_slot(q_off, q_cap, q, q_head[q])]
+        q_head[q] += 1
+        if links.policy[link] == DRR and q_head[q] == q_tail[q]:
+            deficit[q] = 0.0
+            drr_cur[link] = (drr_cur[link] + 1) % (hi - lo)
+            drr_fresh[link] = True
+        start = max(last_depart[link], p.arrive)
+        depart = start + p.size * 8.0 / links.capacity[link]
+        last_depart[link] = depart
+        vtime[link] = p.tag
+        out.busy_time[link] += _overlap(start, depart, warmup, duration)
+        out.wait_time[link] += _overlap(p.arrive, start, warmup, duration)
+        if warmup <= start < duration:
+            out.link_tx[link] += 1
+        if ring_tail[link] - ring_head[link] == ring_cap[link]:
+            pool = _grow_rings(pool, ring_off, ring_cap, ring_head, ring_tail, link)
+        i = _slot(ring_off, ring_cap, link, ring_tail[link])
+        pool[i].flow = p.flow
+        pool[i].pos = p.pos
+        pool[i].size = p.size
+        pool[i].birth = p.birth
+        pool[i].depart = depart
+        ring_tail[link] += 1
+    return pool
+
+
+# ------------------------------------------------------------------------------------------------------------
 # The event loop.
 
 
@@ -464,6 +600,24 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
     ring_queue = np.zeros(n_links, np.int64)
     ring_tail = np.zeros(n_links, np.int64)
     last_depart = np.zeros(n_links)
+
+    # Queues of scheduled ports (a FIFO link's one queue is never used: room for one packet).
+    n_queues = links.queue_buffer.shape[0]
+    q_cap = np.ones(n_queues, np.int64)
+    for link in range(n_links):
+        if links.policy[link] != FIFO:
+            q_cap[links.queue_ptr[link] : links.queue_ptr[link + 1]] = INITIAL_RING
+    q_off = np.zeros(n_queues, np.int64)
+    for q in range(1, n_queues):
+        q_off[q] = q_off[q - 1] + q_cap[q - 1]
+    qpool = np.empty(q_off[-1] + q_cap[-1], dtype=QUEUE_DTYPE)
+    q_head = np.zeros(n_queues, np.int64)
+    q_tail = np.zeros(n_queues, np.int64)
+    last_tag = np.zeros(n_queues)  # WFQ: finish tag of each queue's latest packet
+    deficit = np.zeros(n_queues)  # DRR
+    vtime = np.zeros(n_links)  # WFQ: tag of the packet last put into transmission
+    drr_cur = np.zeros(n_links, np.int64)  # DRR: the queue being visited (index within the link)
+    drr_fresh = np.ones(n_links, np.bool_)  # DRR: the visit has not added its quantum yet
 
     src = np.zeros(n_flows, dtype=SOURCE_DTYPE)
     burst_end = np.empty(flows.burst_ptr[n_flows])
@@ -496,6 +650,23 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
             ring_head[link] += 1
             if ring_queue[link] < ring_head[link]:
                 ring_queue[link] = ring_head[link]
+            if links.policy[link] != FIFO:
+                sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
+                pool = _catch_up(
+                    links,
+                    link,
+                    now,
+                    warmup,
+                    duration,
+                    out,
+                    pool,
+                    ring_off,
+                    ring_cap,
+                    ring_head,
+                    ring_tail,
+                    last_depart,
+                    sched,
+                )
             if ring_head[link] < ring_tail[link]:
                 nxt = pool[_slot(ring_off, ring_cap, link, ring_head[link])].depart + links.delay[link]
             else:
@@ -533,6 +704,70 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
         # The packet arrives at the link path_links[pos]: drop it, or queue it behind the link's last packet.
         link = flows.path_links[pos]
         hops += 1
+        if links.policy[link] != FIFO:
+            sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
+            pool = _catch_up(
+                links,
+                link,
+                now,
+                warmup,
+                duration,
+                out,
+                pool,
+                ring_off,
+                ring_cap,
+                ring_head,
+                ring_tail,
+                last_depart,
+                sched,
+            )
+            lo = links.queue_ptr[link]
+            q = lo + flows.tos[f]
+            idle = last_depart[link] <= now
+            if not idle and q_tail[q] - q_head[q] >= links.queue_buffer[q]:
+                if birth >= warmup:
+                    out.link_drops[link] += 1
+                continue
+            if idle:
+                # A new busy period: WFQ's virtual time and tags restart.
+                vtime[link] = 0.0
+                last_tag[lo : links.queue_ptr[link + 1]] = 0.0
+            tag = 0.0
+            if links.policy[link] == WFQ:
+                tag = max(last_tag[q], vtime[link]) + size * 8.0 / links.queue_weight[q]
+                last_tag[q] = tag
+            if q_tail[q] - q_head[q] == q_cap[q]:
+                qpool = _grow_rings(qpool, q_off, q_cap, q_head, q_tail, q)
+            i = _slot(q_off, q_cap, q, q_tail[q])
+            qpool[i].flow = f
+            qpool[i].pos = pos
+            qpool[i].size = size
+            qpool[i].birth = birth
+            qpool[i].arrive = now
+            qpool[i].tag = tag
+            q_tail[q] += 1
+            if idle:
+                was_empty = ring_tail[link] == ring_head[link]
+                sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
+                pool = _catch_up(
+                    links,
+                    link,
+                    now,
+                    warmup,
+                    duration,
+                    out,
+                    pool,
+                    ring_off,
+                    ring_cap,
+                    ring_head,
+                    ring_tail,
+                    last_depart,
+                    sched,
+                )
+                if was_empty:
+                    head = pool[_slot(ring_off, ring_cap, link, ring_head[link])]
+                    _tree_set(key, tree, link, head.depart + links.delay[link])
+            continue
         while (
             ring_queue[link] < ring_tail[link] and pool[_slot(ring_off, ring_cap, link, ring_queue[link])].depart <= now
         ):

@@ -1,9 +1,9 @@
 """The built-in engine: nettwin's embedded packet-level simulator of wired networks.
 
 A compiled discrete-event simulation (see :mod:`nettwin.sim._kernel` for the model and its event loop) of
-FIFO drop-tail output queues, one per directed link, fed by every traffic model of the scenario format (CBR,
-Poisson, uniform and normal gaps, on/off, PPBP). It needs nothing
-outside Python and simulates millions of packet-hops per second on one core.
+drop-tail output ports, one per directed link (one FIFO queue, or per-class queues served by strict priority, WFQ
+or DRR), fed by every traffic model of the scenario format (CBR, Poisson, uniform and normal gaps, on/off, PPBP).
+It needs nothing outside Python and simulates millions of packet-hops per second on one core.
 """
 
 from __future__ import annotations
@@ -62,11 +62,13 @@ def _version() -> str:
 
 
 class BuiltinEngine:
-    """Packet-level discrete-event simulation of wired networks with FIFO drop-tail queues.
+    """Packet-level discrete-event simulation of wired networks with drop-tail output ports.
 
     Each directed link holds ``buffer`` waiting packets besides the one it is sending; a packet that finds it
-    full is dropped. Sources send during ``[0, duration)``; packets sent from ``warmup`` on are measured and
-    followed until received or dropped. Each flow draws from its own random stream (from
+    full is dropped. A scheduled link (SP, WFQ, DRR) holds each class in its own queue of ``queue_buffer`` waiting
+    packets and picks the next packet to send when a transmission ends (see :mod:`nettwin.sim._kernel`). Sources
+    send during ``[0, duration)``; packets sent from ``warmup`` on are measured and followed until received or
+    dropped. Each flow draws from its own random stream (from
     :func:`~nettwin.sim.engine.flow_seeds`), so a seed and run give bit-identical results on any machine.
 
     Examples
@@ -116,6 +118,11 @@ class BuiltinEngine:
             capacity=np.ascontiguousarray(network.capacity, dtype=np.float64),
             delay=np.ascontiguousarray(network.delay, dtype=np.float64),
             buffer=np.ascontiguousarray(network.buffer, dtype=np.int64),
+            policy=np.ascontiguousarray(network.policy, dtype=np.int64),
+            queue_ptr=np.ascontiguousarray(network.queue_ptr, dtype=np.int64),
+            queue_buffer=np.ascontiguousarray(network.queue_buffer, dtype=np.int64),
+            queue_weight=np.ascontiguousarray(network.queue_weight, dtype=np.float64),
+            quantum=drr_quanta(network),
         )
         flows = _flow_arrays(network)
         rng = np.ascontiguousarray(flow_seeds(seed, run, network.n_flows))
@@ -166,6 +173,33 @@ def burst_room(traffic: Traffic) -> int:
     return max(1, int(poisson.isf(BURST_OVERFLOW, traffic.mean_rate / traffic.rate)) + 1)
 
 
+def largest_packet(traffic: Traffic) -> float:
+    """The largest packet (bytes) a flow sends: its fixed size, the top of its uniform or discrete law, or, for
+    exponential sizes, which have no largest value, their mean."""
+    ps = traffic.packet_size
+    if ps.dist == "uniform":
+        return float(ps.max)  # type: ignore[arg-type]
+    if ps.dist in ("binomial", "discrete"):
+        return float(max(ps.weights[0]))
+    return float(ps.mean_bytes)
+
+
+def drr_quanta(network: Network) -> np.ndarray:
+    """(Q,) DRR quantum of every queue, bytes: ``weight / (smallest weight of its link) × M``, with ``M`` the
+    largest packet (:func:`largest_packet`) of the flows crossing the link, so that the smallest quantum holds the
+    largest packet (up to exponential sizes' tails). 0 for the queues of other policies."""
+    largest = np.zeros(network.n_links)
+    for flow in network.flows:
+        path = list(flow.path)
+        largest[path] = np.maximum(largest[path], largest_packet(flow.traffic))
+    quantum = np.zeros(len(network.queue_weight))
+    for link in np.nonzero(network.policy == _kernel.DRR)[0]:
+        queues = slice(network.queue_ptr[link], network.queue_ptr[link + 1])
+        weight = network.queue_weight[queues]
+        quantum[queues] = weight / weight.min() * max(largest[link], 1.0)
+    return quantum
+
+
 def _flow_arrays(network: Network) -> _kernel.FlowArrays:
     n = network.n_flows
     model = np.empty(n, np.int64)
@@ -199,6 +233,7 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
     return _kernel.FlowArrays(
         path_ptr=np.ascontiguousarray(network.path_ptr, dtype=np.int64),
         path_links=np.ascontiguousarray(network.path_links, dtype=np.int64),
+        tos=np.ascontiguousarray(network.tos, dtype=np.int64),
         model=model,
         rate=rate,
         tau_on=tau_on,
@@ -243,8 +278,21 @@ def _check(network: Network) -> None:
             i = int(bad[0])
             expected = "> 0" if what == "capacity" else ">= 0"
             raise EngineError(f"{what} must be finite and {expected}, got {values[i]} for {link_name(i)}")
+    queues = np.diff(network.queue_ptr)
+    for i in np.nonzero(network.policy != _kernel.FIFO)[0]:
+        mine = slice(network.queue_ptr[i], network.queue_ptr[i + 1])
+        if np.any(network.queue_buffer[mine] < 0):
+            raise EngineError(
+                f"queue buffers must be >= 0, got {network.queue_buffer[mine].tolist()} for {link_name(i)}"
+            )
+        weights = network.queue_weight[mine]
+        if network.policy[i] in (_kernel.WFQ, _kernel.DRR) and not np.all((weights > 0) & np.isfinite(weights)):
+            raise EngineError(f"queue weights must be finite and > 0, got {weights.tolist()} for {link_name(i)}")
     for i, flow in enumerate(network.flows):
         path = flow.path
+        short = [ln for ln in path if network.policy[ln] != _kernel.FIFO and queues[ln] <= flow.tos]
+        if short:
+            raise EngineError(f"flow {i}: class {flow.tos} has no queue at {link_name(short[0])}")
         if len(path) == 0:
             raise EngineError(f"flow {i} ({names[flow.src]}→{names[flow.dst]}) has an empty path")
         if any(not 0 <= link < network.n_links for link in path):

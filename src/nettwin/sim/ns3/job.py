@@ -15,8 +15,8 @@ import numpy as np
 
 from nettwin.errors import EngineError
 from nettwin.scenario.limits import MAX_SEED
-from nettwin.scenario.network import Network
-from nettwin.scenario.spec import WirelessSpec
+from nettwin.scenario.network import FIFO, Network
+from nettwin.scenario.spec import SCHEDULING_POLICIES, WirelessSpec
 from nettwin.scenario.traffic import Traffic
 from nettwin.scenario.wireless import path_loss_db, radio_range, wireless_links
 from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO
@@ -188,6 +188,11 @@ def _check(network: Network) -> None:
     def link_name(i: int) -> str:
         return f"link {i} ({names[network.link_src[i]]}→{names[network.link_dst[i]]})"
 
+    for i in np.nonzero(network.policy != FIFO)[0]:
+        raise EngineError(
+            f"{link_name(int(i))} schedules its queues by {SCHEDULING_POLICIES[network.policy[i]]}; the ns-3 engine "
+            "simulates one FIFO queue per port: run it with --engine builtin (simulation.engine: builtin)"
+        )
     if wireless:
         _check_neighbour_graph(network, link_name)
     else:
