@@ -260,9 +260,18 @@ def simulated(
     return write(directory, built, {"ring.txt": graph}, {"shortest.txt": routing}), truth
 
 
-def synthetic(directory: Path, samples: int, *, nodes: int = 14, per_archive: int = 200, seed: int = 0) -> Path:
+def synthetic(
+    directory: Path,
+    samples: int,
+    *,
+    nodes: int = 14,
+    per_archive: int = 200,
+    seed: int = 0,
+    unstable: frozenset[int] = frozenset(),
+) -> Path:
     """A 2021-variant dataset directory of ``samples`` samples on one ring-with-chords graph of ``nodes`` nodes, every
-    pair loaded with Poisson traffic and given plausible results (not simulated: for measuring import speed)."""
+    pair loaded with Poisson traffic and given plausible results (not simulated: for measuring import speed); the
+    samples numbered in ``unstable`` have a simulation status other than OK."""
     rng = np.random.default_rng(seed)
     capacity = 100_000.0
     chords = tuple((i, (i + nodes // 3) % nodes) for i in range(0, nodes, 3))
@@ -288,7 +297,10 @@ def synthetic(directory: Path, samples: int, *, nodes: int = 14, per_archive: in
                     f"{delay * 0.5:.6g},{delay * 0.6:.6g},{delay:.6g},{delay * 1.4:.6g},{delay * 1.6:.6g},"
                     f"{(delay / 3) ** 2:.6g}"
                 )
-        sample = Sample(f"{i};g.txt;r.txt", "1000;0.001;OK", pair_line(traffic, "1000"), pair_line(results, "1,0,0.05"))
+        status = "Unstable" if i in unstable else "OK"
+        sample = Sample(
+            f"{i};g.txt;r.txt", f"1000;0.001;{status}", pair_line(traffic, "1000"), pair_line(results, "1,0,0.05")
+        )
         if i % per_archive == 0:
             archives.append(Archive(f"results_{nodes}_400-2000_{i}_{min(i + per_archive, samples) - 1}", []))
         archives[-1].samples.append(sample)

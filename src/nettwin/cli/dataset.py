@@ -125,14 +125,17 @@ def import_(
     seed: Annotated[
         int, typer.Option(min=0, max=2**63 - 1, help="Seed of the splits drawn when the source has none.")
     ] = 0,
+    shard_size: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Samples per shard (and per resumable step).")
+    ] = 256,
     fmt_out: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
-    """Import SOURCE as a nettwin dataset in --out; an interrupted import leaves nothing and is simply run again."""
+    """Import SOURCE as a nettwin dataset in --out; an interrupted import goes on where it stopped when run again."""
     from nettwin.data.importers import import_dataset
 
-    guard.resumable("nothing was written; run the same command again")
+    guard.resumable()
     with progress_callback(f"importing {source.name}") as progress:
-        summary = import_dataset(fmt, source, out, name=name, seed=seed, progress=progress)
+        summary = import_dataset(fmt, source, out, name=name, seed=seed, shard_size=shard_size, progress=progress)
     if fmt_out is Format.json:
         print_json(summary)
         return

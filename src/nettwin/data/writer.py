@@ -8,9 +8,11 @@ its own (``spec``, ``spec_hash`` and ``seed`` are null). A KPI the source does n
 filled with NaN.
 
 The directory appears whole or not at all: samples are written into a hidden sibling directory that is renamed
-to the destination when :meth:`DatasetWriter.close` finishes, so a run killed half-way leaves ``out`` untouched
-and running it again starts afresh. Each full shard goes to that directory as soon as it is complete, so a writer
-holds at most one shard's samples in memory, however many it writes.
+to the destination when :meth:`DatasetWriter.close` finishes, so a run killed half-way leaves ``out`` untouched.
+Each full shard goes to that directory as soon as it is complete, so a writer holds at most one shard's samples in
+memory, however many it writes. A writer given a ``resume_key`` records its progress with each shard and keeps
+its staging directory when interrupted (Ctrl-C) or killed; the next writer to the same ``out`` with the same key
+and options takes it over and goes on from the last complete shard (see :attr:`DatasetWriter.resumed`).
 
 Example
 -------
@@ -41,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from nettwin._json import write_json
 from nettwin.data import storage
 from nettwin.data.sampling import scenario_json
 from nettwin.data.spec import SPLITS, Splits
@@ -59,6 +62,9 @@ INT_COLUMNS = frozenset({"tx_packets", "rx_packets", "dropped", "link_drops", "l
 RUN_COLUMNS = (*FLOW_COLUMNS, *(f"link_{c}" for c in LINK_COLUMNS))
 """Every per-run column a sample may hold: the per-flow ones, then the per-link ones prefixed ``link_``."""
 _PENDING = ""
+_PROGRESS = "progress.json"
+_ACTIVE: set[Path] = set()
+"""Staging directories of the writers open in this process (never taken over by another writer)."""
 """The split a staged row holds until :meth:`DatasetWriter.close` draws it (the column admits no null)."""
 _STAGING = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]+\.importing")
 
@@ -77,6 +83,10 @@ class DatasetWriter:
     splits : fractions for those drawn splits (default 0.8 / 0.1 / 0.1).
     shard_size : samples per Parquet shard, and the most a writer holds in memory: each full shard is written at
         once (samples added without a split get theirs at :meth:`close`, which rewrites that column of their shards).
+    resume_key : makes the writing resumable: a string that identifies what is written (e.g. a hash of the source
+        and the options). A staging directory left by an interrupted or killed writer to the same ``out`` with the
+        same key, name, seed, splits and shard size is taken over: its complete shards are kept, ``len(self)``
+        counts their samples and :attr:`resumed` is the ``state`` saved with the last of them.
 
     Every sample must hold the same KPIs (flow columns of :data:`~nettwin.sim.kpi.FLOW_COLUMNS`, link columns
     ``link_<stat>`` of :data:`~nettwin.sim.kpi.LINK_COLUMNS`); the first sample added fixes which.
@@ -98,6 +108,7 @@ class DatasetWriter:
         seed: int = 0,
         splits: Splits | Mapping[str, float] | None = None,
         shard_size: int = 256,
+        resume_key: str | None = None,
     ) -> None:
         self.out = Path(out)
         if self.out.exists() and not (self.out.is_dir() and not any(self.out.iterdir())):
@@ -121,6 +132,13 @@ class DatasetWriter:
         self._stage: Path | None = None
         self._remove_stage: weakref.finalize | None = None
         self._closed = False
+        self.resume_key = resume_key
+        self.state: dict[str, Any] = {}
+        """The caller's progress (JSON), saved with each shard when there is a ``resume_key``."""
+        self.resumed: dict[str, Any] | None = None
+        """The ``state`` saved with the last complete shard of the run taken over, or None for a fresh start."""
+        if resume_key is not None:
+            self._take_over()
 
     def __enter__(self) -> DatasetWriter:
         return self
@@ -128,6 +146,8 @@ class DatasetWriter:
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if exc_type is None:
             self.close()
+        elif self.resume_key is not None and not issubclass(exc_type, Exception):
+            self.suspend()  # interrupted, not failed: the next run goes on from here
         else:
             self.discard()
 
@@ -227,14 +247,80 @@ class DatasetWriter:
     def _flush(self) -> Path:
         """Write the buffered samples as the next shard of the staging directory; returns that directory."""
         if self._stage is None:
-            self._stage = self._staging_dir()
-            # a writer dropped without close or discard leaves nothing behind (at the latest when Python exits)
-            self._remove_stage = weakref.finalize(self, _remove, self._stage, os.getpid())
+            self._own(self._staging_dir())
+        assert self._stage is not None
         if self._rows:
             ids = range(self._rows[0]["sample_id"], self._rows[-1]["sample_id"] + 1)
             self._shards.append((storage.write_shard(self._stage, self._rows, ""), ids))
             self._rows = []
+            if self.resume_key is not None:
+                write_json(self._stage / _PROGRESS, self._progress())
         return self._stage
+
+    def _own(self, stage: Path) -> None:
+        self._stage = stage
+        _ACTIVE.add(stage)
+        # a writer dropped without close or discard leaves nothing behind (at the latest when Python exits)
+        self._remove_stage = weakref.finalize(self, _remove, stage, os.getpid())
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "key": self.resume_key,
+            "name": self.name,
+            "seed": self.seed,
+            "splits": self.splits.model_dump(mode="json"),
+            "shard_size": self.shard_size,
+        }
+
+    def _progress(self) -> dict[str, Any]:
+        assert self._stage is not None
+        return {
+            **self._options(),
+            "columns": list(self._columns or ()),
+            "shards": [[str(path.relative_to(self._stage)), ids.start, ids.stop] for path, ids in self._shards],
+            "split": self._split,
+            "n_runs": self._n_runs,
+            "engines": sorted(self._engines, key=str),
+            "state": self.state,
+        }
+
+    def _take_over(self) -> None:
+        """Adopt the staging directory of an interrupted writer with the same key and options, if there is one."""
+        for old in sorted(self.out.parent.glob(f".{self.out.name}.*.importing")):
+            match = _STAGING.fullmatch(old.name)
+            pid = int(match["pid"]) if match and match["name"] == self.out.name else None
+            if pid is None or not _abandoned(old, pid):
+                continue
+            try:
+                progress = json.loads((old / _PROGRESS).read_text())
+            except (OSError, ValueError):
+                continue  # stopped before its first shard was recorded: nothing to keep
+            if not isinstance(progress, dict) or any(progress.get(k) != v for k, v in self._options().items()):
+                continue
+            stage = old.with_name(f".{self.out.name}.{os.getpid()}.{secrets.token_hex(4)}.importing")
+            os.replace(old, stage)
+            listed = {stage / name for name, _, _ in progress["shards"]}
+            for path in storage.shard_paths(stage):
+                if path not in listed:
+                    path.unlink()  # written after the last recorded progress: its samples come again
+            self._own(stage)
+            self._shards = [(stage / name, range(start, stop)) for name, start, stop in progress["shards"]]
+            self._split = list(progress["split"])
+            self._n_runs = list(progress["n_runs"])
+            self._engines = set(progress["engines"])
+            self._columns = tuple(progress["columns"]) or None
+            self.state = dict(progress["state"])
+            self.resumed = dict(progress["state"])
+            return
+
+    def suspend(self) -> None:
+        """Stop writing but keep what is staged, for the next writer with the same ``resume_key`` to take over."""
+        self._closed = True
+        self._rows = []
+        if self._remove_stage is not None:
+            self._remove_stage.detach()
+        _ACTIVE.discard(self._stage)  # type: ignore[arg-type]
+        self._stage = self._remove_stage = None
 
     def _runs(self, kpis: Mapping[str, Sequence[Any]], n_flows: int, n_links: int, where: str) -> dict[str, Any]:
         unknown = [k for k in kpis if k not in RUN_COLUMNS]
@@ -277,6 +363,7 @@ class DatasetWriter:
         self._rows = []
         if self._remove_stage is not None:
             self._remove_stage()
+        _ACTIVE.discard(self._stage)  # type: ignore[arg-type]
         self._stage = self._remove_stage = None
 
     def close(self) -> dict[str, Any]:
@@ -292,6 +379,7 @@ class DatasetWriter:
         try:
             drawn = self._assign_splits()
             stage = self._flush()
+            (stage / _PROGRESS).unlink(missing_ok=True)
             manifest = self._manifest(stage, drawn)
             storage.write_manifest(stage, manifest)
             if self.out.is_dir():
@@ -299,6 +387,7 @@ class DatasetWriter:
             os.replace(stage, self.out)
             if self._remove_stage is not None:
                 self._remove_stage.detach()
+            _ACTIVE.discard(stage)
             self._stage = self._remove_stage = None
         except BaseException:
             self.discard()
@@ -333,8 +422,8 @@ class DatasetWriter:
         parent.mkdir(parents=True, exist_ok=True)
         for old in parent.glob(f".{self.out.name}.*.importing"):
             match = _STAGING.fullmatch(old.name)
-            if match and match["name"] == self.out.name and not _alive(int(match["pid"])):
-                shutil.rmtree(old, ignore_errors=True)  # left by a killed writer
+            if match and match["name"] == self.out.name and _abandoned(old, int(match["pid"])):
+                shutil.rmtree(old, ignore_errors=True)  # left by a killed or interrupted writer
         stage = parent / f".{self.out.name}.{os.getpid()}.{secrets.token_hex(4)}.importing"
         stage.mkdir()
         return stage
@@ -434,6 +523,11 @@ def _remove(stage: Path, owner: int) -> None:
     """Remove a staging directory, unless called in a forked child (whose exit must not touch its parent's)."""
     if os.getpid() == owner:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _abandoned(stage: Path, pid: int) -> bool:
+    """Whether no open writer owns ``stage``, a staging directory made by process ``pid``."""
+    return stage not in _ACTIVE and (pid == os.getpid() or not _alive(pid))
 
 
 def _alive(pid: int) -> bool:

@@ -1,7 +1,8 @@
 """Importers: datasets from elsewhere turned into nettwin datasets, one module per source format.
 
 An importer reads a source (a file or directory) and yields :class:`ImportedSample` objects; :func:`import_dataset`
-feeds them to a :class:`~nettwin.data.DatasetWriter` with the source's provenance. A sample the source holds but a
+feeds them to a :class:`~nettwin.data.DatasetWriter` with the source's provenance, resumably: an interrupted import
+run again with the same source and options goes on from its last complete shard. A sample the source holds but a
 nettwin scenario cannot represent is yielded as :class:`Excluded`: left out, listed in the manifest and warned about,
 never skipped silently. A new format plugs in with
 :func:`register_importer` (by name, as ``nettwin dataset import FORMAT`` names it).
@@ -9,6 +10,8 @@ never skipped silently. A new format plugs in with
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from nettwin._json import plain
 from nettwin.data.writer import DatasetWriter
 from nettwin.errors import DatasetError, NettwinWarning
 from nettwin.scenario.spec import Scenario
@@ -103,12 +107,15 @@ def import_dataset(
     *,
     name: str | None = None,
     seed: int = 0,
+    shard_size: int = 256,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> dict[str, Any]:
     """Import ``source`` (in format ``fmt``) as a new dataset directory ``out``.
 
     The directory appears when every sample has been read and written (see :class:`DatasetWriter`): a run
-    interrupted half-way leaves no dataset behind, and running it again starts afresh.
+    interrupted (Ctrl-C) or killed half-way leaves no dataset behind but keeps its complete shards, and running it
+    again with the same source (unchanged files), format, name, seed and shard size goes on from there; the result
+    is the same as an uninterrupted import's.
 
     Parameters
     ----------
@@ -117,6 +124,7 @@ def import_dataset(
     out : the dataset directory to create (missing or empty).
     name : the dataset's name (default: the directory's name).
     seed : seed of the split drawn for samples the source gives none.
+    shard_size : samples per shard (and per resumable step).
     progress : called as ``progress(done, total)``; ``total`` may be None.
 
     Returns
@@ -147,15 +155,22 @@ def import_dataset(
     describe = getattr(importer, "provenance", None)
     if describe is not None:
         provenance.update(describe(source))
-    excluded: list[dict[str, str]] = []
-    with DatasetWriter(out, name=name, source=provenance, seed=seed) as writer:
+    key = _resume_key(fmt, source, Path(out), provenance)
+    with DatasetWriter(out, name=name, source=provenance, seed=seed, shard_size=shard_size, resume_key=key) as writer:
+        done = writer.resumed or {"read": 0, "excluded": []}
+        excluded: list[dict[str, str]] = list(done["excluded"])
+        if excluded:
+            writer.source["excluded"] = excluded
         if progress is not None:
-            progress(0, total)
-        for sample in importer.samples(source):
+            progress(len(writer) + len(excluded), total)
+        for read, sample in enumerate(importer.samples(source), 1):
+            if read <= done["read"]:
+                continue  # in the shards of the interrupted run taken over
             if isinstance(sample, Excluded):
                 excluded.append({"where": sample.where, "reason": sample.reason})
                 writer.source["excluded"] = excluded
                 continue
+            writer.state = {"read": read, "excluded": list(excluded)}
             writer.add(
                 sample.scenario,
                 sample.kpis,
@@ -196,6 +211,29 @@ def import_dataset(
         "wall_seconds": wall,
         "samples_per_second": n / wall if wall > 0 else 0.0,
     }
+
+
+def _resume_key(fmt: str, source: Path, out: Path, provenance: Mapping[str, Any]) -> str:
+    """What identifies an import's input: the format, the provenance and every source file's name, size and time
+    (leaving out the dataset being written, should it lie inside the source)."""
+    skip = out.resolve()
+    files = (
+        [source]
+        if not source.is_dir()
+        else sorted(
+            p
+            for p in source.rglob("*")
+            if p.is_file()
+            and not any(part.endswith(".importing") for part in p.parts)
+            and skip not in p.resolve().parents
+        )
+    )
+    digest = hashlib.sha256(json.dumps([fmt, plain(provenance)], sort_keys=True).encode())
+    for path in files:
+        stat = path.stat()
+        name = path.relative_to(source) if path != source else ""
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _table() -> Importer:
