@@ -73,22 +73,63 @@ def test_the_spec_example_maps_every_field_with_its_unit(tmp_path: Path) -> None
     assert json.loads(ds.table()["scenario"][0].as_py())["simulation"]["duration"] == 2400.0
 
 
-def test_the_2020_port_matrix_gives_the_same_paths_and_a_scheduled_node_is_left_out(tmp_path: Path) -> None:
+def test_the_2020_port_matrix_gives_the_same_paths_and_schedulers_serve_tos_classes(tmp_path: Path) -> None:
     import_dataset("datanet", dn.spec_example(tmp_path / "a", "2020"), tmp_path / "ds20")
     import_dataset("datanet", dn.spec_example(tmp_path / "b", "2021"), tmp_path / "ds21")
     assert Dataset(tmp_path / "ds20").manifest["source"]["version"] == "2020"
     assert [f["path"] for f in _flows(Dataset(tmp_path / "ds20"))] == [
         f["path"] for f in _flows(Dataset(tmp_path / "ds21"))
     ]
+    # node 1 schedules three queues by DRR; the flow 0→2 is of class 2, the 1→2 flows of class 1
     root = dn.spec_example(tmp_path / "c", "2020")
     graph = root / "graphs" / "graph-demo.txt"
     drr = (
         'node [ id 1 label "1" queueSizes "16,16,8" schedulingPolicy "DRR" schedulingWeights "50,30,20" levelsQoS "3" ]'
     )
     graph.write_text(re.sub(r"node \[ id 1 .*\]", drr, graph.read_text()))
-    with pytest.raises(DatasetError, match=r"every sample was left out \(1; the first at .*: node 1 schedules 3 queue"):
-        import_dataset("datanet", root, tmp_path / "ds")
-    assert not (tmp_path / "ds").exists()
+    traffic = [*dn.TRAFFIC]
+    traffic[2] = traffic[2][:-1] + "2"
+    traffic[5] = traffic[5][:-1] + "1"
+    traffic[5] = traffic[5].replace(",0:3,", ",1:3,")
+    archive = dn.Archive("gnnet_data_set_0_0", [_example(tmp_path, traffic=dn.pair_line(traffic, "600"))[1]])
+    dn.write(root, [archive], {}, {})
+    import_dataset("datanet", root, tmp_path / "ds")
+    ds = Dataset(tmp_path / "ds")
+    scenario = parse_scenario(json.loads(ds.table()["scenario"][0].as_py()))
+    links = {(str(link.src), str(link.dst)): link for link in scenario.topology.links or []}
+    drr_port = links["1", "2"].scheduler
+    assert drr_port.policy == "drr" and [(q.buffer, q.weight) for q in drr_port.queues] == [(15, 50), (15, 30), (7, 20)]
+    assert links["0", "1"].scheduler is None and links["0", "1"].buffer == 15  # FIFO nodes keep one queue
+    assert [f.tos for f in scenario.flows] == [0, 2, 1, 1, 0]
+    (run,) = simulate(scenario, seed=3)  # the built-in engine serves the classes as the source's simulator did
+    assert np.all(run.flows["rx_packets"] > 0)
+    fifo3 = 'node [ id 2 label "2" queueSizes "16,16,8" schedulingPolicy "FIFO" levelsQoS "3" ]'
+    graph.write_text(re.sub(r"node \[ id 2 .*\]", fifo3, graph.read_text()))
+    with pytest.raises(DatasetError, match=r"every sample was left out \(1; the first at .*: node 2 is FIFO over 3"):
+        import_dataset("datanet", root, tmp_path / "ds2")
+    assert not (tmp_path / "ds2").exists()
+
+
+def test_a_strict_priority_node_and_a_class_without_its_queue(tmp_path: Path) -> None:
+    root = dn.spec_example(tmp_path / "sp", "2020")
+    graph = root / "graphs" / "graph-demo.txt"
+    sp = 'node [ id 0 label "0" queueSizes "16,8" schedulingPolicy "SP" levelsQoS "2" ]'
+    graph.write_text(re.sub(r"node \[ id 0 .*\]", sp, graph.read_text()))
+    traffic = [*dn.TRAFFIC]
+    traffic[1] = traffic[1][:-1] + "1"
+    archive = dn.Archive("gnnet_data_set_0_0", [_example(tmp_path, traffic=dn.pair_line(traffic, "600"))[1]])
+    dn.write(root, [archive], {}, {})
+    import_dataset("datanet", root, tmp_path / "ds")
+    scenario = parse_scenario(json.loads(Dataset(tmp_path / "ds").table()["scenario"][0].as_py()))
+    port = next(link for link in scenario.topology.links or [] if (link.src, link.dst) == (0, 1)).scheduler
+    assert port.policy == "sp" and [(q.buffer, q.weight) for q in port.queues] == [(15, None), (7, None)]
+    assert [f.tos for f in scenario.flows][:2] == [1, 0]
+    traffic[2] = traffic[2][:-1] + "2"  # class 2 at a port of two queues
+    archive = dn.Archive("gnnet_data_set_0_0", [_example(tmp_path, traffic=dn.pair_line(traffic, "600"))[1]])
+    dn.write(root, [archive], {}, {})
+    with pytest.raises(DatasetError, match=r"traffic\.txt: line 1: flows\[1\]\.tos: class 2 needs queue 2") as err:
+        import_dataset("datanet", root, tmp_path / "ds2")
+    assert "\n" not in str(err.value)
 
 
 def test_a_ppbp_flow_keeps_its_bursts_and_its_mean_rate(tmp_path: Path) -> None:

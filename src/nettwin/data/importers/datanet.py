@@ -11,9 +11,11 @@ variants are read: 2020 (several queues per port, scheduling policies, ToS class
 The simulator has no physical units: its time unit is read as the second, so bits per time unit become bit/s. A
 sample becomes a scenario of directed links (capacity from the graph, no propagation delay, the node's queue size as
 ``queue``, which counts the packet being sent as the source does) whose flows follow the routing file's paths; each
-field's mapping is in :data:`SEMANTICS`, recorded in the manifest's ``source.semantics``. Samples a scenario cannot
-express yet (scheduling other than one FIFO queue per port; several flows of a pair without per-flow results) are
-left out and listed in the manifest; a sample whose simulation was not stable is left out too, as the source says.
+field's mapping is in :data:`SEMANTICS`, recorded in the manifest's ``source.semantics``. A node's scheduling policy
+(FIFO, SP, WFQ, DRR) and queues become a scheduler on each of its output links, and a flow's ToS its class. Samples a
+scenario cannot express (a FIFO node with several queue sizes; several flows of a pair without per-flow results)
+are left out and listed in the manifest; a sample whose simulation was not stable is left out too, as the source
+says.
 """
 
 from __future__ import annotations
@@ -98,7 +100,11 @@ SEMANTICS: dict[str, Any] = {
     },
     "assumed": {
         "links": "each graph edge is a one-way link with its bandwidth as capacity and no propagation delay",
-        "queues": "a node's queueSizes[0] is the queue of each of its output ports, the packet in service included",
+        "queues": "a node's queueSizes are the queues of each of its output ports, the packet in service included "
+        "(queue: K); FIFO nodes have one",
+        "scheduling": "SP, WFQ and DRR nodes give each output port a scheduler of the same policy over their queues "
+        "(weights as given; SP weights, if any, unused); queue 0 is SP's highest priority (the source does not say)",
+        "tos": "a flow's ToS is its class: queue ToS of every scheduled port serves it",
         "traffic": "the flow's mean rate is EqLambda; the remaining parameters set the law's shape (see docs)",
         "truncation": "ExpMaxFactor (the truncation of exponential draws at that many means) is not represented",
         "onoff": "while on, a flow sends at a constant rate (the source does not document its process when on)",
@@ -224,7 +230,7 @@ class _Graph:
     edges: list[tuple[int, int]]
     capacity: dict[tuple[int, int], float]
     port: dict[tuple[int, int], int]
-    queue: list[int]
+    ports: list[dict[str, Any]]  # per node, what its output links get: a queue size, or a scheduler
     refusal: str | None  # why a scenario cannot express this graph's ports, if it cannot
 
 
@@ -296,7 +302,7 @@ def _read_graph(path: Path, root: Path) -> _Graph:
     ids = sorted(g.nodes)
     if not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids) or ids != list(range(len(ids))):
         raise DatasetError(f"{shown}: node ids must be 0 … N−1, got {ids[:5]}{'…' if len(ids) > 5 else ''}")
-    queue: list[int] = []
+    ports: list[dict[str, Any]] = []
     refusal = None
     for n in ids:
         attrs = g.nodes[n]
@@ -311,18 +317,27 @@ def _read_graph(path: Path, root: Path) -> _Graph:
         levels = _whole(attrs.get("levelsQoS", len(sizes)), at, "levelsQoS", 1)
         if levels != len(sizes):
             raise DatasetError(f"{at}: levelsQoS is {levels} but queueSizes lists {len(sizes)} queue(s)")
+        weights = None
         if "schedulingWeights" in attrs:
             weights = [_number(w, at, "schedulingWeights") for w in str(attrs["schedulingWeights"]).split(",")]
             if len(weights) != levels:
                 raise DatasetError(f"{at}: schedulingWeights lists {len(weights)} weights for {levels} queue(s)")
+            if any(w <= 0 for w in weights):
+                raise DatasetError(f"{at}: schedulingWeights: must be > 0, got {attrs['schedulingWeights']!r}")
         elif policy in ("WFQ", "DRR"):
             raise DatasetError(f"{at}: a {policy} node needs schedulingWeights")
-        if refusal is None and (policy != "FIFO" or levels > 1):
-            refusal = (
-                f"node {n} schedules {levels} queue(s) by {policy}; scheduling policies and ToS classes are not in "
-                "the scenario format yet (one FIFO queue per port is)"
-            )
-        queue.append(sizes[0])
+        if policy == "FIFO":
+            if levels > 1 and refusal is None:
+                refusal = (
+                    f"node {n} is FIFO over {levels} queues (sizes {sizes_raw}); the source does not say how one "
+                    "FIFO port uses several queue sizes"
+                )
+            ports.append({"queue": sizes[0]})
+        else:
+            queues = [{"queue": k} for k in sizes]
+            if policy != "SP":  # strict priority has no use for weights (the semantics record an SP node's as unused)
+                queues = [{**q, "weight": w} for q, w in zip(queues, weights or [], strict=True)]
+            ports.append({"scheduler": {"policy": policy.lower(), "queues": queues}})
     capacity: dict[tuple[int, int], float] = {}
     port: dict[tuple[int, int], int] = {}
     for u, v, attrs in g.edges(data=True):
@@ -341,7 +356,7 @@ def _read_graph(path: Path, root: Path) -> _Graph:
             port[(u, v)] = _whole(attrs["port"], at, "port")
     if not capacity:
         raise DatasetError(f"{shown}: has no edges")
-    return _Graph(len(ids), list(capacity), capacity, port, queue, refusal)
+    return _Graph(len(ids), list(capacity), capacity, port, ports, refusal)
 
 
 def _read_routing(path: Path, graph: _Graph, shown: str) -> dict[tuple[int, int], list[int]]:
@@ -501,8 +516,7 @@ class _Archive:
         if isinstance(flows, Excluded):
             return flows
         links = [
-            {"src": u, "dst": v, "capacity": capacity[(u, v)], "delay": 0.0, "queue": graph.queue[u]}
-            | {"bidirectional": False}
+            {"src": u, "dst": v, "capacity": capacity[(u, v)], "delay": 0.0, **graph.ports[u], "bidirectional": False}
             for u, v in graph.edges
         ]
         if self.with_links:
@@ -627,7 +641,8 @@ def _flows(
             tuples = result
         for i, (values, measured) in enumerate(zip(generators, tuples, strict=True)):
             at = f"{w_traffic}: pair {src}→{dst}{f' flow {i}' if len(generators) > 1 else ''}"
-            flows.append({"src": src, "dst": dst, "path": routes[(src, dst)], "traffic": _traffic(values, at)})
+            law, tos = _traffic(values, at)
+            flows.append({"src": src, "dst": dst, "path": routes[(src, dst)], "tos": tos, "traffic": law})
             labelled |= _flow_kpis(measured, sim_time, kpis)
     if not flows:
         raise DatasetError(f"{w_traffic}: no pair has traffic")
@@ -650,8 +665,9 @@ def _flow_kpis(r: list[float], sim_time: float, out: dict[str, list[Any]]) -> bo
     return measured
 
 
-def _traffic(values: list[float], where: str) -> dict[str, Any]:
-    """One flow's generator, ``time_code, time params, size_code, size params, ToS``, as a nettwin traffic."""
+def _traffic(values: list[float], where: str) -> tuple[dict[str, Any], int]:
+    """One flow's generator, ``time_code, time params, size_code, size params, ToS``, as a nettwin traffic and
+    class."""
     code = _whole(values[0], where, "time code")
     if code not in TIME_LAWS:
         raise DatasetError(f"{where}: time code {code}: unknown (known: {', '.join(map(str, TIME_LAWS))})")
@@ -665,7 +681,7 @@ def _traffic(values: list[float], where: str) -> dict[str, Any]:
         raise DatasetError(
             f"{where}: expected the ToS as the last value after the size law; found {len(values) - at} value(s) there"
         )
-    _whole(values[at], where, "ToS")
+    tos = _whole(values[at], where, "ToS")
     if t["EqLambda"] <= 0:
         raise DatasetError(f"{where}: EqLambda: a flow with traffic needs a mean rate > 0, got {t['EqLambda']:g}")
     for name, value in t.items():
@@ -704,7 +720,7 @@ def _traffic(values: list[float], where: str) -> dict[str, Any]:
             burst_max=high / 8.0,
             pareto_shape=shape,
         )
-    return traffic
+    return traffic, tos
 
 
 def _size(values: list[float], at: int, where: str) -> tuple[dict[str, Any], int]:
