@@ -574,6 +574,114 @@ def _catch_up(
     return pool
 
 
+@njit(cache=True)
+def _depart(
+    links,
+    link,
+    now,
+    warmup,
+    duration,
+    out,
+    pool,
+    ring_off,
+    ring_cap,
+    ring_head,
+    ring_tail,
+    last_depart,
+    qpool,
+    q_off,
+    q_cap,
+    q_head,
+    q_tail,
+    deficit,
+    vtime,
+    drr_cur,
+    drr_fresh,
+):
+    """The oldest packet of scheduled ``link`` has reached the next node: start the transmissions due by now.
+    Returns the (possibly grown) link pool."""
+    sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
+    return _catch_up(
+        links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
+    )
+
+
+@njit(cache=True)
+def _arrive(
+    links,
+    link,
+    f,
+    tos,
+    pos,
+    size,
+    birth,
+    now,
+    warmup,
+    duration,
+    out,
+    key,
+    tree,
+    pool,
+    ring_off,
+    ring_cap,
+    ring_head,
+    ring_tail,
+    last_depart,
+    qpool,
+    q_off,
+    q_cap,
+    q_head,
+    q_tail,
+    last_tag,
+    deficit,
+    vtime,
+    drr_cur,
+    drr_fresh,
+):
+    """A packet of flow ``f`` (class ``tos``) arrives at scheduled ``link``: drop it if its queue is full while the
+    link sends, else queue it (and send it at once if the link is idle). Returns the (possibly grown) link and queue
+    pools."""
+    sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
+    pool = _catch_up(
+        links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
+    )
+    lo = links.queue_ptr[link]
+    q = lo + tos
+    idle = last_depart[link] <= now
+    if not idle and q_tail[q] - q_head[q] >= links.queue_buffer[q]:
+        if birth >= warmup:
+            out.link_drops[link] += 1
+        return pool, qpool
+    if idle:
+        # A new busy period: WFQ's virtual time and tags restart.
+        vtime[link] = 0.0
+        last_tag[lo : links.queue_ptr[link + 1]] = 0.0
+    tag = 0.0
+    if links.policy[link] == WFQ:
+        tag = max(last_tag[q], vtime[link]) + size * 8.0 / links.queue_weight[q]
+        last_tag[q] = tag
+    if q_tail[q] - q_head[q] == q_cap[q]:
+        qpool = _grow_rings(qpool, q_off, q_cap, q_head, q_tail, q)
+    i = _slot(q_off, q_cap, q, q_tail[q])
+    qpool[i].flow = f
+    qpool[i].pos = pos
+    qpool[i].size = size
+    qpool[i].birth = birth
+    qpool[i].arrive = now
+    qpool[i].tag = tag
+    q_tail[q] += 1
+    if idle:
+        was_empty = ring_tail[link] == ring_head[link]
+        sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
+        pool = _catch_up(
+            links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
+        )
+        if was_empty:
+            head = pool[_slot(ring_off, ring_cap, link, ring_head[link])]
+            _tree_set(key, tree, link, head.depart + links.delay[link])
+    return pool, qpool
+
+
 # ------------------------------------------------------------------------------------------------------------
 # The event loop.
 
@@ -651,8 +759,7 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
             if ring_queue[link] < ring_head[link]:
                 ring_queue[link] = ring_head[link]
             if links.policy[link] != FIFO:
-                sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
-                pool = _catch_up(
+                pool = _depart(
                     links,
                     link,
                     now,
@@ -665,7 +772,15 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                     ring_head,
                     ring_tail,
                     last_depart,
-                    sched,
+                    qpool,
+                    q_off,
+                    q_cap,
+                    q_head,
+                    q_tail,
+                    deficit,
+                    vtime,
+                    drr_cur,
+                    drr_fresh,
                 )
             if ring_head[link] < ring_tail[link]:
                 nxt = pool[_slot(ring_off, ring_cap, link, ring_head[link])].depart + links.delay[link]
@@ -705,68 +820,37 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
         link = flows.path_links[pos]
         hops += 1
         if links.policy[link] != FIFO:
-            sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
-            pool = _catch_up(
+            pool, qpool = _arrive(
                 links,
                 link,
+                f,
+                flows.tos[f],
+                pos,
+                size,
+                birth,
                 now,
                 warmup,
                 duration,
                 out,
+                key,
+                tree,
                 pool,
                 ring_off,
                 ring_cap,
                 ring_head,
                 ring_tail,
                 last_depart,
-                sched,
+                qpool,
+                q_off,
+                q_cap,
+                q_head,
+                q_tail,
+                last_tag,
+                deficit,
+                vtime,
+                drr_cur,
+                drr_fresh,
             )
-            lo = links.queue_ptr[link]
-            q = lo + flows.tos[f]
-            idle = last_depart[link] <= now
-            if not idle and q_tail[q] - q_head[q] >= links.queue_buffer[q]:
-                if birth >= warmup:
-                    out.link_drops[link] += 1
-                continue
-            if idle:
-                # A new busy period: WFQ's virtual time and tags restart.
-                vtime[link] = 0.0
-                last_tag[lo : links.queue_ptr[link + 1]] = 0.0
-            tag = 0.0
-            if links.policy[link] == WFQ:
-                tag = max(last_tag[q], vtime[link]) + size * 8.0 / links.queue_weight[q]
-                last_tag[q] = tag
-            if q_tail[q] - q_head[q] == q_cap[q]:
-                qpool = _grow_rings(qpool, q_off, q_cap, q_head, q_tail, q)
-            i = _slot(q_off, q_cap, q, q_tail[q])
-            qpool[i].flow = f
-            qpool[i].pos = pos
-            qpool[i].size = size
-            qpool[i].birth = birth
-            qpool[i].arrive = now
-            qpool[i].tag = tag
-            q_tail[q] += 1
-            if idle:
-                was_empty = ring_tail[link] == ring_head[link]
-                sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
-                pool = _catch_up(
-                    links,
-                    link,
-                    now,
-                    warmup,
-                    duration,
-                    out,
-                    pool,
-                    ring_off,
-                    ring_cap,
-                    ring_head,
-                    ring_tail,
-                    last_depart,
-                    sched,
-                )
-                if was_empty:
-                    head = pool[_slot(ring_off, ring_cap, link, ring_head[link])]
-                    _tree_set(key, tree, link, head.depart + links.delay[link])
             continue
         while (
             ring_queue[link] < ring_tail[link] and pool[_slot(ring_off, ring_cap, link, ring_queue[link])].depart <= now
