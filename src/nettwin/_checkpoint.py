@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import nettwin
 from nettwin._files import atomic_write_bytes
-from nettwin._validation import short_repr
+from nettwin._validation import short_repr, string_keyed
 from nettwin.errors import NettwinError, NettwinWarning
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ def check_weights(
     """
     import torch
 
-    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+    if not string_keyed(state):
         raise error(f"{owner}: '{where}' must map weight names to tensors")
     for name, tensor in state.items():
         if not isinstance(tensor, torch.Tensor):

@@ -26,6 +26,7 @@ __all__ = [
     "check_known",
     "short_repr",
     "finite",
+    "string_keyed",
     "WIDTH",
     "DEPTH",
 ]
@@ -44,6 +45,11 @@ def short_repr(value: Any) -> str:
 def finite(value: Any) -> bool:
     """A real number (not a bool) that is finite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def string_keyed(value: Any) -> bool:
+    """A mapping whose every key is a string: what options, a file's sections and a module's weights must be."""
+    return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
 
 
 class Check:
@@ -150,9 +156,7 @@ class NumberMap(Check):
         return f"a mapping of names to {'numbers > 0' if self.positive else 'finite numbers'}"
 
     def ok(self, value: Any) -> bool:
-        return isinstance(value, dict) and all(
-            isinstance(k, str) and finite(v) and (v > 0 or not self.positive) for k, v in value.items()
-        )
+        return string_keyed(value) and all(finite(v) and (v > 0 or not self.positive) for v in value.values())
 
 
 WIDTH = Interval(int, 1, 1024)

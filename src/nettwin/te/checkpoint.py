@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nettwin._checkpoint import check_weights, read_tagged, write_tagged
-from nettwin._validation import Interval, Text, check_known, short_repr, validate_params
+from nettwin._validation import Interval, Text, check_known, short_repr, string_keyed, validate_params
 from nettwin.errors import TEError
 from nettwin.te.dote import DOTENet, DOTESolver
 from nettwin.te.geminet import GeminetNet, GeminetSolver
@@ -83,7 +83,7 @@ def load_solver(path: str | Path, device: str | None = None) -> GeminetSolver | 
     cls = classes[kind]
     config, state = payload.get("config", {}), payload.get("state", {})
     for where, value in (("config", config), ("state", state)):
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        if not string_keyed(value):
             raise TEError(f"{owner}: '{where}' must be a mapping; got {short_repr(value)}")
     check_known(owner, config, list(cls.PARAMS), TEError, prefix="config")
     validate_params(owner, config, cls.PARAMS, TEError, prefix="config", given_only=True)

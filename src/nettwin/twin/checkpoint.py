@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nettwin._checkpoint import read_tagged, write_tagged
-from nettwin._validation import short_repr
+from nettwin._validation import short_repr, string_keyed
 from nettwin.errors import TwinError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_checkpoint", "read_checkpoint"]
@@ -52,24 +52,21 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         if not ok:
             raise TwinError(f"{path}: '{where}' must be {what}; got {short_repr(value)}")
 
-    def is_map(value: Any) -> bool:
-        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
-
     expect(isinstance(data["twin"], str), "twin", "a twin name", data["twin"])
-    expect(is_map(data["params"]), "params", "a mapping of parameter names to values", data["params"])
-    expect(is_map(data["models"]), "models", "a mapping of model names to models", data["models"])
+    expect(string_keyed(data["params"]), "params", "a mapping of parameter names to values", data["params"])
+    expect(string_keyed(data["models"]), "models", "a mapping of model names to models", data["models"])
     for name, entry in data["models"].items():
         expect(
-            is_map(entry) and set(entry) == {"config", "state"},
+            string_keyed(entry) and set(entry) == {"config", "state"},
             f"models.{name}",
             "a mapping with 'config' and 'state'",
             entry,
         )
-        expect(is_map(entry["config"]), f"models.{name}.config", "a mapping of options", entry["config"])
+        expect(string_keyed(entry["config"]), f"models.{name}.config", "a mapping of options", entry["config"])
     for key in ("normalisation", "ranges"):
         value = data.get(key)
-        expect(value is None or is_map(value), key, "a mapping or None", value)
-    expect(is_map(data.get("meta", {})), "meta", "a mapping", data.get("meta"))
+        expect(value is None or string_keyed(value), key, "a mapping or None", value)
+    expect(string_keyed(data.get("meta", {})), "meta", "a mapping", data.get("meta"))
     history = data.get("history", [])
-    expect(isinstance(history, list) and all(is_map(r) for r in history), "history", "a list of records", history)
+    expect(isinstance(history, list) and all(string_keyed(r) for r in history), "history", "a list of records", history)
     return data

@@ -12,10 +12,9 @@ before any model is built.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
 from typing import Any
 
-from nettwin._validation import check_known, short_repr, validate_params
+from nettwin._validation import check_known, short_repr, string_keyed, validate_params
 from nettwin.errors import TwinError
 from nettwin.twin.blocks import TwinModel
 from nettwin.twin.models import GLANCE, GNN, RouteNet, RouteNetFermi
@@ -88,7 +87,7 @@ def check_options(name: str, options: Any, owner: str | None = None, prefix: str
     """
     cls = _model_class(name)
     owner = owner or f"model '{name}'"
-    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+    if not string_keyed(options):
         where = f"'{prefix}'" if prefix else "options"
         raise TwinError(f"{owner}: {where} must map option names to values; got {short_repr(options)}")
     check_known(owner, options, _arguments(cls), TwinError, prefix=prefix)
