@@ -183,6 +183,7 @@ def test_weights_that_are_not_finite_are_refused(value, saved, tmp_path):
         ("params.probabilistic", 1, r"'params.probabilistic' must be true or false; got 1"),
         ("params.depth", 3, r"unknown field 'params.depth'"),
         ("params.options", {"T": 2.5}, r"'params.options.T' must be an int in \[1, 64\]; got 2.5"),
+        ("models.mtl.config", ["T", 3], r"'models.mtl.config' must map option names to values; got \['T', 3\]"),
         ("models.mtl.config.path", 200_000, r"'models.mtl.config.path' must be an int in \[1, 1024\]; got 200000"),
         ("models.mtl.config.T", 10**9, r"'models.mtl.config.T' must be an int in \[1, 64\]; got 1000000000"),
         ("models.mtl.config.path_features", ["speed"], r"'models.mtl.config.path_features' must be a list of"),

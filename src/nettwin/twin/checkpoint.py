@@ -37,7 +37,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint and check its layout: missing, not a twin checkpoint, damaged or too new are each said.
 
     The values themselves (parameters, model configs, weights, statistics) are checked by the twin that loads
-    them (:func:`~nettwin.twin.estimator.load_twin`).
+    them (:func:`~nettwin.twin.estimator.load_twin`; model configs by :func:`~nettwin.twin.registry.check_options`,
+    once).
 
     Raises
     ------
@@ -62,7 +63,6 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             "a mapping with 'config' and 'state'",
             entry,
         )
-        expect(string_keyed(entry["config"]), f"models.{name}.config", "a mapping of options", entry["config"])
     for key in ("normalisation", "ranges"):
         value = data.get(key)
         expect(value is None or string_keyed(value), key, "a mapping or None", value)

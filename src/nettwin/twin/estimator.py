@@ -12,6 +12,7 @@ samples, and return ``{kpi: (F,) array}`` in SI units (s, bit/s, packets) per ne
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 import warnings
@@ -584,9 +585,10 @@ class Twin(BaseTwin):
                 f"{owner}: 'models' holds {sorted(data['models'])}, but a {twin.strategy} twin of "
                 f"{twin.kpis_} has {sorted(expected)}"
             )
+        classes = {}
         for name, entry in data["models"].items():
             where = f"models.{name}.config"
-            check_options(twin.model, entry["config"], owner, where)
+            classes[name] = check_options(twin.model, entry["config"], owner, where)
             needed = [name] if twin.strategy == "stl" else twin.kpis_
             lacking = [k for k in needed if k not in entry["config"].get("kpis", [])]
             if lacking:
@@ -606,10 +608,8 @@ class Twin(BaseTwin):
         dev = pick_device(device)
         twin.models_ = {}
         for name, entry in data["models"].items():
-            config = entry["config"]
-            model = check_weights(
-                lambda c=config: build_model(twin.model, **c), entry["state"], f"models.{name}.state", owner, TwinError
-            )
+            build = functools.partial(classes[name], **entry["config"])  # options checked above, once
+            model = check_weights(build, entry["state"], f"models.{name}.state", owner, TwinError)
             twin.models_[name] = model.to(dev).eval()
         return twin
 

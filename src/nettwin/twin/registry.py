@@ -74,11 +74,12 @@ def _model_class(name: str) -> type[TwinModel]:
         raise TwinError(f"unknown twin model {short_repr(name)}; choose one of {', '.join(_MODELS)}") from None
 
 
-def check_options(name: str, options: Any, owner: str | None = None, prefix: str | None = None) -> None:
+def check_options(name: str, options: Any, owner: str | None = None, prefix: str | None = None) -> type[TwinModel]:
     """Check model options against the model's declared ranges (``PARAMS``); options not given keep defaults.
 
     ``owner`` starts the message (default ``model '<name>'``); ``prefix`` names the options as fields of a file
-    (e.g. ``models.mtl.config``).
+    (e.g. ``models.mtl.config``). Returns the model's class, to build from the checked options without checking
+    them again.
 
     Raises
     ------
@@ -92,6 +93,7 @@ def check_options(name: str, options: Any, owner: str | None = None, prefix: str
         raise TwinError(f"{owner}: {where} must map option names to values; got {short_repr(options)}")
     check_known(owner, options, _arguments(cls), TwinError, prefix=prefix)
     validate_params(owner, options, getattr(cls, "PARAMS", {}), TwinError, prefix=prefix, given_only=True)
+    return cls
 
 
 def build_model(name: str, **config: Any) -> TwinModel:
@@ -102,5 +104,4 @@ def build_model(name: str, **config: Any) -> TwinModel:
     TwinError
         For an unknown name or option, or an option outside its range.
     """
-    check_options(name, config)
-    return _MODELS[name](**config)
+    return check_options(name, config)(**config)
