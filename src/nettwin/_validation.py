@@ -8,6 +8,7 @@ thing about the same mistake — which parameter, of what, what was expected, wh
 from __future__ import annotations
 
 import math
+import numbers
 import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ __all__ = [
     "short_repr",
     "finite",
     "string_keyed",
+    "plain_int",
+    "COUNT",
     "WIDTH",
     "DEPTH",
 ]
@@ -45,6 +48,12 @@ def short_repr(value: Any) -> str:
 def finite(value: Any) -> bool:
     """A real number (not a bool) that is finite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def plain_int(value: Any) -> Any:
+    """A whole number of any integer type (a NumPy count taken from an array) as a Python int; anything else,
+    booleans included, unchanged for a :class:`Check` to judge."""
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
 
 
 def string_keyed(value: Any) -> bool:
@@ -165,6 +174,9 @@ gigabytes of weights."""
 
 DEPTH = Interval(int, 1, 64)
 """Layers or message-passing iterations."""
+
+COUNT = Interval(int, 1)
+"""A count of things: a whole number ≥ 1."""
 
 
 def validate_params(

@@ -21,6 +21,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from nettwin._validation import COUNT, Interval, plain_int
 from nettwin.errors import TEError
 from nettwin.te.graph import TEGraph
 
@@ -34,6 +35,9 @@ MAX_K = 64
 462 pairs, k = 256 about 20 s, growing faster than k on larger graphs), and the LP and the learned solvers grow with
 every path; published TE solvers use 4 to 16."""
 
+_K_RANGE = Interval(int, 1, MAX_K)
+"""Accepted values of ``k``."""
+
 
 def check_k(k: object) -> int:
     """``k`` (candidate paths per pair) as an int, or a :class:`TEError` saying what is accepted.
@@ -43,11 +47,12 @@ def check_k(k: object) -> int:
     >>> check_k(4)
     4
     """
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+    value = plain_int(k)
+    if not COUNT.ok(value):
         raise TEError(f"k (paths per pair) must be a whole number ≥ 1, got {k!r}")
-    if k > MAX_K:
+    if not _K_RANGE.ok(value):
         raise TEError(f"k (paths per pair) must be at most {MAX_K}, got {k}: more paths per pair take too long to find")
-    return int(k)
+    return value
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from nettwin._validation import COUNT, plain_int
 from nettwin.errors import TEError
 
 __all__ = [
@@ -58,16 +59,17 @@ def check_steps(steps: object, n: int) -> int:
     >>> check_steps(96, 22)
     96
     """
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+    value = plain_int(steps)
+    if not COUNT.ok(value):
         raise TEError(f"steps must be a whole number ≥ 1, got {steps!r}")
-    need = int(steps) * n * n * 8
+    need = value * n * n * 8
     if need > MAX_SEQUENCE_BYTES:
         most = max(1, MAX_SEQUENCE_BYTES // (n * n * 8))
         raise TEError(
             f"steps: {steps} time steps of {n}×{n} demand matrices need {need / 2**30:,.1f} GiB, more than the "
             f"{MAX_SEQUENCE_BYTES / 2**30:g} GiB nettwin builds; use at most {most:,} steps on this topology"
         )
-    return int(steps)
+    return value
 
 
 T = TypeVar("T")
