@@ -231,3 +231,50 @@ def test_ns3_refuses_scheduled_ports_before_any_worker(policy):
 def test_queueing_theory_refuses_weighted_scheduling(policy):
     with pytest.raises(EngineError, match=f"^the analytic model: it has no closed form for {policy} scheduling"):
         QueueingModel().simulate(_two_classes(policy))
+
+
+@pytest.mark.parametrize(
+    ("size", "second_moment"),
+    [({"dist": "exponential", "mean": MEAN}, 2 * SERVICE**2), (MEAN, SERVICE**2)],
+    ids=["exponential", "fixed"],
+)
+def test_queueing_theory_gives_cobham_for_strict_priority(size, second_moment):
+    net = one_link(
+        {"policy": "sp", "queues": [{"buffer": 100_000}, {"buffer": 100_000}]},
+        [(0, "300kbps", size), (1, "500kbps", size)],
+    )
+    r = QueueingModel().simulate(net)
+    assert r.flows["delay"] == pytest.approx(cobham([30.0, 50.0], second_moment), rel=1e-9)
+    assert r.links["utilisation"][0] == pytest.approx(0.8, rel=1e-9)
+    # Little's law per class, summed over the link's queues: packets waiting = Σ λ_k W_k.
+    waiting = np.array([30.0, 50.0]) @ (r.flows["delay"] - SERVICE)
+    assert r.links["mean_queue"][0] == pytest.approx(waiting, rel=1e-9)
+
+
+def test_queueing_theory_starves_the_low_class_and_follows_the_simulation_under_overload():
+    net = one_link(
+        {"policy": "sp", "queues": [{"buffer": 10}, {"buffer": 10}]},
+        [(0, "1.5Mbps", {"dist": "exponential", "mean": MEAN}), (1, "300kbps", {"dist": "exponential", "mean": MEAN})],
+        duration=300.0,
+    )
+    qt, sim = QueueingModel().simulate(net), BuiltinEngine().simulate(net)
+    # The model makes the high class an M/M/1/b queue of its own (leaving out the residual low-class service).
+    rho = 1.5
+    assert qt.flows["drop_rate"][0] == pytest.approx((1 - rho) * rho**11 / (1 - rho**12), rel=1e-9)
+    assert qt.flows["drop_rate"][1] > 0.98 and sim.flows["drop_rate"][1] > 0.97
+    assert qt.flows["drop_rate"][0] == pytest.approx(sim.flows["drop_rate"][0], abs=0.02)
+    assert np.all(np.isfinite(qt.flows["delay"])) and qt.flows["delay"][1] > 100 * qt.flows["delay"][0]
+
+
+def test_queueing_theory_maps_classes_to_queues_along_paths():
+    # Every link strict priority, flows of both classes across three hops: finite, and class 0 faster than class 1
+    # wherever both share their path.
+    sched = {"policy": "sp", "queues": [{}, {}]}
+    hi, lo = _mixed(sched, tos=0), _mixed(sched, tos=1)
+    both = build_network(
+        hi.scenario.model_copy(update={"flows": [*hi.scenario.flows[:3], *lo.scenario.flows[:3]]}, deep=True)
+    )
+    r = QueueingModel().simulate(both)
+    assert np.all(np.isfinite(r.flows["delay"])) and np.all(np.isfinite(r.flows["jitter"]))
+    assert np.all(r.flows["delay"][:3] < r.flows["delay"][3:])
+    assert r.links["drops"].sum() == pytest.approx(r.flows["drops"].sum(), rel=0.01)

@@ -1,4 +1,5 @@
-r"""The queueing-theory baseline: every link an M/M/1/b queue, coupled by the losses along flow paths.
+r"""The queueing-theory baseline: every link (every class of a strict-priority link) an M/M/1/b queue, coupled by
+the losses along flow paths.
 
 This is the analytic model RouteNet is compared against (Rusek et al., IEEE JSAC 2020), returning the same
 :class:`~nettwin.sim.result.SimResult` an engine does, so it runs wherever an engine runs
@@ -56,6 +57,22 @@ propagation delay:
 Per link: ``utilisation`` :math:`= \lambda_l (1 - P_l)/\mu_l`,
 ``drops`` :math:`= \mathrm{round}(\lambda_l P_l T)`, ``mean_queue`` = mean number waiting,
 ``tx_packets`` :math:`= \mathrm{round}(\lambda_l (1 - P_l) T)`.
+
+Strict priority
+---------------
+At a link scheduled by ``sp`` every class :math:`k` (queue 0 first) is a queue of its own in the equations above:
+its arrivals :math:`\lambda_k` are the flows of that class, its blocking is M/M/1/b with the class's buffer and the
+service rate the classes above it leave, :math:`\mu_k (1 - \sigma_{k-1})`, :math:`\sigma_{k-1}` their carried load
+(at least :data:`STARVED`), solved in the same fixed point. Its mean sojourn, when the offered load of it and every
+class above it is below 1, is Cobham's non-preemptive priority M/G/1 waiting time plus its service,
+
+.. math::  W_k = \frac{W_0}{(1 - \sigma_{k-1})(1 - \sigma_k)}, \qquad W_0 = \tfrac12 \sum_i \lambda_i E[S_i^2],
+
+with carried rates and each class's transmission-time second moment (exact for Poisson arrivals and buffers too
+large to drop; it counts the residual service of lower classes, which the blocking leaves out); its sojourn variance
+is taken as that of an exponential law of that mean. A class beyond that saturates its queue and keeps the M/M/1/b
+sojourn at the reduced rate. Link figures sum over the link's queues, ``mean_queue`` by Little's law. WFQ and DRR
+have no such closed form: the model refuses links scheduled by them (:func:`limitation`).
 """
 
 from __future__ import annotations
@@ -76,7 +93,7 @@ from nettwin.analytic.mm1b import (
     mm1b_utilisation,
 )
 from nettwin.errors import EngineError
-from nettwin.scenario.network import FIFO, Network
+from nettwin.scenario.network import FIFO, SP, Network
 from nettwin.scenario.spec import SCHEDULING_POLICIES, Scenario
 from nettwin.sim.result import SimResult
 
@@ -87,11 +104,12 @@ PERCENTILES = (50, 90, 99)
 
 @dataclass(frozen=True, eq=False)
 class FixedPoint:
-    """Solution of the coupled link equations; arrays of shape (L,) in network link order.
+    """Solution of the coupled queue equations; arrays of shape (Q,) in the network's queue order
+    (:attr:`~nettwin.scenario.network.Network.queue_ptr`), which is link order when every link is FIFO.
 
     ``arrival`` is :math:`\\lambda_l` (packets/s reaching the link), ``service`` :math:`\\mu_l` (packets/s),
     ``blocking`` :math:`P_l`. ``residual`` is the largest change of a blocking probability in the last
-    undamped update. Links no flow uses have ``arrival`` 0 and ``blocking`` 0.
+    undamped update. Queues no flow uses have ``arrival`` 0 and ``blocking`` 0.
     """
 
     arrival: np.ndarray
@@ -143,32 +161,34 @@ class QueueingModel:
 
     # ------------------------------------------------------------------ fixed point
     def solve(self, network: Network) -> FixedPoint:
-        """Solve the coupled M/M/1/b link equations of ``network`` for link arrival rates and blocking.
+        """Solve the coupled M/M/1/b queue equations of ``network`` for arrival rates and blocking per queue.
 
         Raises
         ------
         EngineError
-            If the network is wireless, has no flows, or has link values the model cannot use.
+            If the network is wireless, has no flows, has link values the model cannot use, or schedules a link
+            by a policy without a closed form.
         """
         _check(network)
         sizes, flow_of, path = _flow_inputs(network)
+        queue = _entry_queues(network, flow_of, path)
         rate = np.array([f.traffic.packet_rate for f in network.flows])
-        blocking = np.zeros(network.n_links)
+        blocking = np.zeros(len(network.queue_buffer))
         residual, converged, iterations = np.inf, False, 0
         while iterations < self.max_iter:
             iterations += 1
-            lam, mu = _link_rates(network, rate, sizes, flow_of, path, blocking)
-            new = mm1b_blocking(lam, mu, network.buffer)
+            lam, mu = _queue_rates(network, rate, sizes, flow_of, queue, blocking)
+            new = _blocking(network, lam, mu, blocking)
             residual = float(np.max(np.abs(new - blocking)))
             blocking = (1.0 - self.damping) * blocking + self.damping * new
             if residual <= self.tol:
                 converged = True
                 break
-        lam, mu = _link_rates(network, rate, sizes, flow_of, path, blocking)
+        lam, mu = _queue_rates(network, rate, sizes, flow_of, queue, blocking)
         return FixedPoint(
             arrival=lam,
             service=mu,
-            blocking=mm1b_blocking(lam, mu, network.buffer),
+            blocking=_blocking(network, lam, mu, blocking),
             iterations=iterations,
             converged=converged,
             residual=residual,
@@ -193,7 +213,8 @@ class QueueingModel:
         t0 = time.perf_counter()
         fp = self.solve(network)
         _, flow_of, path = _flow_inputs(network)
-        lam, mu, buf, blocking = fp.arrival, fp.service, network.buffer, fp.blocking
+        queue = _entry_queues(network, flow_of, path)
+        lam, mu, blocking = fp.arrival, fp.service, fp.blocking
         sim = network.simulation
         window = float(sim.duration) - float(sim.warmup)
 
@@ -203,10 +224,10 @@ class QueueingModel:
 
         mean_rate = np.array([f.traffic.mean_rate for f in network.flows])
         packet_rate = np.array([f.traffic.packet_rate for f in network.flows])
-        log_survive = per_flow(np.log1p(-blocking)[path])
+        log_survive = per_flow(np.log1p(-blocking)[queue])
         survive = np.exp(log_survive)
-        link_var = mm1b_sojourn_var(lam, mu, buf)
-        queue_mean = per_flow(mm1b_sojourn_mean(lam, mu, buf)[path])
+        sojourn, link_var, waiting = _sojourn(network, lam, mu, blocking, _size_moment(network, flow_of, queue, fp))
+        queue_mean = per_flow(sojourn[queue])
         # A packet keeps its size along its path: its own transmission times at successive hops are perfectly
         # correlated, which adds Var(size) x sum over pairs of hops l != m of (8/C_l)(8/C_m).
         per_bit = 8.0 / network.capacity[path]
@@ -220,8 +241,8 @@ class QueueingModel:
 
         # Jitter: mean difference of two independent gamma draws, scaled down where consecutive packets of the
         # flow share a queue (difference variance ~ 2 x packets served between them / mu^2; see module doc).
-        served_between = lam[path] / _offered(network, packet_rate, flow_of, path, blocking)
-        diff_var = per_flow(np.minimum(2.0 * link_var[path], 2.0 * served_between / mu[path] ** 2))
+        served_between = lam[queue] / _offered(network, packet_rate, flow_of, queue, blocking)
+        diff_var = per_flow(np.minimum(2.0 * link_var[queue], 2.0 * served_between / mu[queue] ** 2))
         mean_difference = 2.0 * scale * np.exp(gammaln(shape + 0.5) - gammaln(shape)) / np.sqrt(np.pi)
 
         tx = np.rint(packet_rate * window).astype(np.int64)
@@ -238,11 +259,19 @@ class QueueingModel:
             flows[f"delay_p{q}"] = propagation + scale * gammaincinv(shape, q / 100.0)
         flows.update(tx_packets=tx, rx_packets=rx, dropped=tx - rx)
 
+        link_of = np.repeat(np.arange(network.n_links), np.diff(network.queue_ptr))
+        fifo = network.policy[link_of] == FIFO
+        utilisation = np.where(fifo, mm1b_utilisation(lam, mu, network.queue_buffer), lam * (1.0 - blocking) / mu)
+
+        def per_link(values: np.ndarray) -> np.ndarray:
+            """Sum over each link's queues of values given per queue."""
+            return np.bincount(link_of, weights=values, minlength=network.n_links)
+
         links = {
-            "utilisation": mm1b_utilisation(lam, mu, buf),
-            "drops": np.rint(lam * blocking * window).astype(np.int64),
-            "mean_queue": mm1b_mean_waiting(lam, mu, buf),
-            "tx_packets": np.rint(lam * (1.0 - blocking) * window).astype(np.int64),
+            "utilisation": per_link(utilisation),
+            "drops": np.rint(per_link(lam * blocking * window)).astype(np.int64),
+            "mean_queue": per_link(waiting),
+            "tx_packets": np.rint(per_link(lam * (1.0 - blocking) * window)).astype(np.int64),
         }
         meta = {
             "engine": self.name,
@@ -264,33 +293,105 @@ def _flow_inputs(network: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sizes, np.repeat(np.arange(network.n_flows), lengths), network.path_links
 
 
+def _entry_queues(network: Network, flow_of: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """The queue (index into the network's queue arrays) each entry of ``path_links`` uses: the link's one queue,
+    or at a scheduled link the queue of the flow's class. With every link FIFO, queue ``l`` is link ``l``."""
+    scheduled = network.policy[path] != FIFO
+    return network.queue_ptr[path] + np.where(scheduled, network.tos[flow_of], 0)
+
+
 def _offered(
-    network: Network, rate: np.ndarray, flow_of: np.ndarray, path: np.ndarray, blocking: np.ndarray
+    network: Network, rate: np.ndarray, flow_of: np.ndarray, queue: np.ndarray, blocking: np.ndarray
 ) -> np.ndarray:
-    """Packets/s of each flow reaching each link of its path (one value per entry of ``path_links``)."""
-    log_pass = np.log1p(-blocking)[path]
+    """Packets/s of each flow reaching each queue of its path (one value per entry of ``path_links``)."""
+    log_pass = np.log1p(-blocking)[queue]
     cum = np.cumsum(log_pass) - log_pass  # sum over all earlier entries, other flows' included
     upstream = cum - cum[network.path_ptr[:-1]][flow_of]  # ... minus those of earlier flows
     return rate[flow_of] * np.exp(upstream)
 
 
-def _link_rates(
+def _queue_rates(
     network: Network,
     rate: np.ndarray,
     sizes: np.ndarray,
     flow_of: np.ndarray,
-    path: np.ndarray,
+    queue: np.ndarray,
     blocking: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-link arrival rate (thinned by upstream losses) and service rate, given blocking probabilities."""
-    offered = _offered(network, rate, flow_of, path, blocking)
-    n = network.n_links
-    lam = np.bincount(path, weights=offered, minlength=n)
-    bits = np.bincount(path, weights=offered * 8.0 * sizes[flow_of], minlength=n)
+    """Per-queue arrival rate (thinned by upstream losses) and service rate, given blocking probabilities."""
+    offered = _offered(network, rate, flow_of, queue, blocking)
+    n = len(network.queue_buffer)
+    capacity = network.capacity[np.repeat(np.arange(network.n_links), np.diff(network.queue_ptr))]
+    lam = np.bincount(queue, weights=offered, minlength=n)
+    bits = np.bincount(queue, weights=offered * 8.0 * sizes[flow_of], minlength=n)
     used = bits > 0
-    # An unused link gets an arbitrary finite service rate; with no arrivals it affects nothing.
-    mu = np.where(used, network.capacity * lam / np.where(used, bits, 1.0), network.capacity)
+    # An unused queue gets an arbitrary finite service rate; with no arrivals it affects nothing.
+    mu = np.where(used, capacity * lam / np.where(used, bits, 1.0), capacity)
     return lam, mu
+
+
+STARVED = 1e-9
+"""The share of the link a strict-priority class keeps when the classes above it carry the whole link: enough to
+keep its blocking below 1, so that the losses along paths stay finite."""
+
+
+def _left_by_higher(network: Network, lam: np.ndarray, mu: np.ndarray, blocking: np.ndarray) -> np.ndarray:
+    """(Q,) share of its link a queue is left: 1 at FIFO links; at a strict-priority link, 1 − the load carried
+    by the queues before it, at least :data:`STARVED`."""
+    left = np.ones(len(lam))
+    for link in np.nonzero(network.policy == SP)[0]:
+        mine = slice(network.queue_ptr[link], network.queue_ptr[link + 1])
+        carried = lam[mine] * (1.0 - blocking[mine]) / mu[mine]
+        left[mine] = np.maximum(1.0 - (np.cumsum(carried) - carried), STARVED)
+    return left
+
+
+def _blocking(network: Network, lam: np.ndarray, mu: np.ndarray, blocking: np.ndarray) -> np.ndarray:
+    """Blocking of every queue: M/M/1/b with the queue's buffer, served at the rate the classes above it leave
+    (all of it at FIFO links), given the current estimate ``blocking`` of the higher classes' losses."""
+    return mm1b_blocking(lam, mu * _left_by_higher(network, lam, mu, blocking), network.queue_buffer)
+
+
+def _size_moment(network: Network, flow_of: np.ndarray, queue: np.ndarray, fp: FixedPoint) -> np.ndarray:
+    """(Q,) second moment of the transmission time of each queue's packets (s²), weighted by the packets that
+    reach it."""
+    rate = np.array([f.traffic.packet_rate for f in network.flows])
+    offered = _offered(network, rate, flow_of, queue, fp.blocking)
+    size2 = np.array([f.traffic.packet_size.second_moment for f in network.flows])[flow_of]
+    n = len(network.queue_buffer)
+    link_of = np.repeat(np.arange(network.n_links), np.diff(network.queue_ptr))
+    moment = np.bincount(queue, weights=offered * size2, minlength=n) / np.maximum(fp.arrival, 1e-300)
+    return moment * (8.0 / network.capacity[link_of]) ** 2
+
+
+def _sojourn(
+    network: Network, lam: np.ndarray, mu: np.ndarray, blocking: np.ndarray, service_moment: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per queue: mean and variance of the sojourn of accepted packets, and the mean number waiting.
+
+    FIFO queues: M/M/1/b. Strict-priority classes whose offered load, with that of every class above them, is
+    below 1: Cobham's non-preemptive priority M/G/1 mean waiting time ``W0 / ((1 − σ_{k−1})(1 − σ_k))`` with
+    carried rates, the sojourn variance that of an exponential law of that mean; a class beyond that saturates its
+    queue and is M/M/1/b served at the rate the classes above leave.
+    """
+    left = _left_by_higher(network, lam, mu, blocking)
+    buf = network.queue_buffer
+    mean = mm1b_sojourn_mean(lam, mu * left, buf)
+    var = mm1b_sojourn_var(lam, mu * left, buf)
+    waiting = mm1b_mean_waiting(lam, mu * left, buf)
+    for link in np.nonzero(network.policy == SP)[0]:
+        mine = slice(network.queue_ptr[link], network.queue_ptr[link + 1])
+        carried = lam[mine] * (1.0 - blocking[mine])
+        sigma = np.cumsum(carried / mu[mine])
+        above = sigma - carried / mu[mine]
+        residual = 0.5 * np.sum(carried * service_moment[mine])
+        stable = np.cumsum(lam[mine] / mu[mine]) < 1.0  # by offered load: carried load nears 1 at any overload
+        wait = residual / ((1.0 - above[stable]) * (1.0 - sigma[stable]))
+        idx = np.arange(mine.start, mine.stop)[stable]
+        mean[idx] = wait + 1.0 / mu[idx]
+        var[idx] = mean[idx] ** 2
+        waiting[idx] = carried[stable] * wait
+    return mean, var, waiting
 
 
 def limitation(network: Network) -> str | None:
@@ -298,13 +399,13 @@ def limitation(network: Network) -> str | None:
     queueing theory out."""
     if network.medium == "wireless":
         return "it treats links as independent point-to-point queues and cannot model a shared wireless medium"
-    scheduled = np.nonzero(network.policy != FIFO)[0]
+    scheduled = np.nonzero((network.policy != FIFO) & (network.policy != SP))[0]
     if len(scheduled):
         i = int(scheduled[0])
         names = network.nodes
         return (
             f"it has no closed form for {SCHEDULING_POLICIES[network.policy[i]]} scheduling (link "
-            f"{names[network.link_src[i]]}→{names[network.link_dst[i]]}; it models one FIFO queue per link)"
+            f"{names[network.link_src[i]]}→{names[network.link_dst[i]]}; it models FIFO and strict-priority ports)"
         )
     return None
 
