@@ -128,3 +128,17 @@ def test_a_bad_capacity_is_one_line(net, text, match):
 def test_capacity_applies_to_a_topohub_topology_with_generated_traffic_too():
     inst = make_instances("sndlib/abilene", steps=2, capacity=1e9)[0]
     assert set(inst.graph.capacity.tolist()) == {1e9}
+
+
+def test_a_scenario_link_that_the_capacity_scale_takes_to_zero_is_refused_naming_it(net):
+    # Capacity 0 means a failed link to a TE graph; a GML file with one is refused, and so is this.
+    (net / "tiny.yaml").write_text(
+        "topology:\n  nodes: [a, b, c]\n  links:\n    - {src: a, dst: b, capacity: 1e-200}\n"
+        "    - {src: a, dst: c, capacity: 30Gbps}\n  capacity_scale: 1e-200\n"
+    )
+    with pytest.raises(TEError) as err:
+        read_topology(net / "tiny.yaml")
+    assert str(err.value) == (
+        f"{net / 'tiny.yaml'}: topology: link a→b: capacity must be > 0 bit/s, got 0.0 (after capacity_scale 1e-200)"
+    )
+    assert set(read_topology(net / "tiny.yaml", capacity=1e9).capacity.tolist()) == {1e9}
