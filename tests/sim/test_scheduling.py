@@ -245,6 +245,8 @@ def test_queueing_theory_gives_cobham_for_strict_priority(size, second_moment):
     )
     r = QueueingModel().simulate(net)
     assert r.flows["delay"] == pytest.approx(cobham([30.0, 50.0], second_moment), rel=1e-9)
+    # Each class's own sojourn spread (an exponential law of its mean), not its link's first queue's.
+    assert r.flows["delay_std"] == pytest.approx(r.flows["delay"], rel=1e-9)
     assert r.links["utilisation"][0] == pytest.approx(0.8, rel=1e-9)
     # Little's law per class, summed over the link's queues: packets waiting = Σ λ_k W_k.
     waiting = np.array([30.0, 50.0]) @ (r.flows["delay"] - SERVICE)

@@ -235,7 +235,7 @@ class QueueingModel:
             [f.traffic.packet_size.second_moment - f.traffic.packet_size.mean_bytes**2 for f in network.flows]
         )
         size_cov = size_var * (per_flow(per_bit) ** 2 - per_flow(per_bit**2))
-        queue_var = per_flow(link_var[path]) + size_cov
+        queue_var = per_flow(link_var[queue]) + size_cov
         propagation = per_flow(network.delay[path])
         shape, scale = queue_mean**2 / queue_var, queue_var / queue_mean
 
