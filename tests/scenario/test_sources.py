@@ -383,6 +383,17 @@ def test_file_topology_zoo_style_gml(tmp_path):
     assert np.linalg.norm(t.positions[0] - t.positions[1]) == pytest.approx(distance, rel=0.01)
 
 
+def test_gml_numbers_with_an_exponent_and_no_point_are_numbers(tmp_path):
+    path = tmp_path / "exp.gml"
+    path.write_text(
+        'graph [ node [ id 0 label "1e9" ] node [ id 1 label "b" ] node [ id 2 label "c" ]\n'
+        "  edge [ source 0 target 1 capacity 1e9 ] edge [ source 1 target 2 capacity 2E-3 delay +5e-3 ] ]\n"
+    )
+    t = file_topology(path)
+    assert t.nodes == ("1e9", "b", "c")  # quoted text is left as it is
+    assert t.edge_attrs == ({"capacity": 1e9}, {"capacity": 2e-3, "delay": 5e-3})
+
+
 def test_file_without_positions_or_labels(tmp_path):
     g = nx.path_graph(4)
     g.nodes[2]["x"] = 1.0

@@ -42,6 +42,7 @@ __all__ = [
     "topohub_topology",
     "topohub_keys",
     "file_topology",
+    "parse_gml",
     "topology_to_networkx",
 ]
 
@@ -562,9 +563,27 @@ def topohub_topology(key: str) -> TopologyData:
 _FILE_READERS = {".gml": "GML", ".graphml": "GraphML"}
 
 
+_GML_STRING = re.compile(r'("[^"]*")')
+_GML_EXPONENT = re.compile(r"(?<![\w.+-])([+-]?[0-9]+)([eE][+-]?[0-9]+)(?![\w.])")
+
+
+def parse_gml(text: str, label: str | None = "label") -> nx.Graph:
+    """A GML document as a networkx graph, reading numbers with an exponent and no decimal point (``1e9``) as
+    numbers, as GML writers print them (networkx's reader takes only ``1.0e9``).
+
+    Raises
+    ------
+    networkx.NetworkXError
+        If the text is not GML.
+    """
+    parts = _GML_STRING.split(text)
+    parts[::2] = [_GML_EXPONENT.sub(r"\1.0\2", part) for part in parts[::2]]  # outside quoted strings only
+    return nx.parse_gml("".join(parts), label=label)
+
+
 def _read_graph(path: Path) -> nx.Graph:
     if path.suffix.lower() == ".gml":
-        return nx.read_gml(path, label=None)
+        return parse_gml(path.read_text(errors="replace"), label=None)
     return nx.read_graphml(path)
 
 

@@ -32,6 +32,7 @@ import networkx as nx
 
 from nettwin.data.importers import Excluded, ImportedSample
 from nettwin.errors import DatasetError, NettwinWarning
+from nettwin.scenario.sources import parse_gml
 from nettwin.scenario.traffic import truncated_pareto_mean
 
 __all__ = ["DatanetImporter", "SEMANTICS", "TIME_LAWS", "SIZE_LAWS"]
@@ -294,7 +295,7 @@ def _whole(value: Any, where: str, what: str, minimum: int = 0) -> int:
 def _read_graph(path: Path, root: Path) -> _Graph:
     shown = _shown(path, root)
     try:
-        g = nx.parse_gml(path.read_text(errors="replace").splitlines(), label="id")
+        g = parse_gml(path.read_text(errors="replace"), label="id")
     except (nx.NetworkXError, ValueError, KeyError) as err:
         raise DatasetError(
             f"{shown}: not a readable GML graph ({str(err).splitlines()[0] or type(err).__name__})"
