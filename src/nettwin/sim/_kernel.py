@@ -489,79 +489,101 @@ def _overlap(a, b, lo, hi):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Scheduled ports. Queue q's waiting packets live in qpool[q_off[q] : q_off[q] + q_cap[q]], addressed by q_head
-# (oldest) and q_tail (next free) like the link rings.
+# Scheduled ports. Their state is packed into a few arrays, because every array a compiled call takes costs
+# reference counting on each call:
+# - qring (Q, 5) int64: per queue its ring in qpool (offset, capacity, head = oldest, tail = next free, as the link
+#   rings) and its buffer;
+# - qval (Q, 4) float64: per queue its WFQ weight, DRR quantum, WFQ tag of its latest packet, DRR deficit;
+# - lstate (L, 6) int64: per link its first queue, number of queues, policy, packets waiting in its queues, the DRR
+#   queue being visited (index within the link) and whether that visit has yet to add its quantum;
+# - vtime (L,) float64: per link the WFQ tag of the packet last put into transmission.
+Q_OFF, Q_CAP, Q_HEAD, Q_TAIL, Q_BUFFER = 0, 1, 2, 3, 4
+Q_WEIGHT, Q_QUANTUM, Q_TAG, Q_DEFICIT = 0, 1, 2, 3
+L_FIRST, L_QUEUES, L_POLICY, L_WAITING, L_DRR_AT, L_DRR_FRESH = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def _pick(links, link, qpool, q_off, q_cap, q_head, q_tail, deficit, drr_cur, drr_fresh):
+def _qslot(qring, q, counter):
+    return qring[q, Q_OFF] + (counter & (qring[q, Q_CAP] - 1))
+
+
+@njit(cache=True)
+def _pick(link, qpool, qring, qval, lstate):
     """The queue (global index) whose head packet ``link`` sends next; some queue of the link is non-empty."""
-    lo = links.queue_ptr[link]
-    hi = links.queue_ptr[link + 1]
-    policy = links.policy[link]
+    lo = lstate[link, L_FIRST]
+    n = lstate[link, L_QUEUES]
+    policy = lstate[link, L_POLICY]
     if policy == SP:
-        for q in range(lo, hi):
-            if q_tail[q] > q_head[q]:
+        for q in range(lo, lo + n):
+            if qring[q, Q_TAIL] > qring[q, Q_HEAD]:
                 return q
     if policy == WFQ:
         best = -1
         best_tag = np.inf
-        for q in range(lo, hi):
-            if q_tail[q] > q_head[q]:
-                tag = qpool[_slot(q_off, q_cap, q, q_head[q])].tag
+        for q in range(lo, lo + n):
+            if qring[q, Q_TAIL] > qring[q, Q_HEAD]:
+                tag = qpool[_qslot(qring, q, qring[q, Q_HEAD])].tag
                 if best < 0 or tag < best_tag:
                     best = q
                     best_tag = tag
         return best
-    n = hi - lo
     while True:
-        q = lo + drr_cur[link]
-        if q_tail[q] == q_head[q]:
-            deficit[q] = 0.0
+        q = lo + lstate[link, L_DRR_AT]
+        if qring[q, Q_TAIL] == qring[q, Q_HEAD]:
+            qval[q, Q_DEFICIT] = 0.0
         else:
-            if drr_fresh[link]:
-                deficit[q] += links.quantum[q]
-                drr_fresh[link] = False
-            size = qpool[_slot(q_off, q_cap, q, q_head[q])].size
-            if size <= deficit[q]:
-                deficit[q] -= size
+            if lstate[link, L_DRR_FRESH]:
+                qval[q, Q_DEFICIT] += qval[q, Q_QUANTUM]
+                lstate[link, L_DRR_FRESH] = 0
+            size = qpool[_qslot(qring, q, qring[q, Q_HEAD])].size
+            if size <= qval[q, Q_DEFICIT]:
+                qval[q, Q_DEFICIT] -= size
                 return q
-        drr_cur[link] = (drr_cur[link] + 1) % n
-        drr_fresh[link] = True
+        lstate[link, L_DRR_AT] = (lstate[link, L_DRR_AT] + 1) % n
+        lstate[link, L_DRR_FRESH] = 1
 
 
 @njit(cache=True)
 def _catch_up(
-    links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
+    link,
+    now,
+    warmup,
+    duration,
+    capacity,
+    busy_time,
+    wait_time,
+    link_tx,
+    pool,
+    ring_off,
+    ring_cap,
+    ring_head,
+    ring_tail,
+    last_depart,
+    qpool,
+    qring,
+    qval,
+    lstate,
+    vtime,
 ):
     """Start, in order, every transmission of scheduled ``link`` that begins at or before ``now``: each at the
     later of the link's last departure and the chosen packet's arrival. Returns the (possibly grown) link pool."""
-    qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh = sched
-    lo = links.queue_ptr[link]
-    hi = links.queue_ptr[link + 1]
-    while last_depart[link] <= now:
-        waiting = False
-        for q in range(lo, hi):
-            if q_tail[q] > q_head[q]:
-                waiting = True
-                break
-        if not waiting:
-            break
-        q = _pick(links, link, qpool, q_off, q_cap, q_head, q_tail, deficit, drr_cur, drr_fresh)
-        p = qpool[_slot(q_off, q_cap, q, q_head[q])]
-        q_head[q] += 1
-        if links.policy[link] == DRR and q_head[q] == q_tail[q]:
-            deficit[q] = 0.0
-            drr_cur[link] = (drr_cur[link] + 1) % (hi - lo)
-            drr_fresh[link] = True
+    while last_depart[link] <= now and lstate[link, L_WAITING] > 0:
+        q = _pick(link, qpool, qring, qval, lstate)
+        p = qpool[_qslot(qring, q, qring[q, Q_HEAD])]
+        qring[q, Q_HEAD] += 1
+        lstate[link, L_WAITING] -= 1
+        if lstate[link, L_POLICY] == DRR and qring[q, Q_HEAD] == qring[q, Q_TAIL]:
+            qval[q, Q_DEFICIT] = 0.0
+            lstate[link, L_DRR_AT] = (lstate[link, L_DRR_AT] + 1) % lstate[link, L_QUEUES]
+            lstate[link, L_DRR_FRESH] = 1
         start = max(last_depart[link], p.arrive)
-        depart = start + p.size * 8.0 / links.capacity[link]
+        depart = start + p.size * 8.0 / capacity[link]
         last_depart[link] = depart
         vtime[link] = p.tag
-        out.busy_time[link] += _overlap(start, depart, warmup, duration)
-        out.wait_time[link] += _overlap(p.arrive, start, warmup, duration)
+        busy_time[link] += _overlap(start, depart, warmup, duration)
+        wait_time[link] += _overlap(p.arrive, start, warmup, duration)
         if warmup <= start < duration:
-            out.link_tx[link] += 1
+            link_tx[link] += 1
         if ring_tail[link] - ring_head[link] == ring_cap[link]:
             pool = _grow_rings(pool, ring_off, ring_cap, ring_head, ring_tail, link)
         i = _slot(ring_off, ring_cap, link, ring_tail[link])
@@ -575,40 +597,7 @@ def _catch_up(
 
 
 @njit(cache=True)
-def _depart(
-    links,
-    link,
-    now,
-    warmup,
-    duration,
-    out,
-    pool,
-    ring_off,
-    ring_cap,
-    ring_head,
-    ring_tail,
-    last_depart,
-    qpool,
-    q_off,
-    q_cap,
-    q_head,
-    q_tail,
-    deficit,
-    vtime,
-    drr_cur,
-    drr_fresh,
-):
-    """The oldest packet of scheduled ``link`` has reached the next node: start the transmissions due by now.
-    Returns the (possibly grown) link pool."""
-    sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
-    return _catch_up(
-        links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
-    )
-
-
-@njit(cache=True)
 def _arrive(
-    links,
     link,
     f,
     tos,
@@ -618,7 +607,12 @@ def _arrive(
     now,
     warmup,
     duration,
-    out,
+    capacity,
+    delay,
+    busy_time,
+    wait_time,
+    link_tx,
+    link_drops,
     key,
     tree,
     pool,
@@ -628,57 +622,89 @@ def _arrive(
     ring_tail,
     last_depart,
     qpool,
-    q_off,
-    q_cap,
-    q_head,
-    q_tail,
-    last_tag,
-    deficit,
+    qring,
+    qval,
+    lstate,
     vtime,
-    drr_cur,
-    drr_fresh,
 ):
     """A packet of flow ``f`` (class ``tos``) arrives at scheduled ``link``: drop it if its queue is full while the
     link sends, else queue it (and send it at once if the link is idle). Returns the (possibly grown) link and queue
     pools."""
-    sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
-    pool = _catch_up(
-        links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
-    )
-    lo = links.queue_ptr[link]
+    if last_depart[link] <= now and lstate[link, L_WAITING] > 0:
+        pool = _catch_up(
+            link,
+            now,
+            warmup,
+            duration,
+            capacity,
+            busy_time,
+            wait_time,
+            link_tx,
+            pool,
+            ring_off,
+            ring_cap,
+            ring_head,
+            ring_tail,
+            last_depart,
+            qpool,
+            qring,
+            qval,
+            lstate,
+            vtime,
+        )
+    lo = lstate[link, L_FIRST]
     q = lo + tos
     idle = last_depart[link] <= now
-    if not idle and q_tail[q] - q_head[q] >= links.queue_buffer[q]:
+    if not idle and qring[q, Q_TAIL] - qring[q, Q_HEAD] >= qring[q, Q_BUFFER]:
         if birth >= warmup:
-            out.link_drops[link] += 1
+            link_drops[link] += 1
         return pool, qpool
     if idle:
         # A new busy period: WFQ's virtual time and tags restart.
         vtime[link] = 0.0
-        last_tag[lo : links.queue_ptr[link + 1]] = 0.0
+        for k in range(lo, lo + lstate[link, L_QUEUES]):
+            qval[k, Q_TAG] = 0.0
     tag = 0.0
-    if links.policy[link] == WFQ:
-        tag = max(last_tag[q], vtime[link]) + size * 8.0 / links.queue_weight[q]
-        last_tag[q] = tag
-    if q_tail[q] - q_head[q] == q_cap[q]:
-        qpool = _grow_rings(qpool, q_off, q_cap, q_head, q_tail, q)
-    i = _slot(q_off, q_cap, q, q_tail[q])
+    if lstate[link, L_POLICY] == WFQ:
+        tag = max(qval[q, Q_TAG], vtime[link]) + size * 8.0 / qval[q, Q_WEIGHT]
+        qval[q, Q_TAG] = tag
+    if qring[q, Q_TAIL] - qring[q, Q_HEAD] == qring[q, Q_CAP]:
+        qpool = _grow_rings(qpool, qring[:, Q_OFF], qring[:, Q_CAP], qring[:, Q_HEAD], qring[:, Q_TAIL], q)
+    i = _qslot(qring, q, qring[q, Q_TAIL])
     qpool[i].flow = f
     qpool[i].pos = pos
     qpool[i].size = size
     qpool[i].birth = birth
     qpool[i].arrive = now
     qpool[i].tag = tag
-    q_tail[q] += 1
+    qring[q, Q_TAIL] += 1
+    lstate[link, L_WAITING] += 1
     if idle:
         was_empty = ring_tail[link] == ring_head[link]
-        sched = (qpool, q_off, q_cap, q_head, q_tail, deficit, vtime, drr_cur, drr_fresh)
         pool = _catch_up(
-            links, link, now, warmup, duration, out, pool, ring_off, ring_cap, ring_head, ring_tail, last_depart, sched
+            link,
+            now,
+            warmup,
+            duration,
+            capacity,
+            busy_time,
+            wait_time,
+            link_tx,
+            pool,
+            ring_off,
+            ring_cap,
+            ring_head,
+            ring_tail,
+            last_depart,
+            qpool,
+            qring,
+            qval,
+            lstate,
+            vtime,
         )
         if was_empty:
             head = pool[_slot(ring_off, ring_cap, link, ring_head[link])]
-            _tree_set(key, tree, link, head.depart + links.delay[link])
+            _tree_set(key, tree, link, head.depart + delay[link])
     return pool, qpool
 
 
@@ -711,21 +737,25 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
 
     # Queues of scheduled ports (a FIFO link's one queue is never used: room for one packet).
     n_queues = links.queue_buffer.shape[0]
-    q_cap = np.ones(n_queues, np.int64)
+    qring = np.zeros((n_queues, 5), np.int64)
+    qval = np.zeros((n_queues, 4))
+    lstate = np.zeros((n_links, 6), np.int64)
+    vtime = np.zeros(n_links)
     for link in range(n_links):
-        if links.policy[link] != FIFO:
-            q_cap[links.queue_ptr[link] : links.queue_ptr[link + 1]] = INITIAL_RING
-    q_off = np.zeros(n_queues, np.int64)
-    for q in range(1, n_queues):
-        q_off[q] = q_off[q - 1] + q_cap[q - 1]
-    qpool = np.empty(q_off[-1] + q_cap[-1], dtype=QUEUE_DTYPE)
-    q_head = np.zeros(n_queues, np.int64)
-    q_tail = np.zeros(n_queues, np.int64)
-    last_tag = np.zeros(n_queues)  # WFQ: finish tag of each queue's latest packet
-    deficit = np.zeros(n_queues)  # DRR
-    vtime = np.zeros(n_links)  # WFQ: tag of the packet last put into transmission
-    drr_cur = np.zeros(n_links, np.int64)  # DRR: the queue being visited (index within the link)
-    drr_fresh = np.ones(n_links, np.bool_)  # DRR: the visit has not added its quantum yet
+        lo = links.queue_ptr[link]
+        lstate[link, L_FIRST] = lo
+        lstate[link, L_QUEUES] = links.queue_ptr[link + 1] - lo
+        lstate[link, L_POLICY] = links.policy[link]
+        lstate[link, L_DRR_FRESH] = 1
+        for q in range(lo, links.queue_ptr[link + 1]):
+            qring[q, Q_CAP] = 1 if links.policy[link] == FIFO else INITIAL_RING
+    for q in range(n_queues):
+        if q > 0:
+            qring[q, Q_OFF] = qring[q - 1, Q_OFF] + qring[q - 1, Q_CAP]
+        qring[q, Q_BUFFER] = links.queue_buffer[q]
+        qval[q, Q_WEIGHT] = links.queue_weight[q]
+        qval[q, Q_QUANTUM] = links.quantum[q]
+    qpool = np.empty(qring[-1, Q_OFF] + qring[-1, Q_CAP], dtype=QUEUE_DTYPE)
 
     src = np.zeros(n_flows, dtype=SOURCE_DTYPE)
     burst_end = np.empty(flows.burst_ptr[n_flows])
@@ -758,14 +788,16 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
             ring_head[link] += 1
             if ring_queue[link] < ring_head[link]:
                 ring_queue[link] = ring_head[link]
-            if links.policy[link] != FIFO:
-                pool = _depart(
-                    links,
+            if links.policy[link] != FIFO and last_depart[link] <= now and lstate[link, L_WAITING] > 0:
+                pool = _catch_up(
                     link,
                     now,
                     warmup,
                     duration,
-                    out,
+                    links.capacity,
+                    out.busy_time,
+                    out.wait_time,
+                    out.link_tx,
                     pool,
                     ring_off,
                     ring_cap,
@@ -773,14 +805,10 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                     ring_tail,
                     last_depart,
                     qpool,
-                    q_off,
-                    q_cap,
-                    q_head,
-                    q_tail,
-                    deficit,
+                    qring,
+                    qval,
+                    lstate,
                     vtime,
-                    drr_cur,
-                    drr_fresh,
                 )
             if ring_head[link] < ring_tail[link]:
                 nxt = pool[_slot(ring_off, ring_cap, link, ring_head[link])].depart + links.delay[link]
@@ -821,7 +849,6 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
         hops += 1
         if links.policy[link] != FIFO:
             pool, qpool = _arrive(
-                links,
                 link,
                 f,
                 flows.tos[f],
@@ -831,7 +858,12 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                 now,
                 warmup,
                 duration,
-                out,
+                links.capacity,
+                links.delay,
+                out.busy_time,
+                out.wait_time,
+                out.link_tx,
+                out.link_drops,
                 key,
                 tree,
                 pool,
@@ -841,15 +873,10 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                 ring_tail,
                 last_depart,
                 qpool,
-                q_off,
-                q_cap,
-                q_head,
-                q_tail,
-                last_tag,
-                deficit,
+                qring,
+                qval,
+                lstate,
                 vtime,
-                drr_cur,
-                drr_fresh,
             )
             continue
         while (
