@@ -280,3 +280,18 @@ def test_queueing_theory_maps_classes_to_queues_along_paths():
     assert np.all(np.isfinite(r.flows["delay"])) and np.all(np.isfinite(r.flows["jitter"]))
     assert np.all(r.flows["delay"][:3] < r.flows["delay"][3:])
     assert r.links["drops"].sum() == pytest.approx(r.flows["drops"].sum(), rel=0.01)
+
+
+@pytest.mark.parametrize("policy", ["wfq", "drr"])
+def test_shares_are_in_bits_whatever_the_packet_sizes(policy):
+    # Equal weights, both classes backlogged, one with 1500 B packets and one with exponential sizes of mean 100 B
+    # (most of them below DRR's quantum, some far above): each gets half the link in bits, up to a packet or so
+    # (one 1500 B packet is 1e-4 of what a class sends in the window).
+    net = one_link(
+        {"policy": policy, "queues": [{"weight": 1, "buffer": 50}, {"weight": 1, "buffer": 50}]},
+        [(0, "2Mbps", 1500), (1, "2Mbps", {"dist": "exponential", "mean": 100})],
+        duration=100.0,
+    )
+    r = BuiltinEngine().simulate(net)
+    assert r.flows["throughput"][0] / r.flows["throughput"][1] == pytest.approx(1.0, rel=0.002)
+    assert r.flows["throughput"].sum() == pytest.approx(CAPACITY, rel=0.005)
