@@ -116,7 +116,7 @@ class Network:
 
     @cached_property
     def scheduled(self) -> bool:
-        """Whether some link serves several queues or is not FIFO."""
+        """Whether some link is scheduled by a policy other than FIFO."""
         return bool(np.any(self.policy != FIFO))
 
     @cached_property
@@ -316,10 +316,8 @@ def build_links(topo: TopologySpec, base_dir: Path | None = None) -> Links:
         for k in ("capacity", "delay", "buffer", "weight")
     }
     # Only explicit links (in the order _explicit_topology lists them) state a scheduler of their own.
-    given_schedulers = [link.scheduler for link in topo.links or [] for _ in range(2 if link.bidirectional else 1)] or [
-        None
-    ] * len(edges)
-    schedulers = [d.scheduler if s is None else s for s in given_schedulers]
+    given = [link.scheduler for link in topo.links or [] for _ in range(2 if link.bidirectional else 1)]
+    schedulers = [d.scheduler if s is None else s for s in given or [None] * len(edges)]
     where = {e: i for i, e in reversed(list(enumerate(edges)))}
     for i, o in enumerate(topo.overrides):
         _apply_override(o, f"topology.overrides[{i}]", nodes, where, columns, schedulers)
