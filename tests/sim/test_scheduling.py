@@ -3,6 +3,7 @@ engines and models that do not schedule."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -295,3 +296,10 @@ def test_shares_are_in_bits_whatever_the_packet_sizes(policy):
     r = BuiltinEngine().simulate(net)
     assert r.flows["throughput"][0] / r.flows["throughput"][1] == pytest.approx(1.0, rel=0.002)
     assert r.flows["throughput"].sum() == pytest.approx(CAPACITY, rel=0.005)
+
+
+def test_the_engine_refuses_a_class_without_a_queue_in_a_hand_made_network():
+    net = _two_classes("sp")
+    flows = (net.flows[0], dataclasses.replace(net.flows[1], tos=2))
+    with pytest.raises(EngineError, match=r"^flow 1: class 2 has no queue at link 0 \(a→b\)$"):
+        BuiltinEngine().simulate(dataclasses.replace(net, flows=flows))
