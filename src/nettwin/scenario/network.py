@@ -214,6 +214,9 @@ def _read_source(topo: TopologySpec, base_dir: Path | None) -> sources.TopologyD
     if topo.grid is not None:
         g = topo.grid
         return sources.grid_topology(g.rows, g.cols, g.spacing, g.perturb, seed=g.seed)
+    if topo.random is not None:
+        r = topo.random
+        return sources.random_topology(r.model, r.nodes, r.seed, **r.parameters())
     return _explicit_topology(topo)
 
 

@@ -1,10 +1,10 @@
 """Topology sources: every way a scenario can name a topology, read into one plain :class:`TopologyData`.
 
 Sources are the built-in reference networks (:func:`builtin_topology`), regular and perturbed grids
-(:func:`grid_topology`), the topohub repository of real and synthetic networks (:func:`topohub_topology`)
-and GML/GraphML files (:func:`file_topology`). Each returns nodes, edges, optional positions in metres and
-the link attributes the source itself provides, in SI units; scenario defaults fill in the rest later
-(:func:`nettwin.scenario.build_network`).
+(:func:`grid_topology`), random graphs (:func:`random_topology`), the topohub repository of real and synthetic
+networks (:func:`topohub_topology`) and GML/GraphML files (:func:`file_topology`). Each returns nodes, edges,
+optional positions in metres and the link attributes the source itself provides, in SI units; scenario defaults
+fill in the rest later (:func:`nettwin.scenario.build_network`).
 
 Geographic coordinates become planar positions by an equirectangular projection around the topology's mean
 latitude and longitude. Planar distances then stay within a few per cent of great-circle ones for a national
@@ -39,6 +39,8 @@ __all__ = [
     "PROPAGATION_SPEED",
     "builtin_topology",
     "grid_topology",
+    "RANDOM_MODELS",
+    "random_topology",
     "topohub_topology",
     "topohub_keys",
     "file_topology",
@@ -423,6 +425,108 @@ def grid_topology(rows: int, cols: int, spacing: float, perturb: float = 0.0, se
         edges=tuple(edges),
         positions=positions,
     )
+
+
+# ---------------------------------------------------------------------------------------- random graphs
+
+RANDOM_MODELS = ("waxman", "barabasi_albert", "erdos_renyi", "geometric")
+"""Random graph models of :func:`random_topology`."""
+
+_POSITIONED_MODELS = frozenset({"waxman", "geometric"})
+"""Models that place their nodes in the plane (the others have no positions)."""
+
+
+def random_topology(
+    model: str,
+    nodes: int,
+    seed: int = 0,
+    *,
+    alpha: float | None = None,
+    beta: float | None = None,
+    m: int | None = None,
+    p: float | None = None,
+    radius: float | None = None,
+    side: float = 1e6,
+) -> TopologyData:
+    """A connected random graph of ``nodes`` nodes, drawn by a networkx generator from ``seed``.
+
+    ===============  ============================================================  ===========================
+    model            links                                                         parameters (default)
+    ===============  ============================================================  ===========================
+    waxman           nodes uniform in the unit square; u–v with probability        ``beta`` (0.4),
+                     β·exp(−d/(α·L)), L the largest distance                       ``alpha`` (0.1)
+    barabasi_albert  preferential attachment: each new node links to ``m`` others  ``m`` (2, or 1 for 2 nodes)
+    erdos_renyi      every pair with probability ``p``                             ``p`` (2·ln n / n, ≤ 1)
+    geometric        nodes uniform in the unit square; u–v when d ≤ ``radius``     ``radius`` (√(2·ln n/(π·n)))
+    ===============  ============================================================  ===========================
+
+    The graph is always connected: while it has several components, each component other than the largest (larger
+    first, then by lowest node) gets one link to the nodes already joined, between the closest pair of nodes for
+    models with positions and between a pair drawn from ``seed`` for the others. So every graph has exactly
+    ``nodes`` nodes and the same arguments give the same graph. Nodes are named ``"0"`` .. ``"n-1"``; waxman and
+    geometric graphs have positions, the unit square scaled to ``side`` metres. Links carry no attributes (the
+    scenario's link defaults apply).
+
+    Raises
+    ------
+    ScenarioError
+        If the model is unknown or a parameter is out of range or does not apply to the model.
+
+    Examples
+    --------
+    >>> t = random_topology("barabasi_albert", 30, seed=3, m=2)
+    >>> t.n_nodes, t.n_edges, t.name
+    (30, 56, 'barabasi_albert-30-s3')
+    """
+    if model not in RANDOM_MODELS:
+        raise ScenarioError(f"unknown random topology model {model!r}; choose one of {', '.join(RANDOM_MODELS)}")
+    if not _is_int(nodes) or nodes < 2:
+        raise ScenarioError(f"a random topology needs a whole number of nodes ≥ 2, got {nodes!r}")
+    if not _is_int(seed) or seed < 0:
+        raise ScenarioError(f"random topology seed must be a whole number ≥ 0, got {seed!r}")
+    n = int(nodes)
+    given = {"alpha": alpha, "beta": beta, "m": m, "p": p, "radius": radius}
+    takes = {"waxman": ("alpha", "beta"), "barabasi_albert": ("m",), "erdos_renyi": ("p",), "geometric": ("radius",)}
+    for key, value in given.items():
+        if value is not None and key not in takes[model]:
+            raise ScenarioError(f"random topology parameter {key} does not apply to {model} graphs")
+    if model == "waxman":
+        graph = nx.waxman_graph(n, beta=0.4 if beta is None else beta, alpha=0.1 if alpha is None else alpha, seed=seed)
+    elif model == "barabasi_albert":
+        links = min(2, n - 1) if m is None else m
+        if not 1 <= links < n:
+            raise ScenarioError(f"barabasi_albert m must be between 1 and nodes − 1 ({n - 1}), got {links}")
+        graph = nx.barabasi_albert_graph(n, links, seed=seed)
+    elif model == "erdos_renyi":
+        graph = nx.fast_gnp_random_graph(n, min(1.0, 2.0 * math.log(n) / n) if p is None else p, seed=seed)
+    else:
+        reach = math.sqrt(2.0 * math.log(n) / (math.pi * n)) if radius is None else radius
+        graph = nx.random_geometric_graph(n, reach, seed=seed)
+    positions = None
+    if model in _POSITIONED_MODELS:
+        positions = np.array([graph.nodes[i]["pos"] for i in range(n)], dtype=np.float64) * float(side)
+    _connect(graph, positions, np.random.default_rng([seed, 1]))
+    return TopologyData(
+        name=f"{model}-{n}-s{seed}",
+        nodes=tuple(str(i) for i in range(n)),
+        edges=tuple(sorted((min(u, v), max(u, v)) for u, v in graph.edges)),
+        positions=positions,
+    )
+
+
+def _connect(graph: nx.Graph, positions: np.ndarray | None, rng: np.random.Generator) -> None:
+    """Join every component to the largest by one link each (see :func:`random_topology`), in place."""
+    parts = sorted((sorted(c) for c in nx.connected_components(graph)), key=lambda c: (-len(c), c[0]))
+    joined = list(parts[0])
+    for part in parts[1:]:
+        if positions is None:
+            u, v = part[int(rng.integers(len(part)))], joined[int(rng.integers(len(joined)))]
+        else:
+            d = np.linalg.norm(positions[part][:, None, :] - positions[joined][None, :, :], axis=2)
+            a, b = np.unravel_index(int(np.argmin(d)), d.shape)
+            u, v = part[a], joined[b]
+        graph.add_edge(u, v)
+        joined.extend(part)
 
 
 # ---------------------------------------------------------------------------------------- topohub

@@ -43,8 +43,10 @@ __all__ = [
     "LinkSpec",
     "LinkDefaults",
     "GridSpec",
+    "RandomTopologySpec",
     "WirelessSpec",
     "WIFI_RATES",
+    "TOPOLOGY_SOURCES",
     "TopologySpec",
     "FlowSpec",
     "RoutingSpec",
@@ -295,6 +297,54 @@ class GridSpec(StrictModel):
         return self
 
 
+_RANDOM_PARAMETERS = {
+    "waxman": ("alpha", "beta", "side"),
+    "barabasi_albert": ("m",),
+    "erdos_renyi": ("p",),
+    "geometric": ("radius", "side"),
+}
+
+
+class RandomTopologySpec(StrictModel):
+    """A connected random graph of ``nodes`` nodes drawn from ``seed`` by a networkx generator.
+
+    ``waxman`` (``beta``, ``alpha``), ``barabasi_albert`` (``m``), ``erdos_renyi`` (``p``) or ``geometric``
+    (``radius``, in units of the square's side); waxman and geometric nodes sit in a square of ``side`` metres.
+    See :func:`nettwin.scenario.sources.random_topology` for the models, defaults and how the graph is connected.
+    """
+
+    model: Literal["waxman", "barabasi_albert", "erdos_renyi", "geometric"]
+    nodes: Annotated[int, Field(ge=2), at_most(MAX_NODES, "the most nodes of a generated topology", str)]
+    seed: Seed = 0
+    alpha: Annotated[float, Field(gt=0)] | None = None
+    beta: Annotated[float, Field(gt=0, le=1)] | None = None
+    m: PositiveInt | None = None
+    p: Annotated[float, Field(gt=0, le=1)] | None = None
+    radius: Annotated[float, Field(gt=0)] | None = None
+    side: Annotated[Metres, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _parameters(self) -> RandomTopologySpec:
+        takes = _RANDOM_PARAMETERS[self.model]
+        for key in ("alpha", "beta", "m", "p", "radius", "side"):
+            if getattr(self, key) is not None and key not in takes:
+                raise field_error(
+                    (key,),
+                    f"applies to {' and '.join(m for m, k in _RANDOM_PARAMETERS.items() if key in k)} "
+                    f"graphs only, not {self.model}",
+                    getattr(self, key),
+                )
+        if self.m is not None and self.m >= self.nodes:
+            raise field_error(
+                ("m",), f"each new node links to m of the others: at most nodes − 1 ({self.nodes - 1})", self.m
+            )
+        return self
+
+    def parameters(self) -> dict[str, float]:
+        """The model parameters given (keyword arguments of :func:`~nettwin.scenario.sources.random_topology`)."""
+        return {k: getattr(self, k) for k in _RANDOM_PARAMETERS[self.model] if getattr(self, k) is not None}
+
+
 WIFI_RATES = (1e6, 2e6, 5.5e6, 11e6)
 """The 802.11b (DSSS) rates in bit/s."""
 
@@ -354,6 +404,10 @@ class WirelessSpec(StrictModel):
         return DEFAULT_RX_SENSITIVITY if self.rx_sensitivity is None else self.rx_sensitivity
 
 
+TOPOLOGY_SOURCES = ("builtin", "topohub", "file", "grid", "random", "nodes")
+"""The keys of :class:`TopologySpec` that name a topology source; a topology gives exactly one."""
+
+
 class TopologySpec(StrictModel):
     """Where the topology comes from (exactly one source) plus link defaults and per-link overrides."""
 
@@ -361,6 +415,7 @@ class TopologySpec(StrictModel):
     topohub: str | None = None
     file: str | None = None
     grid: GridSpec | None = None
+    random: RandomTopologySpec | None = None
     nodes: list[NodeEntry] | None = None
     links: list[LinkSpec] | None = None
     defaults: LinkDefaults = LinkDefaults()
@@ -371,11 +426,12 @@ class TopologySpec(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> TopologySpec:
-        sources = [k for k in ("builtin", "topohub", "file", "grid", "nodes") if getattr(self, k) is not None]
+        sources = [k for k in TOPOLOGY_SOURCES if getattr(self, k) is not None]
         if len(sources) != 1:
             given = ", ".join(sources) if sources else "none"
             raise ValueError(
-                f"give exactly one topology source (builtin, topohub, file, grid, or nodes + links); got {given}"
+                "give exactly one topology source (builtin, topohub, file, grid, random, or nodes + links); "
+                f"got {given}"
             )
         if self.nodes is not None and not self.links and self.medium == "wired":
             raise ValueError("an explicit wired topology needs 'links' as well as 'nodes'")
@@ -413,7 +469,7 @@ class TopologySpec(StrictModel):
     @property
     def source(self) -> str:
         """Name of the topology source in use."""
-        return next(k for k in ("builtin", "topohub", "file", "grid", "nodes") if getattr(self, k) is not None)
+        return next(k for k in TOPOLOGY_SOURCES if getattr(self, k) is not None)
 
 
 class FlowSpec(StrictModel):
