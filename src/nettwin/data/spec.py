@@ -36,7 +36,7 @@ from nettwin.scenario._model import StrictModel, at_most, field_error
 from nettwin.scenario.io import format_validation_error, read_mapping
 from nettwin.scenario.limits import MAX_COORDINATE, MAX_FLOWS, MAX_RATE, MAX_SAMPLES
 from nettwin.scenario.network import build_links
-from nettwin.scenario.spec import TEMPLATE, Scenario, Seed, TopologySpec
+from nettwin.scenario.spec import TEMPLATE, Buffer, Scenario, SchedulerSpec, Seed, TopologySpec, Tos
 from nettwin.scenario.traffic import PacketBytes, Traffic
 from nettwin.scenario.units import Duration, Rate, format_rate
 
@@ -50,6 +50,10 @@ __all__ = [
     "NonNegativeDist",
     "DistanceDist",
     "CountDist",
+    "BufferDist",
+    "ClassDist",
+    "LawChoice",
+    "SchedulerChoice",
     "TrafficVariation",
     "TrafficTemplate",
     "RandomFlows",
@@ -57,6 +61,7 @@ __all__ = [
     "FlowsVariation",
     "TopologyVariation",
     "RoutingVariation",
+    "LinkVariation",
     "Splits",
     "SPLITS",
     "DatasetSpec",
@@ -192,17 +197,67 @@ class CountDist(Distribution[FlowCount]):
     """A distribution of flow counts (≥ 1, at most :data:`~nettwin.scenario.limits.MAX_FLOWS`)."""
 
 
+class BufferDist(Distribution[Buffer]):
+    """A distribution of buffer sizes (whole packets ≥ 0)."""
+
+
+class ClassDist(Distribution[Tos]):
+    """A distribution of traffic classes (a flow's ``tos``: whole numbers from 0)."""
+
+
+class _Choice(StrictModel):
+    """A categorical draw: ``{choice: [a, b, ...]}``, one value uniformly; a single plain value means just it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_single(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            raise ValueError("a list is ambiguous here; write {choice: [...]}")
+        if isinstance(value, Mapping) and "choice" in value:
+            return value
+        return {"choice": [value]}
+
+    def draw_index(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` independent indices into ``choice``."""
+        return rng.integers(len(self.choice), size=size)  # type: ignore[attr-defined]
+
+
+class LawChoice(_Choice):
+    """Traffic laws drawn per flow: ``{choice: [poisson, onoff, ...]}`` or one law's name."""
+
+    choice: list[Literal["cbr", "poisson", "onoff", "uniform", "normal", "ppbp"]] = Field(min_length=1)
+
+
+class SchedulerChoice(_Choice):
+    """Output-port schedulers drawn per link: ``{choice: [<scheduler>, ...]}`` or one scheduler."""
+
+    choice: list[SchedulerSpec] = Field(min_length=1)
+
+
 class TrafficVariation(StrictModel):
     """Traffic parameters redrawn for every flow of every sample, independently.
 
     ``rate`` (bit/s while sending), ``tau_on``/``tau_off`` (mean on/off durations; applied to on/off flows only)
     and ``packet_size`` (bytes; sets the mean of fixed and exponential sizes, and makes a binomial size fixed).
+    ``model`` draws each flow's traffic law, keeping its mean rate (see :func:`nettwin.data.sampling.draw_law`);
+    ``tos`` draws each flow's traffic class.
     """
 
     rate: RateDist | None = None
     tau_on: DurationDist | None = None
     tau_off: OffDurationDist | None = None
     packet_size: SizeDist | None = None
+    model: LawChoice | None = None
+    tos: ClassDist | None = None
+
+    @model_validator(mode="after")
+    def _law_sets_durations(self) -> TrafficVariation:
+        for key in ("tau_on", "tau_off"):
+            if self.model is not None and getattr(self, key) is not None:
+                raise field_error(
+                    (key,), "traffic.model draws each flow's law and sets its on/off durations; leave it out", None
+                )
+        return self
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -272,11 +327,12 @@ class TopologyVariation(StrictModel):
     """Which topology a sample uses: the base's, or one of ``choices`` drawn uniformly.
 
     ``perturb`` redraws grid topologies per sample: a radius (metres) from the distribution and a fresh seed
-    for the node displacements.
+    for the node displacements. ``reseed`` gives random topologies a fresh seed per sample (a new graph each).
     """
 
     choices: list[TopologySpec] | None = Field(default=None, min_length=1)
     perturb: DistanceDist | None = None
+    reseed: bool = False
 
 
 class RoutingVariation(StrictModel):
@@ -292,6 +348,28 @@ class RoutingVariation(StrictModel):
     def _weights_given(self) -> RoutingVariation:
         if self.symmetric and self.link_weights is None:
             raise field_error(("symmetric",), "applies to drawn link_weights; give routing.link_weights", True)
+        return self
+
+
+class LinkVariation(StrictModel):
+    """Link attributes drawn per directed link of every sample: ``capacity`` (bit/s), ``buffer`` (packets waiting)
+    and ``scheduler`` (one of the choices). With ``symmetric`` both directions of a link get the same values.
+    """
+
+    capacity: RateDist | None = None
+    buffer: BufferDist | None = None
+    scheduler: SchedulerChoice | None = None
+    symmetric: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Names of the varied attributes, in the order they are drawn."""
+        return tuple(k for k in ("capacity", "buffer", "scheduler") if getattr(self, k) is not None)
+
+    @model_validator(mode="after")
+    def _something_drawn(self) -> LinkVariation:
+        if self.symmetric and not self.fields:
+            raise field_error(("symmetric",), "applies to drawn link values; give capacity, buffer or scheduler", True)
         return self
 
 
@@ -339,6 +417,7 @@ class DatasetSpec(StrictModel):
     topology: TopologyVariation = TopologyVariation()
     capacity_scale: RealDist | None = None
     routing: RoutingVariation = RoutingVariation()
+    links: LinkVariation = LinkVariation()
 
     _given: dict[str, Any] | None = PrivateAttr(default=None)
 
@@ -361,7 +440,32 @@ class DatasetSpec(StrictModel):
             raise ValueError("topology.perturb redraws grid topologies, but no candidate topology is a grid")
         if self.flows.mode == "matrix" and self.traffic.rate is not None:
             raise ValueError("traffic.rate and flows.matrix both set flow rates; keep one")
+        if self.topology.reseed and not any(t.random is not None for t in candidates):
+            raise field_error(
+                ("topology", "reseed"),
+                "gives random topologies a fresh seed, but no candidate topology is random",
+                True,
+            )
+        if self.links.capacity is not None and any(t.medium == "wireless" for t in candidates):
+            raise field_error(
+                ("links", "capacity"), "wireless links all send at topology.wireless.rate; set that", None
+            )
+        self._check_classes()
         return self
+
+    def _check_classes(self) -> None:
+        """Every drawn scheduler that serves classes in queues of their own has a queue for every drawn class."""
+        if self.links.scheduler is None:
+            return
+        top = int(self.traffic.tos.bounds[1]) if self.traffic.tos is not None else 0
+        for k, scheduler in enumerate(self.links.scheduler.choice):
+            if scheduler.policy != "fifo" and len(scheduler.queues) <= top:
+                raise field_error(
+                    ("links", "scheduler", "choice", k, "queues"),
+                    f"traffic.tos draws classes up to {top}, but this {scheduler.policy} port has "
+                    f"{len(scheduler.queues)} queue(s); give it {top + 1}",
+                    len(scheduler.queues),
+                )
 
     @property
     def dataset_name(self) -> str:
@@ -475,10 +579,13 @@ def _check_capacity_scale(spec: DatasetSpec, prefix: str) -> None:
     for topo in spec.topology.choices or [spec.base.topology]:
         if topo.medium == "wireless":
             raise DatasetError(f"{prefix}capacity_scale: wireless links all send at topology.wireless.rate; set that")
-        try:
-            capacity = build_links(topo).capacity
-        except NettwinError:
-            continue  # a topology that cannot be read is reported by the sample that draws it
+        if spec.links.capacity is not None:
+            capacity = np.array([spec.links.capacity.bounds[1]])
+        else:
+            try:
+                capacity = build_links(topo).capacity
+            except NettwinError:
+                continue  # a topology that cannot be read is reported by the sample that draws it
         if capacity.max(initial=0.0) * high > MAX_RATE:
             raise DatasetError(
                 f"{prefix}capacity_scale: {high:g} takes the fastest link to {format_rate(capacity.max() * high)}, "
