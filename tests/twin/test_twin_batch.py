@@ -15,7 +15,7 @@ def _batch(*nets, targets=None, kpis=()):
 def test_repr_and_shapes(chain, ring):
     b, _ = _batch(chain, ring)
     assert repr(b) == "GraphBatch(graphs=2, nodes=9, links=18, paths=7, hops=14, max_len=3)"
-    assert b.node_x.shape == (9, 2) and b.link_x.shape == (18, 5) and b.path_x.shape == (7, 11)
+    assert b.node_x.shape == (9, 4) and b.link_x.shape == (18, 17) and b.path_x.shape == (7, 24)
     assert b.path_counts == (3, 4) and b.link_counts == (6, 12)
     assert sum(b.step_sizes) == b.n_hops == int(b.path_ptr[-1])
 

@@ -190,7 +190,7 @@ def test_weights_that_are_not_finite_are_refused(value, saved, tmp_path):
         ("models.mtl.config.kpis", ["delay"], r"'models.mtl.config.kpis' lacks 'jitter'"),
         ("models.mtl", {"config": {}}, r"'models.mtl' must be a mapping with 'config' and 'state'"),
         ("normalisation", "x", r"'normalisation' must be a mapping or None; got 'x'"),
-        ("normalisation.link", [[0.0], [1.0]], r"'normalisation.link' must be \[means, standard deviations\], 5"),
+        ("normalisation.link", [[0.0], [1.0]], r"'normalisation.link' must be \[means, standard deviations\], 17"),
         ("normalisation.kpi_scale.delay", 0.0, r"'normalisation.kpi_scale' must be a mapping of names to numbers > 0"),
         ("ranges.link.capacity", [2.0, 1.0], r"'ranges.link.capacity' must be \[low, high\]"),
         ("meta.kpis", "delay", r"'meta.kpis' must be a list of"),

@@ -9,11 +9,13 @@ from nettwin.analytic.mm1b import (
     mm1b_state_probs,
     mm1b_utilisation,
 )
-from nettwin.analytic.model import FixedPoint, QueueingModel, limitation
+from nettwin.analytic.model import Estimates, FixedPoint, QueueingModel, estimates, limitation
 
 __all__ = [
+    "Estimates",
     "FixedPoint",
     "QueueingModel",
+    "estimates",
     "limitation",
     "mm1b_blocking",
     "mm1b_mean_system",

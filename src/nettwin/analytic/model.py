@@ -78,7 +78,7 @@ have no such closed form: the model refuses links scheduled by them (:func:`limi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +97,7 @@ from nettwin.scenario.network import FIFO, SP, Network
 from nettwin.scenario.spec import SCHEDULING_POLICIES, Scenario
 from nettwin.sim.result import SimResult
 
-__all__ = ["QueueingModel", "FixedPoint", "limitation"]
+__all__ = ["QueueingModel", "FixedPoint", "Estimates", "estimates", "limitation"]
 
 PERCENTILES = (50, 90, 99)
 
@@ -392,6 +392,87 @@ def _sojourn(
         var[idx] = mean[idx] ** 2
         waiting[idx] = carried[stable] * wait
     return mean, var, waiting
+
+
+@dataclass(frozen=True, eq=False)
+class Estimates:
+    """The model's figures a learned twin reads as input features (:func:`estimates`).
+
+    Per link (L,): ``utilisation`` (carried bits over capacity, summed over its queues), ``blocking`` (the share of
+    the packets reaching it that it drops), ``sojourn`` (mean time an accepted packet spends there, waiting and
+    being sent, s; 0 where no packet is carried), ``exact`` (False where the link's policy has no closed form and
+    it was taken as one FIFO queue). Per flow (F,): ``queueing`` (the sum of the sojourns along its path, s,
+    propagation left out) and ``loss`` (the probability that a packet of it is dropped on the way).
+    """
+
+    utilisation: np.ndarray
+    blocking: np.ndarray
+    sojourn: np.ndarray
+    exact: np.ndarray
+    queueing: np.ndarray
+    loss: np.ndarray
+
+
+def _as_fifo(network: Network, links: np.ndarray) -> Network:
+    """``network`` with ``links`` made one FIFO queue each, holding the sum of their queues' buffers."""
+    merge = np.zeros(network.n_links, dtype=bool)
+    merge[links] = True
+    ptr = network.queue_ptr
+    link_of = np.repeat(np.arange(network.n_links), np.diff(ptr))
+    total = np.add.reduceat(network.queue_buffer, ptr[:-1])  # every link has at least one queue
+    keep = ~merge[link_of] | (np.arange(len(link_of)) == ptr[link_of])  # a merged link keeps its first queue
+    return replace(
+        network,
+        policy=np.where(merge, FIFO, network.policy),
+        queue_ptr=np.concatenate([[0], np.cumsum(np.where(merge, 1, np.diff(ptr)))]).astype(np.int64),
+        queue_buffer=np.where(merge[link_of], total[link_of], network.queue_buffer)[keep].astype(np.int64),
+        queue_weight=np.where(merge[link_of], 0.0, network.queue_weight)[keep],
+    )
+
+
+def estimates(network: Network, model: QueueingModel | None = None) -> Estimates | None:
+    """Per-link and per-flow figures of the fixed point (:class:`Estimates`), or None where the model cannot describe
+    the network at all (wireless, no flows, link values it refuses).
+
+    Links scheduled by a policy without a closed form (WFQ, DRR) are taken as one FIFO queue holding all their
+    queues' buffers, and flagged ``exact = False``: the estimate of the link as a whole, blind to the classes.
+    Flow figures are those :meth:`QueueingModel.simulate` gives (``delay`` = propagation + ``queueing``,
+    ``drop_rate`` = ``loss``) wherever every link is exact.
+    """
+    if network.medium == "wireless" or network.n_flows == 0:
+        return None
+    inexact = np.nonzero((network.policy != FIFO) & (network.policy != SP))[0]
+    solvable = _as_fifo(network, inexact) if len(inexact) else network
+    try:
+        _check(solvable)
+    except EngineError:
+        return None
+    model = model or QueueingModel()
+    fp = model.solve(solvable)
+    _, flow_of, path = _flow_inputs(solvable)
+    queue = _entry_queues(solvable, flow_of, path)
+    lam, mu, blocking = fp.arrival, fp.service, fp.blocking
+    sojourn, _, _ = _sojourn(solvable, lam, mu, blocking, _size_moment(solvable, flow_of, queue, fp))
+    log_survive = np.bincount(flow_of, weights=np.log1p(-blocking)[queue], minlength=network.n_flows)
+    link_of = np.repeat(np.arange(network.n_links), np.diff(solvable.queue_ptr))
+    carried = lam * (1.0 - blocking)
+
+    def per_link(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Weighted mean over each link's queues (0 where the weights are)."""
+        total = np.bincount(link_of, weights=weights, minlength=network.n_links)
+        summed = np.bincount(link_of, weights=values * weights, minlength=network.n_links)
+        return np.divide(summed, total, out=np.zeros(network.n_links), where=total > 0)
+
+    exact = np.ones(network.n_links, dtype=bool)
+    exact[inexact] = False
+    return Estimates(
+        utilisation=np.bincount(link_of, weights=carried / mu, minlength=network.n_links),
+        blocking=per_link(blocking, lam),
+        sojourn=per_link(sojourn, carried),
+        exact=exact,
+        queueing=np.bincount(flow_of, weights=sojourn[queue], minlength=network.n_flows),
+        loss=-np.expm1(log_survive),
+    )
 
 
 def limitation(network: Network) -> str | None:

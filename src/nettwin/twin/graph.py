@@ -14,6 +14,27 @@ link: ``capacity`` (bit/s), ``weight`` (wireless: 1/log(1+d²)), ``delay`` (prop
 ``load`` (offered long-run bits over capacity).
 node: ``out_degree``, ``in_degree``.
 
+Then the columns that keep their value when a network grows or its links get faster: with every capacity and rate
+multiplied by k and every time divided by k, they do not change (:data:`SCALE_FREE`), and they grow with nothing
+that grows with the network's size. ``tx_time`` is the reference they are relative to.
+
+path: ``tx_time`` (s: the flow's mean packet sent once over each link of its path), ``rate_ratio`` and
+``peak_ratio`` (mean and sending rate over the smallest capacity on the path), ``on_ratio`` and ``off_ratio``
+(log(1 + τ / the packet's transmission time at that bottleneck)), ``prop_ratio`` (log(1 + propagation along the path
+/ ``tx_time``)); queueing theory's estimates (:func:`nettwin.analytic.estimates`): ``qt_delay`` (the queueing
+along the path, waiting and sending, over ``tx_time``), ``qt_loss`` (drop probability), ``qt_exact`` (1 when the
+model describes every link of the path as scheduled); the flow's class of service: ``tos`` (its class),
+``priority`` (mean over its strict-priority links of class / (queues − 1): 0 the first queue served, 1 the last),
+``share`` (mean over its WFQ and DRR links of its queue's weight over the link's total), ``scheduled`` (the share
+of its links that are not FIFO).
+link: ``tx_time`` (s: mean packet of the traffic routed over it, else the network's, over capacity),
+``log_capacity`` (log of capacity over the network's median capacity), ``prop_ratio`` (log(1 + propagation /
+``tx_time``)); ``qt_utilisation``, ``qt_blocking`` (share of arriving packets dropped), ``qt_delay`` (mean sojourn
+over ``tx_time``; 0 without traffic), ``qt_exact`` (0 at WFQ and DRR links, which the model takes as one FIFO
+queue of all their buffers, and everywhere when it cannot describe the network: wireless, no flows); the
+scheduling: ``fifo``, ``sp``, ``wfq``, ``drr`` (one-hot policy), ``queues``.
+node: ``out_load``, ``in_load`` (mean ``load`` of the node's outgoing and incoming links).
+
 Besides the features, each path carries ``path_packets``: the packets the flow is expected to send during the
 measured window (:func:`expected_packets`), the :math:`n` of the binomial drops head.
 """
@@ -24,8 +45,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nettwin.analytic.model import estimates
 from nettwin.errors import TwinError
-from nettwin.scenario.network import Network
+from nettwin.scenario.network import FIFO, SP, Network
+from nettwin.scenario.spec import SCHEDULING_POLICIES
 from nettwin.scenario.traffic import TRAFFIC_MODELS
 
 __all__ = [
@@ -36,12 +59,30 @@ __all__ = [
     "LINK_FEATURES",
     "NODE_FEATURES",
     "TRAFFIC_MODELS",
+    "SCALE_FREE",
 ]
 
-PATH_FEATURES = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", *TRAFFIC_MODELS)
+_QOS_PATH = ("tos", "priority", "share", "scheduled")
+PATH_FEATURES = (
+    *("rate", "mean_rate", "packet_size", "tau_on", "tau_off", *TRAFFIC_MODELS),
+    *("tx_time", "rate_ratio", "peak_ratio", "on_ratio", "off_ratio", "prop_ratio", "qt_delay", "qt_loss"),
+    *("qt_exact", *_QOS_PATH),
+)
 """The path columns; new columns are only ever appended (older twins read a prefix of them)."""
-LINK_FEATURES = ("capacity", "weight", "delay", "buffer", "load")
-NODE_FEATURES = ("out_degree", "in_degree")
+LINK_FEATURES = (
+    *("capacity", "weight", "delay", "buffer", "load", "tx_time", "log_capacity", "prop_ratio"),
+    *("qt_utilisation", "qt_blocking", "qt_delay", "qt_exact", *SCHEDULING_POLICIES, "queues"),
+)
+"""The link columns (appended to, like the path columns)."""
+NODE_FEATURES = ("out_degree", "in_degree", "out_load", "in_load")
+"""The node columns (appended to, like the path columns)."""
+
+SCALE_FREE = {
+    "path": ("packet_size", *TRAFFIC_MODELS, *PATH_FEATURES[PATH_FEATURES.index("rate_ratio") :]),
+    "link": ("weight", "buffer", "load", *LINK_FEATURES[LINK_FEATURES.index("log_capacity") :]),
+    "node": NODE_FEATURES,
+}
+"""The columns of each kind that neither the links' speed nor the network's size changes (see above)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,10 +170,22 @@ def graph_from_network(network: Network) -> Graph:
         t = f.traffic
         path_x[i, :5] = (t.rate, t.mean_rate, t.packet_size.mean_bytes, t.tau_on or 0.0, t.tau_off or 0.0)
         path_x[i, 5 + TRAFFIC_MODELS.index(t.model)] = 1.0
-    n = network.n_nodes
-    node_x = np.stack([np.bincount(network.link_src, minlength=n), np.bincount(network.link_dst, minlength=n)], 1)
-    link_x = np.stack(
+    link_x = np.zeros((network.n_links, len(LINK_FEATURES)))
+    link_x[:, :5] = np.stack(
         [network.capacity, network.weight, network.delay, network.buffer, network.offered_load / network.capacity], 1
+    )
+    _scale_free(network, path_x, link_x)
+    n = network.n_nodes
+    out_degree, in_degree = np.bincount(network.link_src, minlength=n), np.bincount(network.link_dst, minlength=n)
+    load = link_x[:, LINK_FEATURES.index("load")]
+    node_x = np.stack(
+        [
+            out_degree,
+            in_degree,
+            np.bincount(network.link_src, weights=load, minlength=n) / np.maximum(out_degree, 1),
+            np.bincount(network.link_dst, weights=load, minlength=n) / np.maximum(in_degree, 1),
+        ],
+        1,
     )
     return Graph(
         node_x=node_x.astype(float),
@@ -148,3 +201,64 @@ def graph_from_network(network: Network) -> Graph:
         name=network.name,
         medium=network.medium,
     )
+
+
+def _scale_free(network: Network, path_x: np.ndarray, link_x: np.ndarray) -> None:
+    """Fill the columns from ``tx_time`` on (see the module docstring) of the path and link blocks, in place."""
+    path, col = network.path_links, PATH_FEATURES.index
+    flow_of = np.repeat(np.arange(network.n_flows), np.diff(network.path_ptr))
+    bits = 8.0 * path_x[:, col("packet_size")]
+    packets = np.array([f.traffic.packet_rate for f in network.flows])
+    # The mean packet of the traffic a link carries; idle links take the network's (1000 bytes without flows).
+    routed = np.bincount(path, weights=packets[flow_of], minlength=network.n_links)
+    routed_bits = np.bincount(path, weights=(packets * bits)[flow_of], minlength=network.n_links)
+    mean_bits = float(np.sum(packets * bits) / np.sum(packets)) if np.sum(packets) > 0 else 8000.0
+    link_bits = np.divide(routed_bits, routed, out=np.full(network.n_links, mean_bits), where=routed > 0)
+    link_tx = link_bits / network.capacity
+    est = estimates(network)
+    link = LINK_FEATURES.index
+    link_x[:, link("tx_time")] = link_tx
+    link_x[:, link("log_capacity")] = np.log(network.capacity / np.median(network.capacity))
+    link_x[:, link("prop_ratio")] = np.log1p(network.delay / link_tx)
+    if est is not None:
+        link_x[:, link("qt_utilisation")] = est.utilisation
+        link_x[:, link("qt_blocking")] = est.blocking
+        link_x[:, link("qt_delay")] = est.sojourn / link_tx
+        link_x[:, link("qt_exact")] = est.exact
+    link_x[np.arange(network.n_links), link("fifo") + network.policy] = 1.0
+    queues = np.diff(network.queue_ptr)
+    link_x[:, link("queues")] = queues
+    if network.n_flows == 0:
+        return
+    hop_tx = bits[flow_of] / network.capacity[path]
+    tx = np.bincount(flow_of, weights=hop_tx, minlength=network.n_flows)
+    bottleneck = np.minimum.reduceat(network.capacity[path], network.path_ptr[:-1])
+    path_x[:, col("tx_time")] = tx
+    path_x[:, col("rate_ratio")] = path_x[:, col("mean_rate")] / bottleneck
+    path_x[:, col("peak_ratio")] = path_x[:, col("rate")] / bottleneck
+    path_x[:, col("on_ratio")] = np.log1p(path_x[:, col("tau_on")] * bottleneck / bits)
+    path_x[:, col("off_ratio")] = np.log1p(path_x[:, col("tau_off")] * bottleneck / bits)
+    propagation = np.bincount(flow_of, weights=network.delay[path], minlength=network.n_flows)
+    path_x[:, col("prop_ratio")] = np.log1p(propagation / tx)
+    if est is not None:
+        path_x[:, col("qt_delay")] = est.queueing / tx
+        path_x[:, col("qt_loss")] = est.loss
+        path_x[:, col("qt_exact")] = np.bincount(flow_of, weights=~est.exact[path], minlength=network.n_flows) == 0
+
+    def mean_over(hops: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per flow, the mean of ``values`` over its hops where ``hops`` holds (0 where none does)."""
+        count = np.bincount(flow_of, weights=hops, minlength=network.n_flows)
+        total = np.bincount(flow_of, weights=np.where(hops, values, 0.0), minlength=network.n_flows)
+        return np.divide(total, count, out=np.zeros(network.n_flows), where=count > 0)
+
+    tos = network.tos
+    policy = network.policy[path]
+    n_queues = queues[path]
+    path_x[:, col("tos")] = tos
+    path_x[:, col("priority")] = mean_over(policy == SP, tos[flow_of] / np.maximum(n_queues - 1, 1))
+    weighted = (policy != FIFO) & (policy != SP)
+    own = network.queue_ptr[path] + np.where(weighted, tos[flow_of], 0)
+    link_weight = np.bincount(np.repeat(np.arange(network.n_links), queues), weights=network.queue_weight)
+    share = network.queue_weight[own] / np.where(link_weight[path] > 0, link_weight[path], 1.0)
+    path_x[:, col("share")] = mean_over(weighted, share)
+    path_x[:, col("scheduled")] = mean_over(np.ones(len(path), dtype=bool), policy != FIFO)

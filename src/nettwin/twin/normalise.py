@@ -18,9 +18,10 @@ from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Grap
 
 __all__ = ["Normalisation", "kpi_iqr"]
 
-_EARLIER_PATH_COLUMNS = (8,)
-"""Numbers of path columns of earlier versions (before the uniform, normal and ppbp one-hot columns): their
-statistics are extended with mean 0, deviation 1 for the later columns, which the twins saved then never read."""
+_EARLIER_COLUMNS = {"path": (8, 11), "link": (5,), "node": (2,)}
+"""Numbers of columns of each kind in earlier versions (path: before the uniform, normal and ppbp one-hot columns,
+then before the scale-free, queueing-theory and class columns; link and node: before theirs): their statistics are
+extended with mean 0, deviation 1 for the later columns, which the twins saved then never read."""
 
 
 def kpi_iqr(values: np.ndarray) -> float:
@@ -119,7 +120,7 @@ class Normalisation:
         for kind, names in (("node", NODE_FEATURES), ("link", LINK_FEATURES), ("path", PATH_FEATURES)):
             value = data.get(kind)
             n = len(names)
-            widths = (n, *_EARLIER_PATH_COLUMNS) if kind == "path" else (n,)
+            widths = (n, *_EARLIER_COLUMNS[kind])
             ok = (
                 isinstance(value, list | tuple)
                 and len(value) == 2
