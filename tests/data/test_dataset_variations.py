@@ -91,6 +91,7 @@ def scale_spec(**changes) -> dict:
         },
         "links": {
             "capacity": {"loguniform": ["1Mbps", "40Mbps"]},
+            "delay": {"uniform": ["1ms", "3ms"]},
             "buffer": {"choice": [4, 16, 64]},
             "scheduler": {"choice": SCHEDULERS},
         },
@@ -149,6 +150,7 @@ def test_link_values_are_drawn_per_link_within_their_distributions():
         net = build_network(draw_scenario(spec, i))
         assert net.capacity.min() >= 1e6 and net.capacity.max() <= 40e6
         assert net.capacity.max() / net.capacity.min() >= 25  # spans the range within one sample
+        assert net.delay.min() >= 1e-3 and net.delay.max() <= 3e-3 and len(np.unique(net.delay)) > net.n_links / 2
         fifo = net.policy == 0
         assert set(net.buffer[fifo].tolist()) <= {4, 16, 64} and len(set(net.buffer[fifo].tolist())) == 3
         assert set(net.policy.tolist()) == {0, 1, 2, 3}
@@ -161,7 +163,7 @@ def test_symmetric_links_get_the_same_values_both_ways():
     index = {(u, v): j for j, (u, v) in enumerate(zip(net.link_src.tolist(), net.link_dst.tolist(), strict=True))}
     for (u, v), j in index.items():
         k = index[(v, u)]
-        assert net.capacity[j] == net.capacity[k] and net.policy[j] == net.policy[k]
+        assert (net.capacity[j], net.delay[j], net.policy[j]) == (net.capacity[k], net.delay[k], net.policy[k])
 
 
 def test_laws_and_classes_are_drawn_per_flow_keeping_the_mean_rate():

@@ -13,7 +13,7 @@ The variations added later draw from a second generator, ``SeedSequence(seed, sp
 without them gives the samples it always gave, and adding one leaves the other draws alone:
 
 1. a fresh seed for a random topology (when ``topology.reseed`` is set and the sample's topology is random),
-2. per-link values, one attribute at a time over all directed links (capacity, buffer, scheduler),
+2. per-link values, one attribute at a time over all directed links (capacity, delay, buffer, scheduler),
 3. per-flow traffic laws (``traffic.model``) and their shape (one uniform number per flow), then classes
    (``traffic.tos``).
 
@@ -261,8 +261,8 @@ def _link_values(spec: DatasetSpec, rng: np.random.Generator, n: int) -> dict[st
     var = spec.links
     out: dict[str, list[Any]] = {}
     for field in var.fields:
-        if field == "capacity":
-            out[field] = var.capacity.draw(rng, n).tolist()  # type: ignore[union-attr]
+        if field in ("capacity", "delay"):
+            out[field] = getattr(var, field).draw(rng, n).tolist()
         elif field == "buffer":
             out[field] = var.buffer.draw_int(rng, n).tolist()  # type: ignore[union-attr]
         else:

@@ -352,11 +352,13 @@ class RoutingVariation(StrictModel):
 
 
 class LinkVariation(StrictModel):
-    """Link attributes drawn per directed link of every sample: ``capacity`` (bit/s), ``buffer`` (packets waiting)
-    and ``scheduler`` (one of the choices). With ``symmetric`` both directions of a link get the same values.
+    """Link attributes drawn per directed link of every sample: ``capacity`` (bit/s), ``delay`` (propagation, s),
+    ``buffer`` (packets waiting) and ``scheduler`` (one of the choices). With ``symmetric`` both directions of a link
+    get the same values.
     """
 
     capacity: RateDist | None = None
+    delay: OffDurationDist | None = None
     buffer: BufferDist | None = None
     scheduler: SchedulerChoice | None = None
     symmetric: bool = False
@@ -364,12 +366,14 @@ class LinkVariation(StrictModel):
     @property
     def fields(self) -> tuple[str, ...]:
         """Names of the varied attributes, in the order they are drawn."""
-        return tuple(k for k in ("capacity", "buffer", "scheduler") if getattr(self, k) is not None)
+        return tuple(k for k in ("capacity", "delay", "buffer", "scheduler") if getattr(self, k) is not None)
 
     @model_validator(mode="after")
     def _something_drawn(self) -> LinkVariation:
         if self.symmetric and not self.fields:
-            raise field_error(("symmetric",), "applies to drawn link values; give capacity, buffer or scheduler", True)
+            raise field_error(
+                ("symmetric",), "applies to drawn link values; give capacity, delay, buffer or scheduler", True
+            )
         return self
 
 
