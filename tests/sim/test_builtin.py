@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from numba import njit
 
 from nettwin.errors import EngineError
 from nettwin.scenario import Scenario, build_network
@@ -238,6 +239,16 @@ def test_invalid_networks_are_refused(single_link_factory, engine):
         engine.simulate(network, run=-1)
 
 
+@njit
+def _next_u64(state):
+    return _kernel.next_u64(state[0])
+
+
+@njit
+def _uniform(state):
+    return _kernel.uniform(state[0])
+
+
 def test_rng_is_xoshiro256starstar():
     """The kernel's generator against a plain-Python xoshiro256** written from its definition."""
     mask = (1 << 64) - 1
@@ -246,7 +257,9 @@ def test_rng_is_xoshiro256starstar():
         return ((x << k) | (x >> (64 - k))) & mask
 
     s = [0x0123456789ABCDEF, 0xDEADBEEFCAFEF00D, 0x1, 0xFFFFFFFFFFFFFFFF]
-    state = np.array([s], dtype=np.uint64)
+    state = np.zeros(1, dtype=_kernel.FLOW_DTYPE)
+    for name, word in zip(("s0", "s1", "s2", "s3"), s, strict=True):
+        state[name] = word
     for _ in range(20):
         want = (rotl((s[1] * 5) & mask, 7) * 9) & mask
         t = (s[1] << 17) & mask
@@ -256,6 +269,6 @@ def test_rng_is_xoshiro256starstar():
         s[0] ^= s[3]
         s[2] ^= t
         s[3] = rotl(s[3], 45)
-        assert int(_kernel.next_u64(state, 0)) == want
-    u = _kernel.uniform(state, 0)
+        assert int(_next_u64(state)) == want
+    u = _uniform(state)
     assert 0.0 <= u < 1.0

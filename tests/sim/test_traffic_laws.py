@@ -30,16 +30,17 @@ Z = 5.0  # standard errors
 @njit
 def _trace(flows, rng, duration, times, sizes):
     """Send times and sizes of flow 0's packets in [0, duration), as the event loop would send them."""
-    src = np.zeros(1, dtype=_kernel.SOURCE_DTYPE)
+    fl, table, _ = _kernel.pack_flows(flows, rng)
+    r = fl[0]
     burst_end = np.empty(flows.burst_ptr[1])
-    _kernel._start_source(flows, rng, 0, src)
-    t = _kernel._schedule_send(flows, rng, 0, 0.0, duration, src, burst_end)
+    _kernel._start_source(r)
+    t = _kernel._schedule_send(r, 0.0, duration, burst_end, table)
     n = 0
     while t < np.inf and n < times.shape[0]:
         times[n] = t
-        sizes[n] = src[0].size
+        sizes[n] = r.size
         n += 1
-        t = _kernel._schedule_send(flows, rng, 0, t, duration, src, burst_end)
+        t = _kernel._schedule_send(r, t, duration, burst_end, table)
     return n
 
 

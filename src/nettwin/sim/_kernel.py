@@ -38,10 +38,11 @@ The event list
 Departures on a link are FIFO and its propagation delay is constant, so the packets a link hands to the next
 node arrive there in the order they entered the link. Each link therefore keeps its accepted packets in a ring
 (a FIFO) until they reach the next node, and the scheduler needs only one entry per link (the arrival time of
-its oldest packet at the next node) and one per flow (its next send): ``L + F`` *slots* in a tournament tree.
-The tree's root is the slot with the smallest time; equal times go to the lower slot (links before flows,
-lower indices first), so runs are reproducible. Memory depends on the number of packets in flight, never on
-the simulated time.
+its oldest packet at the next node) and one per flow (its next send): ``L + F`` *slots*, held in two tournament
+trees, one over the links and one over the flows, so that the link events (most of them) replay matches in a tree
+whose depth does not grow with the number of flows. The next event is the earlier of the two roots; equal times
+go to the lower slot (links before flows, lower indices first), so runs are reproducible. Memory depends on the
+number of packets in flight, never on the simulated time.
 
 Two event kinds share the loop:
 
@@ -63,6 +64,11 @@ Randomness
 Each flow draws from its own xoshiro256** generator (seeded by the caller): uniform doubles from the top
 53 bits, exponentials by inversion, normals by Box–Muller (two uniforms, the cosine branch), truncated Pareto
 variates by inversion. Sizes: fixed draws nothing, exponential, uniform and discrete one uniform each.
+
+Flows in memory
+---------------
+Everything the loop reads or writes about one flow (generator state, traffic parameters, source state, counters) is
+one record of ``FLOW_DTYPE`` (``FLOW_BYTES`` bytes); the delay histogram is a separate (F, bins) array.
 
 The draws of one flow are, in order: what its source needs to start (cbr, uniform, normal: a phase uniform in
 [0, g), g the mean gap; onoff: the first off period, then the first on period; ppbp: the first burst's start),
@@ -219,7 +225,110 @@ def new_counters(n_flows: int, n_links: int, hist_bins: int) -> Counters:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Random numbers: xoshiro256** (Blackman & Vigna, 2018), one generator per flow, state rng[f, 0:4].
+# Flows: everything the event loop reads or writes about flow f is the one record fl[f] (FLOW_DTYPE), its generator
+# state, parameters, source state and counters side by side, so that a send touches a few cache lines of one
+# record rather than one line in each of twenty arrays, and a compiled call takes one array instead of twenty (each
+# array a call takes costs reference counting, two atomic operations, on every call).
+
+FLOW_DTYPE = np.dtype(
+    [
+        # xoshiro256** state
+        ("s0", np.uint64),
+        ("s1", np.uint64),
+        ("s2", np.uint64),
+        ("s3", np.uint64),
+        # read on every send
+        ("model", np.int64),  # CBR / POISSON / ONOFF / UNIFORM_GAP / NORMAL_GAP / PPBP
+        ("size_dist", np.int64),  # FIXED / EXPONENTIAL / DISCRETE / UNIFORM_SIZE
+        ("rate", np.float64),  # bit/s while sending (one burst's rate for ppbp)
+        ("size_mean", np.float64),  # bytes
+        # source state
+        ("size", np.float64),  # size of the next packet, bytes
+        ("mark", np.float64),  # cbr/uniform/normal: the random phase; onoff/ppbp: when the countdown began
+        ("count", np.int64),  # cbr/uniform/normal: packets scheduled so far
+        ("on_end", np.float64),  # onoff: end of the current on period; ppbp: start of the next burst
+        ("residual", np.float64),  # onoff/ppbp: bits of the next packet already sent
+        ("bursts", np.int64),  # ppbp: active bursts (their end times are in burst_end)
+        ("first_hop", np.int64),  # index of the flow's first link in the loop's path array
+        ("tos", np.int64),
+        # the other laws' parameters (see FlowArrays)
+        ("spread", np.float64),
+        ("gap_std", np.float64),
+        ("tau_on", np.float64),
+        ("tau_off", np.float64),
+        ("size_lo", np.float64),
+        ("size_hi", np.float64),
+        ("sizes_at", np.int64),  # discrete sizes: the flow's stretch of the size table
+        ("sizes_end", np.int64),
+        ("burst_rate", np.float64),
+        ("burst_min", np.float64),
+        ("burst_max", np.float64),
+        ("pareto_shape", np.float64),
+        ("burst_at", np.int64),  # ppbp: the flow's stretch of burst_end
+        ("burst_room", np.int64),
+        # counters over the window
+        ("tx_packets", np.int64),
+        ("rx_packets", np.int64),
+        ("rx_bytes", np.float64),
+        ("delay_sum", np.float64),
+        ("delay_sq_sum", np.float64),
+        ("jitter_sum", np.float64),
+        ("last_delay", np.float64),  # delay of the previous received measured packet (NaN before the first)
+    ]
+)
+"""One flow in the event loop (FLOW_BYTES bytes)."""
+
+FLOW_BYTES = FLOW_DTYPE.itemsize
+
+
+@njit(cache=True)
+def pack_flows(flows, rng):
+    """The flow records of ``flows`` (a :class:`FlowArrays`) with generator states ``rng`` (F, 4); the (2, K)
+    table of discrete sizes (values, cumulative probabilities); and the loop's path array: each flow's links
+    followed by -1, so that a packet's next link tells whether it has arrived."""
+    n = flows.rate.shape[0]
+    fl = np.zeros(n, dtype=FLOW_DTYPE)
+    hops = np.empty(flows.path_links.shape[0] + n, np.int64)
+    for f in range(n):
+        r = fl[f]
+        r.s0 = rng[f, 0]
+        r.s1 = rng[f, 1]
+        r.s2 = rng[f, 2]
+        r.s3 = rng[f, 3]
+        r.model = flows.model[f]
+        r.size_dist = flows.size_dist[f]
+        r.rate = flows.rate[f]
+        r.size_mean = flows.size_mean[f]
+        r.tos = flows.tos[f]
+        r.spread = flows.spread[f]
+        r.gap_std = flows.gap_std[f]
+        r.tau_on = flows.tau_on[f]
+        r.tau_off = flows.tau_off[f]
+        r.size_lo = flows.size_lo[f]
+        r.size_hi = flows.size_hi[f]
+        r.sizes_at = flows.size_ptr[f]
+        r.sizes_end = flows.size_ptr[f + 1]
+        r.burst_rate = flows.burst_rate[f]
+        r.burst_min = flows.burst_min[f]
+        r.burst_max = flows.burst_max[f]
+        r.pareto_shape = flows.pareto_shape[f]
+        r.burst_at = flows.burst_ptr[f]
+        r.burst_room = flows.burst_ptr[f + 1] - flows.burst_ptr[f]
+        r.last_delay = np.nan
+        at = flows.path_ptr[f] + f
+        r.first_hop = at
+        for k in range(flows.path_ptr[f], flows.path_ptr[f + 1]):
+            hops[at] = flows.path_links[k]
+            at += 1
+        hops[at] = -1
+    sizes = np.empty((2, flows.size_values.shape[0]))
+    sizes[0] = flows.size_values
+    sizes[1] = flows.size_cum
+    return fl, sizes, hops
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Random numbers: xoshiro256** (Blackman & Vigna, 2018), one generator per flow, its state in the flow's record.
 
 _ONE_53 = 1.0 / 9007199254740992.0  # 2**-53
 
@@ -230,9 +339,9 @@ def _rotl(x, k):
 
 
 @njit(cache=True)
-def next_u64(rng, f):
-    """Next 64-bit output of flow ``f``'s generator."""
-    s0, s1, s2, s3 = rng[f, 0], rng[f, 1], rng[f, 2], rng[f, 3]
+def next_u64(r):
+    """Next 64-bit output of the generator of flow record ``r``."""
+    s0, s1, s2, s3 = r.s0, r.s1, r.s2, r.s3
     result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -241,192 +350,182 @@ def next_u64(rng, f):
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    rng[f, 0], rng[f, 1], rng[f, 2], rng[f, 3] = s0, s1, s2, s3
+    r.s0, r.s1, r.s2, r.s3 = s0, s1, s2, s3
     return result
 
 
 @njit(cache=True)
-def uniform(rng, f):
+def uniform(r):
     """A double uniform in [0, 1) from the top 53 bits of the next output."""
-    return float(next_u64(rng, f) >> np.uint64(11)) * _ONE_53
+    return float(next_u64(r) >> np.uint64(11)) * _ONE_53
 
 
 @njit(cache=True)
-def exponential(rng, f, mean):
+def exponential(r, mean):
     """An exponential variate with the given mean, by inversion (``1 - u`` is in (0, 1])."""
-    return -mean * np.log(1.0 - uniform(rng, f))
+    return -mean * np.log(1.0 - uniform(r))
 
 
 @njit(cache=True)
-def normal(rng, f):
+def normal(r):
     """A standard normal variate by Box–Muller: two uniforms, the cosine branch."""
-    radius = np.sqrt(-2.0 * np.log(1.0 - uniform(rng, f)))
-    return radius * np.cos(2.0 * np.pi * uniform(rng, f))
+    radius = np.sqrt(-2.0 * np.log(1.0 - uniform(r)))
+    return radius * np.cos(2.0 * np.pi * uniform(r))
 
 
 @njit(cache=True)
-def truncated_pareto(rng, f, low, high, shape):
+def truncated_pareto(r, low, high, shape):
     """A Pareto variate of ``shape`` and scale ``low`` truncated to [low, high], by inversion of its CDF
     ``(1 − (low/x)^shape) / (1 − (low/high)^shape)``."""
-    u = uniform(rng, f)
+    u = uniform(r)
     tail = -np.expm1(shape * np.log(low / high))  # 1 − (low/high)^shape
     return min(high, low * np.exp(-np.log1p(-u * tail) / shape))
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Traffic: each flow draws the size of its next packet, then the time its model sends it at. The state of
-# flow f's source is the record src[f] (SOURCE_DTYPE).
-
-SOURCE_DTYPE = np.dtype(
-    [
-        ("size", np.float64),  # size of the next packet, bytes
-        ("mark", np.float64),  # cbr/uniform/normal: the random phase; onoff/ppbp: when the countdown began
-        ("count", np.int64),  # cbr/uniform/normal: packets scheduled so far
-        ("on_end", np.float64),  # onoff: end of the current on period; ppbp: start of the next burst
-        ("residual", np.float64),  # onoff/ppbp: bits of the next packet already sent
-        ("bursts", np.int64),  # ppbp: active bursts (their end times are in burst_end)
-    ]
-)
+# Traffic: each flow draws the size of its next packet, then the time its model sends it at, from and into its
+# record r.
 
 
 @njit(cache=True)
-def _draw_size(flows, rng, f):
-    dist = flows.size_dist[f]
+def _draw_size(r, sizes):
+    dist = r.size_dist
     if dist == FIXED:
-        return flows.size_mean[f]
+        return r.size_mean
     if dist == EXPONENTIAL:
-        return exponential(rng, f, flows.size_mean[f])
+        return exponential(r, r.size_mean)
     if dist == UNIFORM_SIZE:
-        return flows.size_lo[f] + (flows.size_hi[f] - flows.size_lo[f]) * uniform(rng, f)
-    u = uniform(rng, f)
-    last = flows.size_ptr[f + 1] - 1
-    for k in range(flows.size_ptr[f], last):
-        if u < flows.size_cum[k]:
-            return flows.size_values[k]
-    return flows.size_values[last]
+        return r.size_lo + (r.size_hi - r.size_lo) * uniform(r)
+    u = uniform(r)
+    last = r.sizes_end - 1
+    for k in range(r.sizes_at, last):
+        if u < sizes[1, k]:
+            return sizes[0, k]
+    return sizes[0, last]
 
 
 @njit(cache=True)
-def _cbr_next(flows, f, src):
+def _cbr_next(r):
     """CBR: packet k at ``phase + k·interval``, interval = mean size · 8 / rate."""
-    interval = flows.size_mean[f] * 8.0 / flows.rate[f]
-    t = src[f].mark + src[f].count * interval
-    src[f].count += 1
+    interval = r.size_mean * 8.0 / r.rate
+    t = r.mark + r.count * interval
+    r.count += 1
     return t
 
 
 @njit(cache=True)
-def _onoff_next(flows, rng, f, duration, src):
+def _onoff_next(r, duration):
     """On/off as ns-3's OnOffApplication.
 
     The next packet goes out once its bits, less the carried-over bits, have been 'sent' at ``rate`` since the
     countdown began. If the on period ends first, the bits sent so far carry over and the countdown resumes
     when the next on period starts, after an exponential off period.
     """
-    rate = flows.rate[f]
-    s = src[f]
+    rate = r.rate
     while True:
-        t = s.mark + (s.size * 8.0 - s.residual) / rate
-        if t < s.on_end:
-            s.mark = t
-            s.residual = 0.0
+        t = r.mark + (r.size * 8.0 - r.residual) / rate
+        if t < r.on_end:
+            r.mark = t
+            r.residual = 0.0
             return t
-        s.residual += (s.on_end - s.mark) * rate
-        on_start = s.on_end + exponential(rng, f, flows.tau_off[f])
-        s.on_end = on_start + exponential(rng, f, flows.tau_on[f])
-        s.mark = on_start
+        r.residual += (r.on_end - r.mark) * rate
+        on_start = r.on_end + exponential(r, r.tau_off)
+        r.on_end = on_start + exponential(r, r.tau_on)
+        r.mark = on_start
         if on_start >= duration:
             return np.inf
 
 
 @njit(cache=True)
-def _ppbp_next(flows, rng, f, duration, src, burst_end):
+def _ppbp_next(r, duration, burst_end):
     """PPBP: the active bursts send ``rate`` each; the next packet goes out once its bits, less those already
     sent, have been sent at the bursts' summed rate. Between packets the number of active bursts changes when a
     burst ends or the next one starts (an end first at equal times)."""
-    rate = flows.rate[f]
-    s = src[f]
-    base = flows.burst_ptr[f]
-    room = flows.burst_ptr[f + 1] - base
+    rate = r.rate
+    base = r.burst_at
+    room = r.burst_room
     while True:
         first_end = np.inf
         ending = -1
-        for k in range(base, base + s.bursts):
+        for k in range(base, base + r.bursts):
             if burst_end[k] < first_end:
                 first_end = burst_end[k]
                 ending = k
-        change = min(first_end, s.on_end)
-        if s.bursts > 0:
-            sending = s.bursts * rate
-            t = s.mark + (s.size * 8.0 - s.residual) / sending
+        change = min(first_end, r.on_end)
+        if r.bursts > 0:
+            sending = r.bursts * rate
+            t = r.mark + (r.size * 8.0 - r.residual) / sending
             if t <= change:
-                s.mark = t
-                s.residual = 0.0
+                r.mark = t
+                r.residual = 0.0
                 return t
-            s.residual += (change - s.mark) * sending
-        s.mark = change
+            r.residual += (change - r.mark) * sending
+        r.mark = change
         if change >= duration:
             return np.inf
-        if first_end <= s.on_end:
-            s.bursts -= 1
-            burst_end[ending] = burst_end[base + s.bursts]
+        if first_end <= r.on_end:
+            r.bursts -= 1
+            burst_end[ending] = burst_end[base + r.bursts]
             continue
-        length = truncated_pareto(rng, f, flows.burst_min[f], flows.burst_max[f], flows.pareto_shape[f]) / rate
-        if s.bursts < room:
-            burst_end[base + s.bursts] = change + length
-            s.bursts += 1
+        length = truncated_pareto(r, r.burst_min, r.burst_max, r.pareto_shape) / rate
+        if r.bursts < room:
+            burst_end[base + r.bursts] = change + length
+            r.bursts += 1
         else:
             latest = base
-            for k in range(base + 1, base + s.bursts):
+            for k in range(base + 1, base + r.bursts):
                 if burst_end[k] > burst_end[latest]:
                     latest = k
             burst_end[latest] += length
-        s.on_end = change + exponential(rng, f, 1.0 / flows.burst_rate[f])
+        r.on_end = change + exponential(r, 1.0 / r.burst_rate)
 
 
 @njit(cache=True)
-def _start_source(flows, rng, f, src):
+def _start_source(r):
     """Initial source state: a random phase (cbr, uniform, normal), a first off and on period (onoff), or the
     first burst's start (ppbp)."""
-    model = flows.model[f]
+    model = r.model
     if model in (CBR, UNIFORM_GAP, NORMAL_GAP):
-        src[f].mark = uniform(rng, f) * flows.size_mean[f] * 8.0 / flows.rate[f]
+        r.mark = uniform(r) * r.size_mean * 8.0 / r.rate
     elif model == ONOFF:
-        on_start = exponential(rng, f, flows.tau_off[f])
-        src[f].on_end = on_start + exponential(rng, f, flows.tau_on[f])
-        src[f].mark = on_start
+        on_start = exponential(r, r.tau_off)
+        r.on_end = on_start + exponential(r, r.tau_on)
+        r.mark = on_start
     elif model == PPBP:
-        src[f].on_end = exponential(rng, f, 1.0 / flows.burst_rate[f])
+        r.on_end = exponential(r, 1.0 / r.burst_rate)
 
 
 @njit(cache=True)
-def _schedule_send(flows, rng, f, now, duration, src, burst_end):
-    """Draw flow ``f``'s next packet size; return when it is sent (``inf`` if at or after ``duration``)."""
-    src[f].size = _draw_size(flows, rng, f)
-    model = flows.model[f]
-    gap = flows.size_mean[f] * 8.0 / flows.rate[f]
+def _schedule_send(r, now, duration, burst_end, sizes):
+    """Draw the next packet size of flow record ``r``; return when it is sent (``inf`` if at or after
+    ``duration``)."""
+    r.size = _draw_size(r, sizes)
+    model = r.model
+    gap = r.size_mean * 8.0 / r.rate
     if model == CBR:
-        t = _cbr_next(flows, f, src)
+        t = _cbr_next(r)
     elif model == POISSON:
-        t = now + exponential(rng, f, gap)
+        t = now + exponential(r, gap)
     elif model == ONOFF:
-        t = _onoff_next(flows, rng, f, duration, src)
+        t = _onoff_next(r, duration)
     elif model == PPBP:
-        t = _ppbp_next(flows, rng, f, duration, src, burst_end)
-    elif src[f].count == 0:
+        t = _ppbp_next(r, duration, burst_end)
+    elif r.count == 0:
         # uniform and normal: the first packet at the random phase, each later one a drawn gap after the last.
-        src[f].count = 1
-        t = src[f].mark
+        r.count = 1
+        t = r.mark
     elif model == UNIFORM_GAP:
-        t = now + gap * (1.0 + flows.spread[f] * (2.0 * uniform(rng, f) - 1.0))
+        t = now + gap * (1.0 + r.spread * (2.0 * uniform(r) - 1.0))
     else:
-        t = now + max(0.0, gap + flows.gap_std[f] * normal(rng, f))
+        t = now + max(0.0, gap + r.gap_std * normal(r))
     return t if t < duration else np.inf
 
 
 # ------------------------------------------------------------------------------------------------------------
-# The scheduler: a tournament tree over slots. `key[s]` is slot s's next event time; `tree[j]` the winning
-# slot of internal node j (leaves at size..2·size−1). Ties go to the left child, i.e. to the lower slot.
+# The scheduler: two tournament trees, one over the links' slots and one over the flows'. Node j holds the time
+# `tkey[j]` and slot `tslot[j]` of the winner of its subtree (leaves at size..2·size−1, padded with inf), so that an
+# update reads each sibling's stored winner instead of looking its time up; ties go to the left child, i.e. to the
+# lower slot. A link event updates only the links' tree, whose depth does not grow with the number of flows.
 
 
 @njit(cache=True)
@@ -434,24 +533,27 @@ def _tree_new(n_slots):
     size = 1
     while size < n_slots:
         size *= 2
-    key = np.full(size, np.inf)
-    tree = np.empty(2 * size, np.int64)
+    tkey = np.full(2 * size, np.inf)
+    tslot = np.empty(2 * size, np.int64)
     for s in range(size):
-        tree[size + s] = s
+        tslot[size + s] = s
     for j in range(size - 1, 0, -1):
-        tree[j] = tree[2 * j]
-    return key, tree
+        tslot[j] = tslot[2 * j]
+    return tkey, tslot
 
 
 @njit(cache=True)
-def _tree_set(key, tree, slot, t):
-    key[slot] = t
-    j = (slot + key.shape[0]) >> 1
-    while j > 0:
-        a = tree[2 * j]
-        b = tree[2 * j + 1]
-        tree[j] = a if key[a] <= key[b] else b
+def _tree_set(tkey, tslot, slot, t):
+    """Set ``slot``'s time to ``t`` and replay its matches up to the root."""
+    j = (tkey.shape[0] >> 1) + slot
+    tkey[j] = t
+    while j > 1:
+        left = j & ~1
         j >>= 1
+        a = tkey[left]
+        b = tkey[left + 1]
+        tkey[j] = a if a <= b else b
+        tslot[j] = tslot[left] if a <= b else tslot[left + 1]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -613,8 +715,8 @@ def _arrive(
     wait_time,
     link_tx,
     link_drops,
-    key,
-    tree,
+    lkey,
+    lslot,
     pool,
     ring_off,
     ring_cap,
@@ -704,7 +806,7 @@ def _arrive(
         )
         if was_empty:
             head = pool[_slot(ring_off, ring_cap, link, ring_head[link])]
-            _tree_set(key, tree, link, head.depart + delay[link])
+            _tree_set(lkey, lslot, link, head.depart + delay[link])
     return pool, qpool
 
 
@@ -725,7 +827,8 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
     hist_bins = out.delay_hist.shape[1]
     inv_log_ratio = 1.0 / np.log(hist_ratio)
 
-    key, tree = _tree_new(n_links + n_flows)
+    lkey, lslot = _tree_new(n_links)
+    fkey, fslot = _tree_new(n_flows)
 
     pool = np.empty(INITIAL_RING * n_links, dtype=RING_DTYPE)
     ring_cap = np.full(n_links, INITIAL_RING, np.int64)
@@ -757,25 +860,31 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
         qval[q, Q_QUANTUM] = links.quantum[q]
     qpool = np.empty(qring[-1, Q_OFF] + qring[-1, Q_CAP], dtype=QUEUE_DTYPE)
 
-    src = np.zeros(n_flows, dtype=SOURCE_DTYPE)
+    fl, sizes, path = pack_flows(flows, rng)
     burst_end = np.empty(flows.burst_ptr[n_flows])
-    last_delay = np.full(n_flows, np.nan)  # delay of the flow's previous received measured packet
 
     for f in range(n_flows):
-        _start_source(flows, rng, f, src)
-        t = _schedule_send(flows, rng, f, 0.0, duration, src, burst_end)
-        _tree_set(key, tree, n_links + f, t)
+        r = fl[f]
+        _start_source(r)
+        t = _schedule_send(r, 0.0, duration, burst_end, sizes)
+        _tree_set(fkey, fslot, f, t)
 
     packets = 0
     hops = 0
     events = 0
     while True:
-        slot = tree[1]
-        now = key[slot]
+        # The earliest event; links first at equal times.
+        if lkey[1] <= fkey[1]:
+            kind = HOP
+            slot = lslot[1]
+            now = lkey[1]
+        else:
+            kind = SEND
+            slot = fslot[1]
+            now = fkey[1]
         if now == np.inf:
             break
         events += 1
-        kind = HOP if slot < n_links else SEND
 
         if kind == HOP:
             # The oldest packet of link `slot` reaches the link's far end.
@@ -814,19 +923,20 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                 nxt = pool[_slot(ring_off, ring_cap, link, ring_head[link])].depart + links.delay[link]
             else:
                 nxt = np.inf
-            _tree_set(key, tree, link, nxt)
+            _tree_set(lkey, lslot, link, nxt)
             pos += 1
-            if pos == flows.path_ptr[f + 1]:
+            if path[pos] < 0:
                 # Received at the destination.
                 if birth >= warmup:
                     d = now - birth
-                    out.rx_packets[f] += 1
-                    out.rx_bytes[f] += size
-                    out.delay_sum[f] += d
-                    out.delay_sq_sum[f] += d * d
-                    if not np.isnan(last_delay[f]):
-                        out.jitter_sum[f] += abs(d - last_delay[f])
-                    last_delay[f] = d
+                    r = fl[f]
+                    r.rx_packets += 1
+                    r.rx_bytes += size
+                    r.delay_sum += d
+                    r.delay_sq_sum += d * d
+                    if not np.isnan(r.last_delay):
+                        r.jitter_sum += abs(d - r.last_delay)
+                    r.last_delay = d
                     k = 0
                     if d >= hist_min:
                         k = min(int(np.log(d / hist_min) * inv_log_ratio) + 1, hist_bins - 1)
@@ -834,24 +944,25 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                 continue
         else:
             # Flow `f` sends a packet and schedules its next one.
-            f = slot - n_links
-            size = src[f].size
+            f = slot
+            r = fl[f]
+            size = r.size
             birth = now
-            pos = flows.path_ptr[f]
+            pos = r.first_hop
             packets += 1
             if birth >= warmup:
-                out.tx_packets[f] += 1
-            t = _schedule_send(flows, rng, f, now, duration, src, burst_end)
-            _tree_set(key, tree, slot, t)
+                r.tx_packets += 1
+            t = _schedule_send(r, now, duration, burst_end, sizes)
+            _tree_set(fkey, fslot, f, t)
 
-        # The packet arrives at the link path_links[pos]: drop it, or queue it behind the link's last packet.
-        link = flows.path_links[pos]
+        # The packet arrives at the link path[pos]: drop it, or queue it behind the link's last packet.
+        link = path[pos]
         hops += 1
         if links.policy[link] != FIFO:
             pool, qpool = _arrive(
                 link,
                 f,
-                flows.tos[f],
+                fl[f].tos,
                 pos,
                 size,
                 birth,
@@ -864,8 +975,8 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                 out.wait_time,
                 out.link_tx,
                 out.link_drops,
-                key,
-                tree,
+                lkey,
+                lslot,
                 pool,
                 ring_off,
                 ring_cap,
@@ -904,6 +1015,15 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
         pool[i].depart = depart
         ring_tail[link] += 1
         if ring_tail[link] - ring_head[link] == 1:
-            _tree_set(key, tree, link, depart + links.delay[link])
+            _tree_set(lkey, lslot, link, depart + links.delay[link])
 
+    for f in range(n_flows):
+        r = fl[f]
+        rng[f, 0], rng[f, 1], rng[f, 2], rng[f, 3] = r.s0, r.s1, r.s2, r.s3
+        out.tx_packets[f] = r.tx_packets
+        out.rx_packets[f] = r.rx_packets
+        out.rx_bytes[f] = r.rx_bytes
+        out.delay_sum[f] = r.delay_sum
+        out.delay_sq_sum[f] = r.delay_sq_sum
+        out.jitter_sum[f] = r.jitter_sum
     return packets, hops, events
