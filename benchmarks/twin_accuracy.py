@@ -6,6 +6,8 @@ Usage::
     python benchmarks/twin_accuracy.py --suite grid --samples 1000     # random flows on the 4x4 grid
     python benchmarks/twin_accuracy.py --suite topologies              # grids of several sizes (random topologies)
     python benchmarks/twin_accuracy.py --suite generalisation          # NSFNET + GEANT2 -> unseen GBN (delay MRE)
+    python benchmarks/twin_accuracy.py --suite scale --inputs scale-free --relative-delay
+                                       # grids of <= 16 nodes -> 36, 49 and 100 nodes, and 2.5x faster links
     python benchmarks/twin_accuracy.py --suite wireless --dataset DIR  # ns-3 4x4 RegGrid, 1,500 samples
 
 Each suite generates its dataset(s) under ``--out`` (reused when already there; resumed when unfinished), trains
@@ -33,7 +35,7 @@ import yaml
 from nettwin.cli.output import print_table
 from nettwin.cli.twin import parse_model_options
 from nettwin.data import Dataset, generate_dataset
-from nettwin.twin import Twin, load_twin
+from nettwin.twin import Twin, load_twin, scale_free_options
 from nettwin.twin.evaluate import evaluate, report_table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,14 +50,22 @@ def _example(name: str) -> dict[str, Any]:
     return spec
 
 
-def _random_flows_spec(name: str, topologies: list[dict[str, Any]], samples: int, seed: int) -> dict[str, Any]:
-    """Random Poisson flows on wired topologies, RouteNet style: rates and packet sizes vary per flow."""
+def _random_flows_spec(
+    name: str,
+    topologies: list[dict[str, Any]],
+    samples: int,
+    seed: int,
+    count: tuple[int, int] = (15, 40),
+    rates: tuple[float, float] = (20e3, 250e3),
+    duration: str = "60s",
+) -> dict[str, Any]:
+    """Random Poisson flows on wired topologies, RouteNet style: rates (bit/s) and packet sizes vary per flow."""
     return {
         "name": name,
         "base": {
             "name": name,
             "topology": topologies[0],
-            "simulation": {"engine": "builtin", "duration": "60s", "warmup": "2s"},
+            "simulation": {"engine": "builtin", "duration": duration, "warmup": "2s"},
         },
         "samples": samples,
         "seed": seed,
@@ -64,7 +74,7 @@ def _random_flows_spec(name: str, topologies: list[dict[str, Any]], samples: int
         "shard_size": 100,
         "flows": {
             "random": {
-                "count": {"uniform": [15, 40]},
+                "count": {"uniform": list(count)},
                 "traffic": {
                     "model": "poisson",
                     "rate": "100kbps",
@@ -72,17 +82,25 @@ def _random_flows_spec(name: str, topologies: list[dict[str, Any]], samples: int
                 },
             }
         },
-        "traffic": {"rate": {"loguniform": ["20kbps", "250kbps"]}, "packet_size": {"choice": ["500B", "1000B"]}},
+        "traffic": {
+            "rate": {"loguniform": [f"{rates[0]:g}bps", f"{rates[1]:g}bps"]},
+            "packet_size": {"choice": ["500B", "1000B"]},
+        },
         "topology": {"choices": topologies} if len(topologies) > 1 else {},
     }
 
 
-def _wired(**source: Any) -> dict[str, Any]:
-    return {**source, "defaults": {"capacity": "1Mbps", "delay": "2ms", "buffer": 32}}
+def _wired(capacity: float = 1e6, **source: Any) -> dict[str, Any]:
+    return {**source, "defaults": {"capacity": f"{capacity:g}bps", "delay": "2ms", "buffer": 32}}
+
+
+SCALE_SIZES = {"train": ((3, 3), (3, 4), (4, 4)), "larger": ((6, 6), (7, 7)), "largest": ((10, 10),)}
+"""Grid sizes of the scale suite: trained on up to 16 nodes, tested on 36, 49 and 100."""
 
 
 def suite_specs(suite: str, samples: int | None) -> dict[str, dict[str, Any]]:
-    """Dataset specs of a suite: ``{"main": spec}`` plus ``{"unseen": spec}`` for generalisation."""
+    """Dataset specs of a suite: ``{"main": spec}`` plus held-out test sets (generalisation: ``unseen``; scale:
+    ``larger``, ``largest``, ``faster``)."""
     if suite == "nsfnet":
         spec = _example("nsfnet-glance.yaml")
         spec.update(name="nsfnet-glance-2500", samples=samples or 2500, splits=SPLITS)
@@ -101,6 +119,24 @@ def suite_specs(suite: str, samples: int | None) -> dict[str, dict[str, Any]]:
         unseen = copy.deepcopy(_random_flows_spec("gbn", [_wired(builtin="gbn")], 300, 22))
         unseen["splits"] = {"train": 0.0, "val": 0.0, "test": 1.0}
         return {"main": seen, "unseen": unseen}
+    if suite == "scale":
+        # Trained on small grids at 1 Mbps; tested on larger grids (flows in proportion, so loads stay alike) and
+        # on the training sizes with links and rates 2.5 times faster (the same loads, every time 2.5 times shorter).
+        def grids(sizes: tuple[tuple[int, int], ...], capacity: float = 1e6) -> list[dict[str, Any]]:
+            return [_wired(capacity, grid={"rows": r, "cols": c}) for r, c in sizes]
+
+        rates = (50e3, 300e3)
+        seen = _random_flows_spec(
+            "scale-train", grids(SCALE_SIZES["train"]), samples or 200, 31, (10, 30), rates, "100s"
+        )
+        larger = _random_flows_spec("scale-larger", grids(SCALE_SIZES["larger"]), 40, 32, (40, 120), rates, "100s")
+        largest = _random_flows_spec("scale-largest", grids(SCALE_SIZES["largest"]), 20, 34, (100, 250), rates, "100s")
+        faster = _random_flows_spec(
+            "scale-faster", grids(SCALE_SIZES["train"], 2.5e6), 40, 33, (10, 30), (125e3, 750e3), "100s"
+        )
+        for spec in (larger, largest, faster):
+            spec["splits"] = {"train": 0.0, "val": 0.0, "test": 1.0}
+        return {"main": seen, "larger": larger, "largest": largest, "faster": faster}
     if suite == "wireless":
         spec = yaml.safe_load((ROOT / "examples" / "ns3" / "wireless-reggrid-glance.yaml").read_text())
         spec["base"] = str(ROOT / "examples" / "ns3" / spec["base"])
@@ -153,7 +189,9 @@ def _bars(report: dict[str, Any]) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--suite", default="nsfnet", choices=("nsfnet", "grid", "topologies", "generalisation", "wireless"))
+    p.add_argument(
+        "--suite", default="nsfnet", choices=("nsfnet", "grid", "topologies", "generalisation", "scale", "wireless")
+    )
     p.add_argument("--samples", type=int)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-twin")
     p.add_argument("--dataset", type=Path, help="the suite's main dataset, already generated (used as it is)")
@@ -169,6 +207,13 @@ def main() -> None:
     p.add_argument("--reuse", action="store_true", help="load checkpoints already in the output directory")
     p.add_argument("--probabilistic", action="store_true", help="Normal heads, and a binomial head for drops")
     p.add_argument("--option", action="append", help="model option key=value (repeatable), as 'nettwin train'")
+    p.add_argument(
+        "--inputs",
+        default="raw",
+        choices=("raw", "scale-free"),
+        help="feature columns: each model's defaults, or only scale-free ones (scale_free_options)",
+    )
+    p.add_argument("--relative-delay", action="store_true", help="learn delays relative to the unloaded delay")
     a = p.parse_args()
 
     out = a.out / a.suite
@@ -177,7 +222,8 @@ def main() -> None:
     ds = datasets["main"]
     twins = []
     for name in a.twins.split(","):
-        ckpt = out / f"{name}-{a.strategy}.pt"
+        tag = ("-sf" if a.inputs == "scale-free" else "") + ("-rel" if a.relative_delay else "")
+        ckpt = out / f"{name}-{a.strategy}{tag}.pt"
         if a.reuse and ckpt.is_file():
             twins.append(load_twin(ckpt))
             continue
@@ -191,7 +237,8 @@ def main() -> None:
             max_seconds=a.max_minutes * 60,
             seed=a.seed,
             probabilistic=a.probabilistic,
-            options=parse_model_options(a.option),
+            relative_delay=a.relative_delay,
+            options={**(scale_free_options(name) if a.inputs == "scale-free" else {}), **parse_model_options(a.option)},
         )
         start = time.perf_counter()
         twin.fit(ds)
@@ -208,14 +255,16 @@ def main() -> None:
     write_report(report, out)
     _print(report, f"{a.suite} ({ds.manifest['name']}, test split)")
     _bars(report)
-    if "unseen" in datasets:
-        unseen = evaluate(twins, datasets["unseen"], iqr=report["iqr"])
-        write_report(unseen, out / "unseen")
-        _print(unseen, f"unseen topology ({datasets['unseen'].manifest['name']})")
+    for held_out, other in datasets.items():
+        if held_out == "main":
+            continue
+        unseen = evaluate(twins, other, iqr=report["iqr"])
+        write_report(unseen, out / held_out)
+        _print(unseen, f"{held_out} ({other.manifest['name']})")
         for seen_m, unseen_m in zip(report["methods"], unseen["methods"], strict=False):
             if seen_m["name"] == unseen_m["name"]:
                 print(
-                    f"{seen_m['name']}: delay MRE seen {100 * seen_m['mre']['delay']:.1f}% / unseen "
+                    f"{seen_m['name']}: delay MRE seen {100 * seen_m['mre']['delay']:.1f}% / {held_out} "
                     f"{100 * unseen_m['mre']['delay']:.1f}%"
                 )
     print(f"wrote {out / 'report.json'} and {out / 'report.png'}")

@@ -87,3 +87,69 @@ def test_scale_free_columns_are_known_columns():
     for kind, names in (("path", PATH_FEATURES), ("link", LINK_FEATURES), ("node", NODE_FEATURES)):
         assert set(SCALE_FREE[kind]) <= set(names)
         assert "tx_time" not in SCALE_FREE[kind] and "capacity" not in SCALE_FREE[kind]
+
+
+@pytest.mark.filterwarnings("ignore:network 0 is outside")  # the ranges record raw inputs, which this twin ignores
+def test_a_twin_on_scale_free_inputs_with_relative_delays_predicts_delays_that_scale_with_the_links(tmp_path):
+    """Links k times faster, with k times the traffic and times / k: the same inputs, so the same relative delays,
+    so delays k times shorter; the checkpoint keeps that."""
+    from nettwin.twin import Twin, load_twin, scale_free_options
+
+    slow, fast = scaled(1.0), scaled(10.0)
+    pairs = [(slow, {"delay": np.array([0.05, 0.03, 0.02]), "drops": np.array([3.0, 1.0, 0.0])})] * 4
+    for model in ("glance", "routenet_fermi"):
+        options = {**scale_free_options(model), "T": 2}
+        twin = Twin(model, epochs=3, kpis=["delay", "drops"], relative_delay=True, options=options).fit(pairs)
+        assert twin.normalisation_.relative == ("delay",)
+        assert twin.iqr_["delay"] == pytest.approx(0.03)  # in seconds, as NMAE wants, not in log ratios
+        a, b = twin.predict(slow), twin.predict(fast)
+        np.testing.assert_allclose(b["delay"] * 10, a["delay"], rtol=1e-5)
+        np.testing.assert_allclose(b["drops"], a["drops"], rtol=1e-5)
+        twin.save(tmp_path / f"{model}.pt")
+        np.testing.assert_array_equal(load_twin(tmp_path / f"{model}.pt").predict(fast)["delay"], b["delay"])
+
+
+def test_relative_targets_are_log_ratios_to_the_unloaded_delay():
+    from nettwin.twin.graph import unloaded_delay
+    from nettwin.twin.normalise import Normalisation
+
+    g = graph_from_network(scaled(1.0))
+    reference = unloaded_delay(g.path_x)
+    propagation = np.array([8e-3, 6e-3, 8e-3])  # a→d, b→d, d→a
+    np.testing.assert_allclose(reference, g.path_x[:, PATH_FEATURES.index("tx_time")] + propagation)
+    y = reference * np.array([2.0, 4.0, 8.0])
+    norm = Normalisation.fit([g], [{"delay": y}], ["delay"], iqr={"delay": 123.0}, relative=["delay"])
+    assert norm.kpi_center["delay"] == pytest.approx(np.log(4.0))
+    assert norm.kpi_scale["delay"] == pytest.approx(np.log(2.0))  # the IQR of the log ratios, not the given one
+    np.testing.assert_allclose(norm.kpi("delay", y, reference), [-1.0, 0.0, 1.0])
+    again = Normalisation.from_dict(norm.to_dict())
+    assert again.relative == ("delay",)
+
+
+@pytest.mark.parametrize(
+    "relative, message",
+    [(["jitter"], "'normalisation.relative' must be a list of KPIs among delay"), ("delay", "must be a list")],
+)
+def test_relative_kpis_read_from_a_file_are_checked(relative, message):
+    from nettwin.errors import TwinError
+    from nettwin.twin.normalise import Normalisation
+
+    g = graph_from_network(scaled(1.0))
+    data = {**Normalisation.fit([g], [{"delay": np.ones(3)}], ["delay"]).to_dict(), "relative": relative}
+    with pytest.raises(TwinError, match=message):
+        Normalisation.from_dict(data, "ckpt.pt")
+
+
+def test_fermi_shares_of_the_unloaded_delay_sum_to_one_per_flow():
+    import torch
+
+    from nettwin.twin.batch import GraphBatch
+    from nettwin.twin.models.routenet_fermi import _hop_shares
+    from nettwin.twin.normalise import Normalisation
+
+    g = graph_from_network(scaled(1.0))
+    batch = GraphBatch.collate([g, g], Normalisation.fit([g], [{}], kpis=()), dtype=torch.float64)
+    shares = _hop_shares(batch)
+    assert torch.all(shares > 0)
+    sums = torch.zeros(batch.n_paths, dtype=torch.float64).index_add_(0, batch.step_path, shares)
+    torch.testing.assert_close(sums, torch.ones(batch.n_paths, dtype=torch.float64))

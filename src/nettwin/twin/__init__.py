@@ -13,6 +13,7 @@ from nettwin.twin.estimator import BaseTwin, Twin, load_twin, make_twin
 from nettwin.twin.graph import Graph, graph_from_network
 from nettwin.twin.metrics import mre, nmae
 from nettwin.twin.models import GLANCE, GNN, RouteNet, RouteNetFermi
+from nettwin.twin.models._features import scale_free_options
 from nettwin.twin.models.qt import QueueingTwin
 from nettwin.twin.normalise import Normalisation
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges
@@ -42,5 +43,6 @@ __all__ = [
     "mre",
     "nmae",
     "register_model",
+    "scale_free_options",
     "twin_names",
 ]

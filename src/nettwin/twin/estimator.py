@@ -36,7 +36,7 @@ from nettwin.twin.graph import Graph, graph_from_network
 from nettwin.twin.likelihood import decode
 from nettwin.twin.metrics import nmae
 from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
-from nettwin.twin.normalise import Normalisation
+from nettwin.twin.normalise import RELATIVE_KPIS, Normalisation, kpi_iqr
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges, describe
 from nettwin.twin.registry import build_model, check_options, display_name, model_names
 from nettwin.twin.training import STRATEGIES, Item, TrainConfig
@@ -230,6 +230,10 @@ class Twin(BaseTwin):
     options : model constructor options (e.g. ``{"T": 3, "path": 32}``).
     epochs, batch_size, lr, weight_decay, patience, loss : optimisation (Adam with L2 ``weight_decay``; early
         stopping after ``patience`` epochs without a better validation NMAE; ``loss`` mae, mse or huber).
+    relative_delay : learn the delays (:data:`~nettwin.twin.normalise.RELATIVE_KPIS`) as the log of their ratio to
+        each flow's unloaded delay (its transmission times and propagation, :func:`~nettwin.twin.graph.unloaded_delay`):
+        the loss then weighs relative errors, and links k times faster with k times the traffic give the same
+        targets. Default False (delays learnt in seconds).
     lr_decay : multiply the learning rate by this when validation stalls for ``max(2, patience // 3)`` epochs
         (1 keeps it constant).
     probabilistic : heads predict a distribution and ``predict`` also returns ``<kpi>_std``: a Normal (mean, σ)
@@ -277,6 +281,7 @@ class Twin(BaseTwin):
         patience: int = 15,
         loss: str = "mae",
         lr_decay: float = 0.5,
+        relative_delay: bool = False,
         probabilistic: bool = False,
         max_seconds: float | None = None,
         seed: int = 0,
@@ -296,6 +301,7 @@ class Twin(BaseTwin):
         self.patience = patience
         self.loss = loss
         self.lr_decay = lr_decay
+        self.relative_delay = relative_delay
         self.probabilistic = probabilistic
         self.max_seconds = max_seconds
         self.seed = seed
@@ -315,6 +321,7 @@ class Twin(BaseTwin):
         "patience": Interval(int, 1),
         "loss": OneOf(("mae", "mse", "huber")),
         "lr_decay": Interval(float, 0, 1, open_low=True),
+        "relative_delay": Flag(),
         "probabilistic": Flag(),
         "max_seconds": Interval(float, 0, open_low=True, none_ok=True),
         "seed": Interval(int, 0, MAX_SEED),
@@ -338,6 +345,7 @@ class Twin(BaseTwin):
         "patience",
         "loss",
         "lr_decay",
+        "relative_delay",
         "probabilistic",
         "max_seconds",
         "seed",
@@ -439,7 +447,9 @@ class Twin(BaseTwin):
             val_items = [train_items[i] for i in perm[:cut]]
             train_items = [train_items[i] for i in perm[cut:]]
         all_kpis = list(dict.fromkeys(kpis + source))
-        norm = Normalisation.fit([g for g, _ in train_items], [t for _, t in train_items], all_kpis, iqr)
+        relative = [k for k in all_kpis if k in RELATIVE_KPIS] if self.relative_delay else []
+        targets = [t for _, t in train_items]
+        norm = Normalisation.fit([g for g, _ in train_items], targets, all_kpis, iqr, relative)
         torch.manual_seed(self.seed)
 
         def log(r: dict[str, Any]) -> None:
@@ -472,7 +482,14 @@ class Twin(BaseTwin):
         self.fit_seconds_ = time.perf_counter() - start
         self.models_ = models
         self.normalisation_ = norm
-        self.iqr_ = {k: norm.kpi_scale[k] for k in all_kpis}
+        # NMAE divides by the IQR in SI units, which a relative KPI's scale (of log ratios) is not
+        given = {k: v for k, v in (iqr or {}).items() if v > 0}
+        self.iqr_ = {
+            k: (given.get(k) or kpi_iqr(np.concatenate([t[k] for t in targets])))
+            if k in relative
+            else norm.kpi_scale[k]
+            for k in all_kpis
+        }
         self.history_ = history
         self.n_train_ = len(train_items)
         self.ranges_ = TrainingRanges.fit([g for g, _ in train_items])
@@ -496,21 +513,24 @@ class Twin(BaseTwin):
         device = next(iter(self.models_.values())).parameters().__next__().device
         per_kpi = self._kpi_model()
         out: list[dict[str, np.ndarray]] = []
+        norm = self.normalisation_
         for i in range(0, len(graphs), batch_size):
-            batch = GraphBatch.collate(graphs[i : i + batch_size], self.normalisation_).to(device)
+            batch = GraphBatch.collate(graphs[i : i + batch_size], norm).to(device)
             results: dict[str, torch.Tensor] = {}
             for model in {id(m): m for m in per_kpi.values()}.values():
                 model.eval()
                 results.update(model(batch))
             parts: dict[str, list[np.ndarray]] = {}
             cuts = np.cumsum(batch.path_counts)[:-1]
-            packets = batch.packets.double().cpu()
+            packets, reference = batch.packets.double().cpu(), batch.reference.double().cpu()
             for k in self.kpis_:
-                norm = self.normalisation_
                 mean, std = decode(
                     per_kpi[k].head(k), results[k].double().cpu(), packets, norm.kpi_center[k], norm.kpi_scale[k]
                 )
-                value = mean.numpy()
+                absolute = norm.absolute(k, mean, reference)
+                if std is not None and k in norm.relative:  # a log-space deviation is a relative one
+                    std = std * absolute
+                value = absolute.numpy()
                 if k in NONNEGATIVE:
                     value = np.maximum(value, 0.0)
                 parts[k] = np.split(value, cuts)

@@ -60,6 +60,7 @@ __all__ = [
     "NODE_FEATURES",
     "TRAFFIC_MODELS",
     "SCALE_FREE",
+    "unloaded_delay",
 ]
 
 _QOS_PATH = ("tos", "priority", "share", "scheduled")
@@ -123,6 +124,13 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph({self.name!r}, nodes={self.n_nodes}, links={self.n_links}, paths={self.n_paths})"
+
+
+def unloaded_delay(path_x: np.ndarray) -> np.ndarray:
+    """(P,) each flow's delay through an empty network (s): its mean packet's transmission times plus the
+    propagation along its path, from a path feature block; the reference of KPIs learnt relative to it."""
+    col = PATH_FEATURES.index
+    return path_x[:, col("tx_time")] * np.exp(path_x[:, col("prop_ratio")])
 
 
 def expected_packets(network: Network) -> np.ndarray:

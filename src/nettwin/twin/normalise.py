@@ -1,7 +1,10 @@
 """Normalisation statistics learned from a training set: feature standardisation and KPI scaling.
 
 Features: ``(x − mean) / std`` per column (``std`` 1 where a column is constant). KPIs: ``(y − median) / IQR``,
-the IQR being the one NMAE divides by, so an error of 1 in normalised units is an NMAE of 1.
+the IQR being the one NMAE divides by, so an error of 1 in normalised units is an NMAE of 1. A KPI learnt
+*relative* (:data:`RELATIVE_KPIS`) is first replaced by the log of its ratio to the flow's unloaded delay
+(:func:`~nettwin.twin.graph.unloaded_delay`), so that an error in normalised units is a relative error, and a
+network whose links are all k times faster, with k times the traffic, has the same targets.
 """
 
 from __future__ import annotations
@@ -11,12 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 from nettwin._validation import NumberMap, finite, short_repr, validate_params
 from nettwin.errors import TwinError
-from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, unloaded_delay
 
-__all__ = ["Normalisation", "kpi_iqr"]
+__all__ = ["Normalisation", "kpi_iqr", "RELATIVE_KPIS"]
+
+RELATIVE_KPIS = ("delay", "delay_p50", "delay_p90", "delay_p99")
+"""KPIs that can be learnt relative to the unloaded delay: the delays whose error is judged relative (MAPE)."""
+
+_FLOOR = 1e-3
+"""The smallest ratio to the unloaded delay a relative target takes (a delay is never much below it)."""
 
 _EARLIER_COLUMNS = {"path": (8, 11), "link": (5,), "node": (2,)}
 """Numbers of columns of each kind in earlier versions (path: before the uniform, normal and ppbp one-hot columns,
@@ -55,6 +65,7 @@ class Normalisation:
     path: tuple[list[float], list[float]]
     kpi_center: dict[str, float] = field(default_factory=dict)
     kpi_scale: dict[str, float] = field(default_factory=dict)
+    relative: tuple[str, ...] = ()
 
     @classmethod
     def fit(
@@ -63,19 +74,27 @@ class Normalisation:
         targets: Sequence[Mapping[str, np.ndarray]],
         kpis: Sequence[str],
         iqr: Mapping[str, float] | None = None,
+        relative: Sequence[str] = (),
     ) -> Normalisation:
-        """Statistics of a training set; ``iqr`` (e.g. from a dataset manifest) overrides the computed IQRs."""
+        """Statistics of a training set; ``iqr`` (e.g. from a dataset manifest) overrides the computed IQRs of the
+        KPIs learnt as they are; ``relative`` names the KPIs (of :data:`RELATIVE_KPIS`) learnt relative."""
         if not graphs:
             raise TwinError("cannot fit normalisation statistics on an empty training set")
+        bad = [k for k in relative if k not in RELATIVE_KPIS]
+        if bad:
+            raise TwinError(f"KPI '{bad[0]}' cannot be learnt relative; those that can: {', '.join(RELATIVE_KPIS)}")
         center, scale = {}, {}
+        reference = np.concatenate([unloaded_delay(g.path_x) for g in graphs])
         for k in kpis:
             try:
                 y = np.concatenate([np.asarray(t[k], dtype=float) for t in targets])
             except KeyError:
                 raise TwinError(f"training samples have no KPI '{k}'") from None
+            if k in relative:
+                y = _log_ratio(y, reference)
             finite = y[np.isfinite(y)]
             center[k] = float(np.median(finite)) if len(finite) else 0.0
-            given = (iqr or {}).get(k)
+            given = None if k in relative else (iqr or {}).get(k)
             scale[k] = float(given) if given is not None and given > 0 else kpi_iqr(y)
         return cls(
             node=_moments([g.node_x for g in graphs]),
@@ -83,6 +102,7 @@ class Normalisation:
             path=_moments([g.path_x for g in graphs]),
             kpi_center=center,
             kpi_scale=scale,
+            relative=tuple(k for k in kpis if k in relative),
         )
 
     def features(self, kind: str, x: np.ndarray) -> np.ndarray:
@@ -90,9 +110,16 @@ class Normalisation:
         mean, std = getattr(self, kind)
         return (x - np.asarray(mean)) / np.asarray(std)
 
-    def kpi(self, name: str, y: np.ndarray) -> np.ndarray:
-        """KPI values in normalised units."""
-        return (np.asarray(y, dtype=float) - self.kpi_center[name]) / self.kpi_scale[name]
+    def kpi(self, name: str, y: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+        """KPI values in normalised units; ``reference`` (the flows' unloaded delays) is needed by relative KPIs."""
+        y = np.asarray(y, dtype=float)
+        if name in self.relative:
+            y = _log_ratio(y, reference)
+        return (y - self.kpi_center[name]) / self.kpi_scale[name]
+
+    def absolute(self, name: str, value: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """A KPI's value decoded from a head (SI units, or for a relative KPI the log ratio) in SI units."""
+        return torch.exp(value) * reference if name in self.relative else value
 
     def to_dict(self) -> dict:
         return {
@@ -101,6 +128,7 @@ class Normalisation:
             "path": [list(self.path[0]), list(self.path[1])],
             "kpi_center": dict(self.kpi_center),
             "kpi_scale": dict(self.kpi_scale),
+            "relative": list(self.relative),
         }
 
     @classmethod
@@ -143,4 +171,16 @@ class Normalisation:
             prefix=where,
         )
         kpis = {k: {name: float(v) for name, v in data[k].items()} for k in ("kpi_center", "kpi_scale")}
-        return cls(**blocks, **kpis)
+        relative = data.get("relative", [])  # absent from statistics saved before relative KPIs
+        if not (isinstance(relative, list | tuple) and all(k in RELATIVE_KPIS for k in relative)):
+            raise TwinError(
+                f"{owner}: '{where}.relative' must be a list of KPIs among {', '.join(RELATIVE_KPIS)}; "
+                f"got {short_repr(relative)}"
+            )
+        return cls(**blocks, **kpis, relative=tuple(relative))
+
+
+def _log_ratio(y: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    if reference is None:
+        raise TwinError("a KPI learnt relative needs the flows' unloaded delays")
+    return np.log(np.maximum(y, _FLOOR * reference) / reference)

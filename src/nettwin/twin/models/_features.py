@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from nettwin._validation import WIDTH, Check, Flag, OneOf
 from nettwin.errors import TwinError
-from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, TRAFFIC_MODELS
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, SCALE_FREE, TRAFFIC_MODELS
 
-__all__ = ["columns", "features", "TRAFFIC", "KPIS", "DEFAULT_KPIS", "HEAD_PARAMS"]
+__all__ = ["columns", "features", "scale_free_options", "TRAFFIC", "KPIS", "DEFAULT_KPIS", "HEAD_PARAMS"]
 
 TRAFFIC = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", *TRAFFIC_MODELS)
 """Path features every learned twin reads by default: the traffic parameters (mean rate included) and the one-hot
@@ -39,3 +40,36 @@ def columns(kind: str, names: Sequence[str], owner: str) -> list[int]:
     if not names:
         raise TwinError(f"{owner}: give at least one {kind} feature")
     return [known.index(n) for n in names]
+
+
+_FERMI_QUEUE = ("buffer", "qt_blocking", "qt_delay", "qt_exact")
+_SCALE_FREE_OPTIONS = {
+    "glance": {
+        "path_features": SCALE_FREE["path"],
+        "link_features": SCALE_FREE["link"],
+        "node_features": SCALE_FREE["node"],
+    },
+    "routenet": {"path_features": SCALE_FREE["path"], "link_features": SCALE_FREE["link"]},
+    "routenet_fermi": {
+        "path_features": SCALE_FREE["path"],
+        "link_features": tuple(c for c in SCALE_FREE["link"] if c not in _FERMI_QUEUE),
+        "queue_features": _FERMI_QUEUE,
+        "hop_readout": "share",
+    },
+    "gnn": {
+        "path_features": SCALE_FREE["path"],
+        "link_features": ("load", "log_capacity", "qt_utilisation", "qt_blocking", "qt_delay"),
+        "node_features": SCALE_FREE["node"],
+    },
+}
+
+
+def scale_free_options(model: str) -> dict[str, Any]:
+    """The feature-column options that give ``model`` only scale-free inputs (:data:`~nettwin.twin.graph.SCALE_FREE`:
+    loads, ratios to transmission times, queueing theory's estimates, scheduling and classes), e.g.
+    ``Twin("glance", options=scale_free_options("glance"))``; Fermi's queue states get the buffer and the queueing
+    estimates, its link states the rest, and its delay is read by each hop's share of the unloaded delay (meant for
+    ``Twin(relative_delay=True)``)."""
+    if model not in _SCALE_FREE_OPTIONS:
+        raise TwinError(f"no scale-free inputs for model '{model}'; known: {', '.join(_SCALE_FREE_OPTIONS)}")
+    return {k: v if isinstance(v, str) else list(v) for k, v in _SCALE_FREE_OPTIONS[model].items()}

@@ -19,12 +19,19 @@ Readout: for the *additive* KPIs (default: delay) each hop contributes a non-neg
 :math:`\hat y_p = \sum_j \mathrm{softplus}(R(m_{p,j})) + b`, so the delay of a path is a sum over its links; the
 other KPIs are read from the final :math:`h_p`. With probabilistic heads the hop variances add up.
 
+``hop_readout="share"`` instead weighs each hop by its share :math:`w_j` of the flow's unloaded delay (its
+transmission time :math:`8 s_p / C_{l_j}` plus propagation, over their sums along the path:
+:math:`\sum_j w_j = 1`), :math:`\hat y_p = \sum_j w_j R(m_{p,j}) + b`: the readout for delays learnt relative to the
+unloaded delay (``Twin(relative_delay=True)``), whose log ratio is a mean over hops, not a sum, so that it does not
+grow with the path's length.
+
 Args:
     kpis: KPI names (default delay, jitter, throughput, drops).
     path, link, queue: state sizes (32, 32, 32).
     T: iterations (8).
     readout: hidden width of the readouts (64).
     additive: KPIs read hop by hop and summed (``("delay",)``).
+    hop_readout: ``sum`` (default) or ``share`` (see above).
     probabilistic: heads output (mean, log σ); drops a binomial logit (not additive).
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
@@ -43,9 +50,13 @@ from nettwin._validation import DEPTH, WIDTH, Check, OneOf
 from nettwin.errors import TwinError
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import MLP, Encoding, KPIHeads, PathRNN, TwinModel, hops_to_links, hops_to_paths
+from nettwin.twin.graph import LINK_FEATURES, PATH_FEATURES
 from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, KPIS, TRAFFIC, columns, features
 
 __all__ = ["RouteNetFermi"]
+
+_PACKET_SIZE = PATH_FEATURES.index("packet_size")
+_CAPACITY, _DELAY = LINK_FEATURES.index("capacity"), LINK_FEATURES.index("delay")
 
 
 class RouteNetFermi(TwinModel):
@@ -58,6 +69,7 @@ class RouteNetFermi(TwinModel):
         "queue": WIDTH,
         "T": DEPTH,
         "additive": OneOf(KPIS, many=True, empty_ok=True),
+        "hop_readout": OneOf(("sum", "share")),
         "path_features": features("path"),
         "link_features": features("link"),
         "queue_features": features("link"),
@@ -77,10 +89,12 @@ class RouteNetFermi(TwinModel):
         path_features: Sequence[str] = TRAFFIC,
         link_features: Sequence[str] = ("capacity", "load", "delay"),
         queue_features: Sequence[str] = ("buffer",),
+        hop_readout: str = "sum",
     ) -> None:
         super().__init__(kpis, readout, probabilistic)
         self.path, self.link, self.queue, self.T = path, link, queue, T
         self.additive = list(additive)
+        self.hop_readout = hop_readout
         self.path_features, self.link_features, self.queue_features = (
             list(path_features),
             list(link_features),
@@ -141,10 +155,15 @@ class RouteNetFermi(TwinModel):
         if kpi not in self.additive:
             return super().read(kpi, enc, batch)
         out = self.hop_heads(kpi, enc.hops)
-        mean = hops_to_paths(F.softplus(out[:, :1]), batch)[:, 0] + self.hop_bias[kpi]
+        if self.hop_readout == "share":
+            weight = _hop_shares(batch)[:, None]
+            mean = hops_to_paths(weight * out[:, :1], batch)[:, 0] + self.hop_bias[kpi]
+        else:
+            weight = torch.ones_like(out[:, :1])
+            mean = hops_to_paths(F.softplus(out[:, :1]), batch)[:, 0] + self.hop_bias[kpi]
         if not self.probabilistic:
             return mean
-        var = hops_to_paths(torch.exp(2.0 * out[:, 1:].clamp(-15.0, 15.0)), batch)[:, 0]
+        var = hops_to_paths(weight * torch.exp(2.0 * out[:, 1:].clamp(-15.0, 15.0)), batch)[:, 0]
         return torch.stack([mean, 0.5 * torch.log(var + 1e-12)], dim=1)
 
     def encoder_parameters(self):
@@ -154,3 +173,10 @@ class RouteNetFermi(TwinModel):
 
     def __repr__(self) -> str:
         return f"RouteNetFermi(path={self.path}, link={self.link}, queue={self.queue}, T={self.T})"
+
+
+def _hop_shares(batch: GraphBatch) -> Tensor:
+    """(E,) each hop's share of its flow's unloaded delay (transmission of the flow's mean packet + propagation)."""
+    bits = 8.0 * batch.path_raw[batch.step_path, _PACKET_SIZE]
+    hop = bits / batch.link_raw[batch.step_link, _CAPACITY] + batch.link_raw[batch.step_link, _DELAY]
+    return hop / batch.reference[batch.step_path]
