@@ -5,13 +5,17 @@ Reports packet-hops per second (packet arrivals at links; a warm-up run first, s
 (a) NSFNET (14 nodes, 42 directed links) with random Poisson flows and link capacities set so that offered
     utilisations spread over [0.5, 1.2] (congested: the links above 1 drop);
 (b) a 100+ node topohub topology (default ``topozoo/TataNld``, 143 nodes) loaded the same way;
+(d) the same topology with 100 to 10,000 random flows at moderate load (offered utilisations over [0.3, 0.9]), each
+    run simulating about the same number of packet-hops, to show how speed holds with the number of flows; besides
+    the kernel's rate it reports packet-hops per CPU-second of the whole ``simulate`` call (checks, arrays, KPIs);
 
-and the peak resident memory of fresh processes simulating the NSFNET case for two durations 4× apart, to show
+and (c) the peak resident memory of fresh processes simulating the NSFNET case for two durations 4× apart, to show
 that memory does not grow with simulated time.
 
 Usage::
 
     .venv/bin/python benchmarks/engine_speed.py [--duration 200] [--repeat 3] [--flows 80] [--big-flows 400]
+        [--sweep 100,1000,5550,10000] [--sweep-hops 1e7] [--only sweep]
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def loaded_network(topology: dict, n_flows: int, duration: float, seed: int, uti
     rng = np.random.default_rng(seed)
     probe = build_network(
         Scenario.model_validate(
-            {"topology": topology, "flows": [{"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": 1}}]}
+            {"topology": topology, "flows": [{"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": 1e6}}]}
         )
     )
     n = probe.n_nodes
@@ -80,11 +84,14 @@ def nsfnet(args, duration: float) -> Network:
 
 def measure(name: str, network: Network, repeat: int) -> None:
     engine = BuiltinEngine()
-    rates, walls, result = [], [], None
+    rates, walls, cpu_rates, result = [], [], [], None
     for r in range(repeat):
+        cpu = time.process_time()
         result = engine.simulate(network, run=r)
+        cpu = time.process_time() - cpu
         walls.append(result.meta["wall_seconds"])
         rates.append(result.meta["packet_hops"] / walls[-1])
+        cpu_rates.append(result.meta["packet_hops"] / cpu)
     m = result.meta
     util = result.links["utilisation"]
     print(
@@ -95,10 +102,26 @@ def measure(name: str, network: Network, repeat: int) -> None:
     print(f"  kernel wall s/run {', '.join(f'{w:.3f}' for w in walls)}")
     print(f"  packet-hops/s  best {max(rates) / 1e6:.2f} M   median {np.median(rates) / 1e6:.2f} M")
     print(
+        f"  packet-hops per CPU-second of simulate()  best {max(cpu_rates) / 1e6:.2f} M   "
+        f"median {np.median(cpu_rates) / 1e6:.2f} M   worst {min(cpu_rates) / 1e6:.2f} M"
+    )
+    print(
         f"  link utilisation {util[util > 0].min():.2f}..{util.max():.2f}  "
         f"flow drop rate mean {np.nanmean(result.kpi('drop_rate')):.3f}  "
         f"links dropping {(result.links['drops'] > 0).sum()}/{network.n_links}"
     )
+
+
+def sweep(args) -> None:
+    """(d): the big topology with each number of flows of ``--sweep``, simulated long enough for about
+    ``--sweep-hops`` packet-hops per run."""
+    topology = {"topohub": args.big, "defaults": {"buffer": 32}}
+    for n_flows in (int(x) for x in args.sweep.split(",")):
+        probe = loaded_network(topology, n_flows, 1.0, args.seed, util=(0.3, 0.9))
+        hops_per_s = float(np.sum(probe.offered_load / 8000.0))  # offered packet arrivals at links per simulated s
+        duration = args.sweep_hops / hops_per_s
+        network = loaded_network(topology, n_flows, duration, args.seed, util=(0.3, 0.9))
+        measure(f"(d) {args.big}, {n_flows} flows, moderate load", network, args.repeat)
 
 
 def rss_child(args) -> None:
@@ -136,6 +159,11 @@ def main() -> None:
         default=100.0,
         help="shorter of the two simulated durations of the memory check (the other is 4x)",
     )
+    parser.add_argument(
+        "--sweep", default="100,1000,5550,10000", help="numbers of flows of the many-flows case (d), comma-separated"
+    )
+    parser.add_argument("--sweep-hops", type=float, default=1e7, help="packet-hops per run aimed at in case (d)")
+    parser.add_argument("--only", choices=("all", "sweep"), default="all", help="run every case, or only (d)")
     parser.add_argument("--rss-child", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child is not None:
@@ -146,6 +174,9 @@ def main() -> None:
     t0 = time.perf_counter()
     BuiltinEngine().simulate(nsfnet(args, 1.0))
     print(f"warm-up run (compile or load the compiled kernel): {time.perf_counter() - t0:.2f} s")
+    if args.only == "sweep":
+        sweep(args)
+        return
 
     measure("(a) NSFNET, congested", nsfnet(args, args.duration), args.repeat)
     big = loaded_network(
@@ -171,6 +202,7 @@ def main() -> None:
             f"  {duration:g} s simulated: {out['packet_hops']:,} packet-hops, RSS after warm-up "
             f"{out['rss_before_kib'] / 1024:.1f} MiB, peak {out['rss_peak_kib'] / 1024:.1f} MiB"
         )
+    sweep(args)
 
 
 if __name__ == "__main__":
