@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from nettwin.data import Dataset, generate_dataset
 from nettwin.data.sampling import draw_law, draw_scenario, scenario_json
 from nettwin.data.spec import parse_dataset_spec
 from nettwin.errors import DatasetError
@@ -247,3 +248,19 @@ def test_wireless_links_refuse_a_drawn_capacity():
     spec = scale_spec(base=base, topology={}, links={"capacity": "2Mbps"})
     with pytest.raises(DatasetError, match=r"^links\.capacity: wireless links all send at topology\.wireless\.rate"):
         parse_dataset_spec(spec)
+
+
+def test_a_stored_sample_resolves_on_a_topology_that_names_its_nodes_by_other_numbers(tmp_path):
+    # The stored paths are node indices; nodes named 10, 20, 30, 40 must not read index 1 as a name.
+    base = {
+        "topology": {
+            "nodes": [10, 20, 30, 40],
+            "links": [{"src": 10, "dst": 20}, {"src": 20, "dst": 30}, {"src": 30, "dst": 40}],
+        },
+        "flows": [{"src": 10, "dst": 40, "traffic": {"model": "cbr", "rate": "100kbps"}}],
+        "simulation": {"duration": "1s"},
+    }
+    generate_dataset({"samples": 2, "simbase_runs": 0, "base": base}, tmp_path / "ds", workers=1)
+    for sample in Dataset(tmp_path / "ds").samples():
+        net = sample.network()
+        assert net.path_nodes(0) == (0, 1, 2, 3)

@@ -28,7 +28,7 @@ from nettwin.data import storage
 from nettwin.data.spec import SPLITS, DatasetSpec
 from nettwin.errors import DatasetError
 from nettwin.scenario.io import parse_scenario
-from nettwin.scenario.network import Network, build_network
+from nettwin.scenario.network import Network, build_links, build_network, node_ref
 from nettwin.scenario.spec import Scenario
 from nettwin.sim.kpi import FLOW_COLUMNS, FLOW_KPIS, LINK_COLUMNS
 
@@ -81,7 +81,13 @@ class Sample:
         """
         scenario, paths = self.scenario, self.paths
         if len(paths) == len(scenario.flows):
-            flows = [f.model_copy(update={"path": list(p)}) for f, p in zip(scenario.flows, paths, strict=True)]
+            # paths hold node indices; a flow names nodes as the scenario format reads them (a number is a name where
+            # the topology names nodes by numbers, e.g. a topohub network of AS numbers)
+            nodes = build_links(scenario.topology).nodes
+            flows = [
+                f.model_copy(update={"path": [node_ref(nodes, n) for n in p]})
+                for f, p in zip(scenario.flows, paths, strict=True)
+            ]
             scenario = scenario.model_copy(update={"flows": flows})
         return build_network(scenario)
 
