@@ -68,7 +68,13 @@ variates by inversion. Sizes: fixed draws nothing, exponential, uniform and disc
 Flows in memory
 ---------------
 Everything the loop reads or writes about one flow (generator state, traffic parameters, source state, counters) is
-one record of ``FLOW_DTYPE`` (``FLOW_BYTES`` bytes); the delay histogram is a separate (F, bins) array.
+one record of ``FLOW_DTYPE`` (``FLOW_BYTES`` bytes). A flow's delay histogram holds only the stretch of bins
+between its smallest and largest delays so far, with some room: the stretch starts at 32 bins around the first
+delay, and a delay outside it moves it to a stretch at least twice as long that covers both, at the end of a shared
+pool (``_hist_grow``). A full pool is compacted into one twice the size of the stretches it then holds (the new one
+included), so the pool is at most twice the sum of the flows' stretches, each of which is at most about twice its
+span of delays and at most ``bins``. At the end the stretches are handed back packed in flow order
+(``Counters.hist_ptr``, ``hist_first``).
 
 The draws of one flow are, in order: what its source needs to start (cbr, uniform, normal: a phase uniform in
 [0, g), g the mean gap; onoff: the first off period, then the first on period; ppbp: the first burst's start),
@@ -200,14 +206,15 @@ class Counters(NamedTuple):
     delay_sum: np.ndarray  # (F,) float64
     delay_sq_sum: np.ndarray  # (F,) float64
     jitter_sum: np.ndarray  # (F,) float64
-    delay_hist: np.ndarray  # (F, bins) int64
+    hist_ptr: np.ndarray  # (F+1,) int64: flow f's delay histogram is counts[hist_ptr[f]:hist_ptr[f+1]] of run's
+    hist_first: np.ndarray  # (F,) int64: ... whose first count is of bin hist_first[f] (bins outside hold 0)
     busy_time: np.ndarray  # (L,) float64
     wait_time: np.ndarray  # (L,) float64
     link_drops: np.ndarray  # (L,) int64
     link_tx: np.ndarray  # (L,) int64
 
 
-def new_counters(n_flows: int, n_links: int, hist_bins: int) -> Counters:
+def new_counters(n_flows: int, n_links: int) -> Counters:
     """Zeroed counters for a network of ``n_flows`` flows and ``n_links`` links."""
     return Counters(
         tx_packets=np.zeros(n_flows, np.int64),
@@ -216,7 +223,8 @@ def new_counters(n_flows: int, n_links: int, hist_bins: int) -> Counters:
         delay_sum=np.zeros(n_flows),
         delay_sq_sum=np.zeros(n_flows),
         jitter_sum=np.zeros(n_flows),
-        delay_hist=np.zeros((n_flows, hist_bins), np.int64),
+        hist_ptr=np.zeros(n_flows + 1, np.int64),
+        hist_first=np.zeros(n_flows, np.int64),
         busy_time=np.zeros(n_links),
         wait_time=np.zeros(n_links),
         link_drops=np.zeros(n_links, np.int64),
@@ -274,6 +282,9 @@ FLOW_DTYPE = np.dtype(
         ("delay_sq_sum", np.float64),
         ("jitter_sum", np.float64),
         ("last_delay", np.float64),  # delay of the previous received measured packet (NaN before the first)
+        ("hist_at", np.int64),  # the flow's stretch of the histogram pool: its offset,
+        ("hist_lo", np.int64),  # the bin of its first count
+        ("hist_len", np.int64),  # and its length (0 before the first measured packet is received)
     ]
 )
 """One flow in the event loop (FLOW_BYTES bytes)."""
@@ -811,20 +822,70 @@ def _arrive(
 
 
 # ------------------------------------------------------------------------------------------------------------
+# Delay histograms: flow f counts bins hist_lo .. hist_lo + hist_len − 1 in hpool[hist_at : hist_at + hist_len].
+
+HIST_START = 32
+"""Bins of a flow's first histogram stretch."""
+
+
+@njit(cache=True)
+def _hist_compact(hpool, fl, room):
+    """A pool holding every flow's stretch, packed in flow order, then ``room`` free counts. Returns (pool, used)."""
+    used = 0
+    for f in range(fl.shape[0]):
+        used += fl[f].hist_len
+    new = np.zeros(used + room, np.int64)
+    at = 0
+    for f in range(fl.shape[0]):
+        r = fl[f]
+        new[at : at + r.hist_len] = hpool[r.hist_at : r.hist_at + r.hist_len]
+        r.hist_at = at
+        at += r.hist_len
+    return new, used
+
+
+@njit(cache=True)
+def _hist_grow(hpool, used, fl, f, k, bins):
+    """Give flow ``f`` a stretch that covers bin ``k`` and its counts so far. Returns (pool, used)."""
+    r = fl[f]
+    if r.hist_len == 0:
+        length = min(HIST_START, bins)
+        lo = min(max(0, k - length // 2), bins - length)
+    else:
+        a = min(r.hist_lo, k)
+        b = max(r.hist_lo + r.hist_len, k + 1)
+        length = min(bins, max(2 * r.hist_len, b - a + HIST_START))
+        # The room goes on the side the delays moved to.
+        lo = max(0, b - length) if k < r.hist_lo else min(a, bins - length)
+    if used + length > hpool.shape[0]:
+        live = length
+        for g in range(fl.shape[0]):
+            live += fl[g].hist_len
+        # Twice what the pool will hold: the stretches (live − length) and room for live + length more.
+        hpool, used = _hist_compact(hpool, fl, live + length)
+    if r.hist_len > 0:
+        shift = used + r.hist_lo - lo
+        hpool[shift : shift + r.hist_len] = hpool[r.hist_at : r.hist_at + r.hist_len]
+    r.hist_at = used
+    r.hist_lo = lo
+    r.hist_len = length
+    return hpool, used + length
+
+
+# ------------------------------------------------------------------------------------------------------------
 # The event loop.
 
 
 @njit(cache=True)
-def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
+def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, hist_bins, out):
     """Simulate until every sent packet is received or dropped; fill ``out`` (a :class:`Counters`).
 
     ``rng`` is the (F, 4) uint64 generator state, advanced in place. Returns
-    ``(packets, packet_hops, events)``: packets generated, packet arrivals at links (transmissions plus
-    drops), events processed.
+    ``(packets, packet_hops, events, counts)``: packets generated, packet arrivals at links (transmissions plus
+    drops), events processed, and the delay histograms' counts (see ``Counters.hist_ptr``).
     """
     n_links = links.capacity.shape[0]
     n_flows = flows.rate.shape[0]
-    hist_bins = out.delay_hist.shape[1]
     inv_log_ratio = 1.0 / np.log(hist_ratio)
 
     lkey, lslot = _tree_new(n_links)
@@ -861,6 +922,8 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
     qpool = np.empty(qring[-1, Q_OFF] + qring[-1, Q_CAP], dtype=QUEUE_DTYPE)
 
     fl, sizes, path = pack_flows(flows, rng)
+    hpool = np.zeros(HIST_START * min(n_flows, 1024), np.int64)
+    hist_used = 0
     burst_end = np.empty(flows.burst_ptr[n_flows])
 
     for f in range(n_flows):
@@ -940,7 +1003,9 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
                     k = 0
                     if d >= hist_min:
                         k = min(int(np.log(d / hist_min) * inv_log_ratio) + 1, hist_bins - 1)
-                    out.delay_hist[f, k] += 1
+                    if k < r.hist_lo or k >= r.hist_lo + r.hist_len:
+                        hpool, hist_used = _hist_grow(hpool, hist_used, fl, f, k, hist_bins)
+                    hpool[r.hist_at + k - r.hist_lo] += 1
                 continue
         else:
             # Flow `f` sends a packet and schedules its next one.
@@ -1026,4 +1091,7 @@ def run(links, flows, rng, duration, warmup, hist_min, hist_ratio, out):
         out.delay_sum[f] = r.delay_sum
         out.delay_sq_sum[f] = r.delay_sq_sum
         out.jitter_sum[f] = r.jitter_sum
-    return packets, hops, events
+        out.hist_first[f] = r.hist_lo
+        out.hist_ptr[f + 1] = out.hist_ptr[f] + r.hist_len
+    counts, _ = _hist_compact(hpool, fl, 0)
+    return packets, hops, events, counts

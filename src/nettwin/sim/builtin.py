@@ -19,7 +19,16 @@ from nettwin.scenario.network import Network
 from nettwin.scenario.traffic import DEFAULT_SPREAD, Traffic
 from nettwin.sim import _kernel
 from nettwin.sim.engine import flow_seeds, register_engine
-from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO, FlowCounters, LinkCounters, flow_kpis, link_stats
+from nettwin.sim.kpi import (
+    HIST_BINS,
+    HIST_MIN,
+    HIST_RATIO,
+    FlowCounters,
+    HistogramRows,
+    LinkCounters,
+    flow_kpis,
+    link_stats,
+)
 from nettwin.sim.result import SimResult
 
 __all__ = ["BuiltinEngine"]
@@ -127,10 +136,12 @@ class BuiltinEngine:
         flows = _flow_arrays(network)
         rng = np.ascontiguousarray(flow_seeds(seed, run, network.n_flows))
         rng[~rng.any(axis=1), 0] = 1  # an all-zero state would stay zero
-        out = _kernel.new_counters(network.n_flows, network.n_links, HIST_BINS)
+        out = _kernel.new_counters(network.n_flows, network.n_links)
 
         t0 = time.perf_counter()
-        packets, hops, events = _kernel.run(links, flows, rng, duration, warmup, HIST_MIN, HIST_RATIO, out)
+        packets, hops, events, counts = _kernel.run(
+            links, flows, rng, duration, warmup, HIST_MIN, HIST_RATIO, HIST_BINS, out
+        )
         wall = time.perf_counter() - t0
 
         window = duration - warmup
@@ -142,7 +153,7 @@ class BuiltinEngine:
                 delay_sum=out.delay_sum,
                 delay_sq_sum=out.delay_sq_sum,
                 jitter_sum=out.jitter_sum,
-                delay_hist=out.delay_hist,
+                delay_hist=HistogramRows(counts=counts, ptr=out.hist_ptr, first=out.hist_first),
             ),
             window,
         )

@@ -26,6 +26,7 @@ __all__ = [
     "HIST_RATIO",
     "HIST_BINS",
     "FlowCounters",
+    "HistogramRows",
     "LinkCounters",
     "flow_kpis",
     "link_stats",
@@ -55,6 +56,23 @@ HIST_BINS = int(np.ceil(np.log(1e4 / HIST_MIN) / np.log(HIST_RATIO))) + 1
 
 
 @dataclass
+class HistogramRows:
+    """Delay histograms of F flows, each kept as one stretch of bins: flow f's counts of bins ``first[f]``,
+    ``first[f] + 1``, ... are ``counts[ptr[f]:ptr[f + 1]]``, and every other bin holds 0."""
+
+    counts: np.ndarray  # int64
+    ptr: np.ndarray  # (F+1,) int64
+    first: np.ndarray  # (F,) int64
+
+    @classmethod
+    def dense(cls, hist: np.ndarray) -> HistogramRows:
+        """The rows of an (F, bins) histogram array, each stretch the whole row."""
+        hist = np.atleast_2d(hist)
+        n, bins = hist.shape
+        return cls(counts=hist.ravel(), ptr=np.arange(n + 1, dtype=np.int64) * bins, first=np.zeros(n, np.int64))
+
+
+@dataclass
 class FlowCounters:
     """What an engine counts per flow over the measurement window; arrays of shape (F,) unless noted."""
 
@@ -64,7 +82,7 @@ class FlowCounters:
     delay_sum: np.ndarray
     delay_sq_sum: np.ndarray
     jitter_sum: np.ndarray
-    delay_hist: np.ndarray | None = None  # (F, HIST_BINS) counts, optional
+    delay_hist: np.ndarray | HistogramRows | None = None  # (F, HIST_BINS) counts or their stretches, optional
 
 
 @dataclass
@@ -77,21 +95,26 @@ class LinkCounters:
     tx_packets: np.ndarray
 
 
-def histogram_percentile(hist: np.ndarray, q: float) -> np.ndarray:
-    """Percentile ``q`` (0–100) of each row of a delay histogram, interpolated geometrically within a bin."""
-    hist = np.atleast_2d(hist)
-    out = np.full(hist.shape[0], np.nan)
-    total = hist.sum(axis=1)
-    cum = np.cumsum(hist, axis=1)
-    for f in np.nonzero(total > 0)[0]:
-        target = q / 100.0 * total[f]
-        k = int(np.searchsorted(cum[f], target, side="left"))
-        if k == 0:
-            out[f] = HIST_MIN
-            continue
-        below = cum[f, k - 1]
-        frac = (target - below) / hist[f, k] if hist[f, k] else 0.0
-        out[f] = HIST_MIN * HIST_RATIO ** (k - 1 + frac)
+def histogram_percentile(hist: np.ndarray | HistogramRows, q: float) -> np.ndarray:
+    """Percentile ``q`` (0–100) of each row of a delay histogram, interpolated geometrically within a bin: bin k of
+    the first cumulative count that reaches ``q / 100 × total``, at fraction (target − count below k) / count of k."""
+    rows = hist if isinstance(hist, HistogramRows) else HistogramRows.dense(hist)
+    ptr = np.asarray(rows.ptr, np.int64)
+    cum = np.concatenate([[0], np.cumsum(rows.counts, dtype=np.int64)])  # cum[j]: counts before position j
+    base = cum[ptr[:-1]]
+    total = cum[ptr[1:]] - base
+    out = np.full(len(total), np.nan)
+    f = np.nonzero(total > 0)[0]
+    target = q / 100.0 * total[f]
+    # Counts are integers, so a cumulative count reaches the target exactly when it reaches its ceiling.
+    j = np.searchsorted(cum, base[f] + np.ceil(target).astype(np.int64), side="left")
+    m = np.maximum(j - 1 - ptr[f], 0)  # position of bin k in its row's stretch
+    k = np.where(target > 0, np.asarray(rows.first, np.int64)[f] + m, 0)
+    count = np.asarray(rows.counts, np.int64)[ptr[f] + m]
+    below = cum[ptr[f] + m] - base[f]
+    frac = np.where(count > 0, (target - below) / np.maximum(count, 1), 0.0)
+    exponent = (k - 1) + frac
+    out[f] = [HIST_MIN if kk == 0 else HIST_MIN * HIST_RATIO**e for kk, e in zip(k, exponent, strict=True)]
     return out
 
 
