@@ -239,6 +239,34 @@ def test_invalid_networks_are_refused(single_link_factory, engine):
         engine.simulate(network, run=-1)
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ((), r"flow 37 \(a→c\) has an empty path"),
+        ((0, 5), r"flow 37: path \[0, 5\] names a link that does not exist"),
+        ((1,), r"flow 37: path \[1\] does not lead from node 0 to node 2"),
+        ((0,), r"flow 37: path \[0\] does not lead from node 0 to node 2"),
+        ((0, 0), r"flow 37: path \[0, 0\] does not lead from node 0 to node 2"),
+        ("rate", r"flow 37: traffic rate must be finite and > 0, got nan"),
+    ],
+)
+def test_the_first_bad_flow_among_many_is_named(scenario_factory, engine, path, message):
+    links = [
+        {"src": "a", "dst": "b", "capacity": "10Mbps", "bidirectional": False},
+        {"src": "b", "dst": "c", "capacity": "10Mbps", "bidirectional": False},
+    ]
+    flows = [{"src": "a", "dst": "c", "traffic": {"model": "cbr", "rate": "10kbps"}}] * 60
+    network = scenario_factory(["a", "b", "c"], links, flows)
+    good = network.flows[0]
+    if path == "rate":
+        bad = dataclasses.replace(good, traffic=good.traffic.model_copy(update={"rate": float("nan")}))
+    else:
+        bad = dataclasses.replace(good, path=path)
+    broken = [good] * 37 + [bad] + [good] * 12 + [dataclasses.replace(good, path=())] + [good] * 9
+    with pytest.raises(EngineError, match=message):
+        engine.simulate(dataclasses.replace(network, flows=tuple(broken)))
+
+
 @njit
 def _next_u64(state):
     return _kernel.next_u64(state[0])

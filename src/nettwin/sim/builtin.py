@@ -199,12 +199,15 @@ def drr_quanta(network: Network) -> np.ndarray:
     """(Q,) DRR quantum of every queue, bytes: ``weight / (smallest weight of its link) × M``, with ``M`` the
     largest packet (:func:`largest_packet`) of the flows crossing the link, so that the smallest quantum holds the
     largest packet (up to exponential sizes' tails). 0 for the queues of other policies."""
+    quantum = np.zeros(len(network.queue_weight))
+    drr = np.nonzero(network.policy == _kernel.DRR)[0]
+    if not len(drr):
+        return quantum
     largest = np.zeros(network.n_links)
     for flow in network.flows:
         path = list(flow.path)
         largest[path] = np.maximum(largest[path], largest_packet(flow.traffic))
-    quantum = np.zeros(len(network.queue_weight))
-    for link in np.nonzero(network.policy == _kernel.DRR)[0]:
+    for link in drr:
         queues = slice(network.queue_ptr[link], network.queue_ptr[link + 1])
         weight = network.queue_weight[queues]
         quantum[queues] = weight / weight.min() * max(largest[link], 1.0)
@@ -218,6 +221,7 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
     rate, tau_on, tau_off, spread, gap_std, mean, lo, hi = (np.zeros(n) for _ in range(8))
     burst_rate, burst_min, burst_max, shape = (np.zeros(n) for _ in range(4))
     rooms = np.zeros(n, np.int64)
+    n_sizes = np.zeros(n, np.int64)
     values: list[np.ndarray] = []
     for i, flow in enumerate(network.flows):
         tr, ps = flow.traffic, flow.traffic.packet_size
@@ -235,11 +239,13 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
         mean[i] = ps.mean_bytes
         if ps.dist == "uniform":
             lo[i], hi[i] = ps.min, ps.max
-        sizes, probs = ps.weights if ps.dist in ("binomial", "discrete") else ((), ())
-        cum = np.cumsum(probs)
-        if len(cum):
-            cum[-1] = 1.0
-        values.append(np.array([sizes, cum], dtype=float).reshape(2, -1))
+        if ps.dist in ("binomial", "discrete"):
+            sizes, probs = ps.weights
+            cum = np.cumsum(probs)
+            if len(cum):
+                cum[-1] = 1.0
+            values.append(np.array([sizes, cum], dtype=float).reshape(2, -1))
+            n_sizes[i] = values[-1].shape[1]
     table = np.concatenate(values, axis=1) if values else np.zeros((2, 0))
     return _kernel.FlowArrays(
         path_ptr=np.ascontiguousarray(network.path_ptr, dtype=np.int64),
@@ -260,10 +266,37 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
         size_mean=mean,
         size_lo=lo,
         size_hi=hi,
-        size_ptr=np.concatenate([[0], np.cumsum([v.shape[1] for v in values])]).astype(np.int64),
+        size_ptr=np.concatenate([[0], np.cumsum(n_sizes)]).astype(np.int64),
         size_values=np.ascontiguousarray(table[0]),
         size_cum=np.ascontiguousarray(table[1]),
     )
+
+
+def _suspect_flows(network: Network, queues: np.ndarray) -> np.ndarray:
+    """(F,) bool: the flows that may fail a check of :func:`_check`, found with whole-array operations (every flow
+    that fails one is among them; ppbp flows always are), so that only those are checked one by one."""
+    n, n_links = network.n_flows, network.n_links
+    ptr, links = network.path_ptr, network.path_links
+    lengths = np.diff(ptr)
+    owner = np.repeat(np.arange(n), lengths)
+    known = (links >= 0) & (links < n_links)
+    safe = np.where(known, links, 0)
+    src, dst = network.link_src[safe], network.link_dst[safe]
+    flow_src = np.fromiter((f.src for f in network.flows), np.int64, n)
+    flow_dst = np.fromiter((f.dst for f in network.flows), np.int64, n)
+    joined = np.ones(len(links), bool)
+    joined[1:] = src[1:] == dst[:-1]
+    used = lengths > 0
+    joined[ptr[:-1][used]] = src[ptr[:-1][used]] == flow_src[used]
+    bad = ~known | ~joined | ((network.policy[safe] != _kernel.FIFO) & (queues[safe] <= network.tos[owner]))
+    suspect = ~used | (np.bincount(owner[bad], minlength=n) > 0)
+    suspect[used] |= dst[ptr[1:][used] - 1] != flow_dst[used]
+    traffic = [f.traffic for f in network.flows]
+    rate = np.fromiter((tr.rate for tr in traffic), float, n)
+    tau_on = np.fromiter((tr.tau_on or 0.0 for tr in traffic), float, n)
+    model = np.array([tr.model for tr in traffic])
+    suspect |= ~((rate > 0) & np.isfinite(rate)) | ((model == "onoff") & ~(tau_on > 0)) | (model == "ppbp")
+    return suspect
 
 
 def _check(network: Network) -> None:
@@ -299,15 +332,16 @@ def _check(network: Network) -> None:
         weights = network.queue_weight[mine]
         if network.policy[i] in (_kernel.WFQ, _kernel.DRR) and not np.all((weights > 0) & np.isfinite(weights)):
             raise EngineError(f"queue weights must be finite and > 0, got {weights.tolist()} for {link_name(i)}")
-    for i, flow in enumerate(network.flows):
+    for i in np.nonzero(_suspect_flows(network, queues))[0]:
+        flow = network.flows[i]
         path = flow.path
-        short = [ln for ln in path if network.policy[ln] != _kernel.FIFO and queues[ln] <= flow.tos]
-        if short:
-            raise EngineError(f"flow {i}: class {flow.tos} has no queue at {link_name(short[0])}")
         if len(path) == 0:
             raise EngineError(f"flow {i} ({names[flow.src]}→{names[flow.dst]}) has an empty path")
         if any(not 0 <= link < network.n_links for link in path):
             raise EngineError(f"flow {i}: path {list(path)} names a link that does not exist")
+        short = [ln for ln in path if network.policy[ln] != _kernel.FIFO and queues[ln] <= flow.tos]
+        if short:
+            raise EngineError(f"flow {i}: class {flow.tos} has no queue at {link_name(short[0])}")
         src, dst = network.link_src[list(path)], network.link_dst[list(path)]
         if src[0] != flow.src or dst[-1] != flow.dst or np.any(src[1:] != dst[:-1]):
             raise EngineError(f"flow {i}: path {list(path)} does not lead from node {flow.src} to node {flow.dst}")
