@@ -1,0 +1,83 @@
+"""Request-level rules: a size limit on request bodies (413) and an audit log row per state-changing request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nettwin.service.errors import error_response
+from nettwin.service.models import AuditEntry
+
+__all__ = ["BodyLimit", "audit"]
+
+_CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether they declare their length or not: the body is
+    read up to the limit before the application sees it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(413, f"the request body is larger than {self.limit:,} bytes")
+        await response(scope, receive, send)
+
+
+async def audit(request: Request, call_next: Any) -> Any:
+    """After a state-changing request made with a valid key, record who did what, with which outcome."""
+    response = await call_next(request)
+    principal = getattr(request.state, "principal", None)
+    if request.method in _CHANGES and principal is not None:
+        entry = AuditEntry(
+            tenant=principal.tenant,
+            key_id=principal.key_id,
+            method=request.method,
+            path=request.url.path[:500],
+            status=response.status_code,
+        )
+        await run_in_threadpool(_write, request.app.state.db, entry)
+    return response
+
+
+def _write(db: Any, entry: AuditEntry) -> None:
+    with db.session() as session:
+        session.add(entry)

@@ -1,0 +1,112 @@
+"""``/jobs``: simulate jobs, queued in the database and run by worker processes; status, result, cancel."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from nettwin.scenario.io import parse_scenario
+from nettwin.service.auth import Member, Principal, Viewer
+from nettwin.service.errors import ApiError
+from nettwin.service.models import FINAL_STATES, Job, StoredScenario, utcnow
+from nettwin.service.routes.common import Db, Limit, Offset, not_found
+from nettwin.service.schemas import JobInfo, SimulateOutput, SimulateParams, SimulateRequest
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+ENGINES = ("builtin", "analytic")
+"""Engines jobs may use: those that need nothing outside nettwin."""
+
+
+def _info(job: Job) -> JobInfo:
+    fields = {name: getattr(job, name) for name in JobInfo.model_fields if name != "params"}
+    return JobInfo.model_validate({**fields, "params": json.loads(job.params)})
+
+
+def _own_job(session: Session, principal: Principal, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or job.tenant != principal.tenant:
+        raise not_found("job", job_id)
+    return job
+
+
+@router.post("", response_model=JobInfo, status_code=202)
+def submit(job: SimulateRequest, principal: Member, db: Db, request: Request) -> JobInfo:
+    """Queue a job: it is stored before this answers, so it runs even if the server stops meanwhile."""
+    with db.session() as session:
+        stored = session.get(StoredScenario, (principal.tenant, job.scenario_id))
+        if stored is None:
+            raise not_found("scenario", job.scenario_id)
+        engine = job.engine or parse_scenario(json.loads(stored.body)).simulation.engine
+        if engine not in ENGINES:
+            raise ApiError(422, f"engine: '{engine}' does not run on this service; choose {' or '.join(ENGINES)}")
+        row = Job(
+            id=secrets.token_hex(16),
+            tenant=principal.tenant,
+            kind=job.kind,
+            scenario_id=job.scenario_id,
+            params=SimulateParams(engine=engine, seed=job.seed, runs=job.runs).model_dump_json(),
+            status="queued",
+            progress=0.0,
+            attempts=0,
+            created_by=principal.key_id,
+            created_at=utcnow(),
+        )
+        session.add(row)
+    request.app.state.runner.wake()
+    return _info(row)
+
+
+@router.get("", response_model=list[JobInfo])
+def list_jobs(principal: Viewer, db: Db, limit: Limit = 100, offset: Offset = 0) -> list[JobInfo]:
+    """The tenant's jobs, newest first."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(Job)
+            .where(Job.tenant == principal.tenant)
+            .order_by(Job.created_at.desc(), Job.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_info(row) for row in rows]
+
+
+@router.get("/{job_id}", response_model=JobInfo)
+def get_job(job_id: str, principal: Viewer, db: Db) -> JobInfo:
+    """A job's status and progress."""
+    with db.session() as session:
+        return _info(_own_job(session, principal, job_id))
+
+
+@router.get("/{job_id}/result", response_class=Response, responses={200: {"model": SimulateOutput}})
+def get_result(job_id: str, principal: Viewer, db: Db) -> Response:
+    """A succeeded job's result: the runs as ``nettwin simulate --format json`` gives them (409 before)."""
+    with db.session() as session:
+        job = _own_job(session, principal, job_id)
+    if job.status != "succeeded" or job.result is None:
+        why = f" ({job.error})" if job.error else ""
+        raise ApiError(409, f"job '{job_id}' is {job.status}{why}; it has no result")
+    return Response(job.result, media_type="application/json")
+
+
+@router.post("/{job_id}/cancel", response_model=JobInfo)
+def cancel(job_id: str, principal: Member, db: Db, request: Request) -> JobInfo:
+    """Cancel a queued or running job; a running job's worker is stopped. A finished job cannot be (409)."""
+    with db.session() as session:
+        _own_job(session, principal, job_id)
+        # Conditional, so that a job finishing meanwhile keeps its outcome.
+        cancelled = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .values(status="cancelled", finished_at=utcnow())
+        ).rowcount
+    request.app.state.runner.cancel(job_id)
+    with db.session() as session:
+        job = session.get_one(Job, job_id)
+        if cancelled == 0:
+            raise ApiError(409, f"job '{job_id}' is already {job.status}")
+        return _info(job)

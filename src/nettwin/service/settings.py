@@ -1,0 +1,61 @@
+"""Service settings: where data lives, which database, how many workers, how large a request may be."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nettwin.service.errors import ServiceError
+
+__all__ = ["Settings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    """``$NETTWIN_DATA_DIR``, else ``$XDG_DATA_HOME/nettwin``, else ``~/.local/share/nettwin``."""
+    if os.environ.get("NETTWIN_DATA_DIR"):
+        return Path(os.environ["NETTWIN_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "nettwin"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one service instance runs.
+
+    ``database_url``: an SQLAlchemy URL; default an SQLite file ``service.db`` in ``data_dir`` (``NETTWIN_DATABASE_URL``
+    overrides it). ``workers``: jobs run at once, each in its own process. ``max_body_bytes``: larger request
+    bodies are refused (413).
+    """
+
+    data_dir: Path
+    database_url: str | None = None
+    workers: int = 2
+    max_body_bytes: int = 4_000_000
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ServiceError(f"workers must be at least 1, got {self.workers}")
+        if self.max_body_bytes < 1:
+            raise ServiceError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
+
+    @classmethod
+    def from_env(cls, data_dir: Path | None = None, workers: int | None = None) -> Settings:
+        """Settings from arguments, then the environment (``NETTWIN_DATA_DIR``, ``NETTWIN_DATABASE_URL``,
+        ``NETTWIN_WORKERS``), then the defaults."""
+        if workers is None:
+            text = os.environ.get("NETTWIN_WORKERS") or "2"
+            try:
+                workers = int(text)
+            except ValueError:
+                raise ServiceError(f"NETTWIN_WORKERS: expected a whole number, got {text!r}") from None
+        return cls(
+            data_dir=Path(data_dir) if data_dir is not None else default_data_dir(),
+            database_url=os.environ.get("NETTWIN_DATABASE_URL") or None,
+            workers=workers,
+        )
+
+    @property
+    def url(self) -> str:
+        """The database URL in use."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'service.db').resolve()}"

@@ -1,0 +1,65 @@
+"""A real server killed (SIGKILL) while a job runs and another waits: its worker processes end with it, and the next
+server runs both jobs; nothing accepted is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from _processes import alive, descendants, wait_until
+from _service import ENDLESS, TINY, Servers, bearer
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_killed_server_loses_no_accepted_job(servers: Servers, keys: dict[str, str], tmp_path: Path) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "nettwin", "serve", "--port", str(port), "--data-dir", str(servers.data_dir)]
+    with (tmp_path / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NETTWIN_WORKERS": "1"}
+        )
+    try:
+        wait_until(lambda: server.poll() is not None or _answers(url), "the server to answer")
+        assert server.poll() is None, (tmp_path / "server.log").read_text()
+        http = httpx.Client(base_url=url, headers=bearer(keys["acme-member"]), timeout=30)
+        endless = http.post("/jobs", json={"scenario_id": http.post("/scenarios", json=ENDLESS).json()["id"]}).json()
+        wait_until(lambda: http.get(f"/jobs/{endless['id']}").json()["status"] == "running", "the job to run")
+        waiting = http.post("/jobs", json={"scenario_id": http.post("/scenarios", json=TINY).json()["id"]}).json()
+        assert http.get(f"/jobs/{waiting['id']}").json()["status"] == "queued"  # one worker, and it is busy
+        helpers = descendants(server.pid)
+        assert helpers, "the running job has a worker process"
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    wait_until(lambda: not any(alive(pid) for pid in helpers), "the killed server's processes to end")
+
+    client = servers.start(workers=2)
+    member = bearer(keys["acme-member"])
+    rerun = lambda: client.get(f"/jobs/{endless['id']}", headers=member).json()  # noqa: E731
+    wait_until(lambda: rerun()["status"] == "running", "the interrupted job to run again")
+    assert rerun()["attempts"] == 2
+    wait_until(
+        lambda: client.get(f"/jobs/{waiting['id']}", headers=member).json()["status"] == "succeeded",
+        "the waiting job to run",
+    )
+    assert client.post(f"/jobs/{endless['id']}/cancel", headers=member).json()["status"] == "cancelled"
