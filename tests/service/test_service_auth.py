@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
-from _service import TINY, Servers, TestClient, bearer
+from _service import TINY, TestClient, bearer
 
 
 def test_health_needs_no_key(client: TestClient) -> None:
@@ -112,34 +110,3 @@ def test_audit_log_records_who_changed_what(client: TestClient, keys: dict[str, 
         (member_id, "POST", "/scenarios", 201),
     ]
     assert all(e["at"].endswith("Z") or e["at"].endswith("+00:00") for e in entries)
-
-
-def test_create_key_command_prints_a_working_key(servers: Servers, run_main) -> None:  # noqa: ANN001
-    args = ["serve", "create-key", "--tenant", "initech", "--role", "member", "--data-dir", str(servers.data_dir)]
-    done = run_main(*args)
-    assert done.code == 0, done.stderr
-    key = done.stdout.strip()
-    assert key.startswith("ntk_") and "\n" not in key
-    assert "member key" in done.stderr and "initech" in done.stderr
-    client = servers.start()
-    assert client.post("/scenarios", json=TINY, headers=bearer(key)).status_code == 201
-    assert client.get("/keys", headers=bearer(key)).status_code == 403
-
-
-def test_create_key_command_refuses_a_bad_tenant_name(servers: Servers, run_main) -> None:  # noqa: ANN001
-    done = run_main("serve", "create-key", "--tenant", "a b", "--data-dir", str(servers.data_dir))
-    assert done.code == 1
-    assert done.stderr.strip() == "error: tenant: expected 1 to 64 letters, digits, '.', '_' or '-', got 'a b'"
-
-
-def test_serve_without_the_service_extra_says_how_to_install_it(
-    run_main,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path,  # noqa: ANN001
-) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
-    for args in (["serve", "--data-dir", str(tmp_path)], ["serve", "create-key", "--tenant", "t"]):
-        done = run_main(*args)
-        assert done.code == 1
-        assert done.stderr.strip() == "error: nettwin serve needs uvicorn: pip install 'nettwin[service]'"

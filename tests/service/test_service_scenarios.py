@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from _service import TINY, TestClient, bearer, tiny
 
+import nettwin.service.routes.scenarios
 from nettwin.scenario import parse_scenario
+from nettwin.service import Settings, create_app
 
 
 def test_storing_the_same_scenario_twice_gives_the_same_id(client: TestClient, keys: dict[str, str]) -> None:
@@ -100,3 +102,20 @@ def test_openapi_schema_is_served_with_the_library_scenario(client: TestClient) 
     assert "topology" in schema["components"]["schemas"]["Scenario"]["properties"]
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert client.get("/docs").status_code == 200
+
+
+def test_an_unexpected_failure_is_a_short_500_without_traceback(
+    data_dir,
+    keys: dict[str, str],
+    monkeypatch,
+    caplog,  # noqa: ANN001
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(nettwin.service.routes.scenarios, "build_network", broken)
+    with TestClient(create_app(Settings(data_dir)), raise_server_exceptions=False) as client:
+        answer = client.post("/scenarios", json=TINY, headers=bearer(keys["acme-member"]))
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "internal error; the server log has the details"}
+    assert "secret internals" in caplog.text
