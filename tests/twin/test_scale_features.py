@@ -109,19 +109,25 @@ def test_a_twin_on_scale_free_inputs_with_relative_delays_predicts_delays_that_s
         np.testing.assert_array_equal(load_twin(tmp_path / f"{model}.pt").predict(fast)["delay"], b["delay"])
 
 
-def test_relative_targets_are_log_ratios_to_the_unloaded_delay():
-    from nettwin.twin.graph import unloaded_delay
+def test_relative_targets_are_log_ratios_of_queueing_to_transmission_times():
+    import torch
+
+    from nettwin.twin.graph import delay_parts
     from nettwin.twin.normalise import Normalisation
 
     g = graph_from_network(scaled(1.0))
-    reference = unloaded_delay(g.path_x)
-    propagation = np.array([8e-3, 6e-3, 8e-3])  # a→d, b→d, d→a
-    np.testing.assert_allclose(reference, g.path_x[:, PATH_FEATURES.index("tx_time")] + propagation)
-    y = reference * np.array([2.0, 4.0, 8.0])
+    tx, propagation = delay_parts(g.path_x)
+    np.testing.assert_allclose(propagation, [8e-3, 6e-3, 8e-3])  # a→d, b→d, d→a
+    np.testing.assert_allclose(tx, 8000 * np.array([2.5 / 1e6, 1.5 / 1e6, 2.5 / 2e6]))  # d→a: 500-byte packets
+    y = propagation + tx * np.array([2.0, 4.0, 8.0])
     norm = Normalisation.fit([g], [{"delay": y}], ["delay"], iqr={"delay": 123.0}, relative=["delay"])
     assert norm.kpi_center["delay"] == pytest.approx(np.log(4.0))
     assert norm.kpi_scale["delay"] == pytest.approx(np.log(2.0))  # the IQR of the log ratios, not the given one
-    np.testing.assert_allclose(norm.kpi("delay", y, reference), [-1.0, 0.0, 1.0])
+    np.testing.assert_allclose(norm.kpi("delay", y, (tx, propagation)), [-1.0, 0.0, 1.0])
+    back, _ = norm.absolute(
+        "delay", torch.tensor(np.log([2.0, 4.0, 8.0])), None, torch.tensor(tx), torch.tensor(propagation)
+    )
+    np.testing.assert_allclose(back.numpy(), y)
     again = Normalisation.from_dict(norm.to_dict())
     assert again.relative == ("delay",)
 
@@ -140,7 +146,7 @@ def test_relative_kpis_read_from_a_file_are_checked(relative, message):
         Normalisation.from_dict(data, "ckpt.pt")
 
 
-def test_fermi_shares_of_the_unloaded_delay_sum_to_one_per_flow():
+def test_fermi_shares_of_the_transmission_times_sum_to_one_per_flow():
     import torch
 
     from nettwin.twin.batch import GraphBatch

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import torch
 
-from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, unloaded_delay
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, delay_parts
 from nettwin.twin.normalise import Normalisation
 
 __all__ = ["GraphBatch"]
@@ -39,7 +39,8 @@ class GraphBatch:
     ``y`` maps each KPI to its (P,) normalised target (NaN where unknown) when targets were given.
     ``packets`` (P,): the packets :math:`n` each flow sends over the measured window (the binomial drops head's
     trial count) — the targets' observed ``tx_packets`` where they carry it, else the expected count of the graph.
-    ``reference`` (P,): each flow's unloaded delay (s), what relative KPIs are relative to.
+    ``tx_time``, ``propagation`` (P,): each flow's transmission times and propagation along its path (s), what
+    relative KPIs are relative to.
     """
 
     n_graphs: int
@@ -67,7 +68,8 @@ class GraphBatch:
     gcn_coef: torch.Tensor
     self_coef: torch.Tensor
     packets: torch.Tensor
-    reference: torch.Tensor
+    tx_time: torch.Tensor
+    propagation: torch.Tensor
     y: dict[str, torch.Tensor] | None = None
 
     @property
@@ -172,13 +174,13 @@ class GraphBatch:
         gcn_coef = w / np.sqrt(deg[link_src] * deg[link_dst]) if len(w) else np.zeros(0)
 
         packets = cat([np.asarray(g.path_packets, dtype=float) for g in graphs], 0) if graphs else np.zeros(0)
-        reference = unloaded_delay(path_raw)
+        parts = delay_parts(path_raw)
         y = None
         if targets is not None:
             y = {}
             for k in kpis:
                 vals = cat([np.asarray(t[k], dtype=float) for t in targets], 0) if len(targets) else np.zeros(0)
-                y[k] = torch.as_tensor(norm.kpi(k, vals, reference), dtype=dtype)
+                y[k] = torch.as_tensor(norm.kpi(k, vals, parts), dtype=dtype)
             observed = [
                 np.asarray(t["tx_packets"], dtype=float) if "tx_packets" in t else np.full(g.n_paths, np.nan)
                 for g, t in zip(graphs, targets, strict=True)
@@ -218,6 +220,7 @@ class GraphBatch:
             gcn_coef=f(gcn_coef),
             self_coef=f(1.0 / deg),
             packets=f(packets),
-            reference=f(reference),
+            tx_time=f(parts[0]),
+            propagation=f(parts[1]),
             y=y,
         )

@@ -230,10 +230,10 @@ class Twin(BaseTwin):
     options : model constructor options (e.g. ``{"T": 3, "path": 32}``).
     epochs, batch_size, lr, weight_decay, patience, loss : optimisation (Adam with L2 ``weight_decay``; early
         stopping after ``patience`` epochs without a better validation NMAE; ``loss`` mae, mse or huber).
-    relative_delay : learn the delays (:data:`~nettwin.twin.normalise.RELATIVE_KPIS`) as the log of their ratio to
-        each flow's unloaded delay (its transmission times and propagation, :func:`~nettwin.twin.graph.unloaded_delay`):
-        the loss then weighs relative errors, and links k times faster with k times the traffic give the same
-        targets. Default False (delays learnt in seconds).
+    relative_delay : learn the delays (:data:`~nettwin.twin.normalise.RELATIVE_KPIS`) as the log of their queueing
+        part (less the propagation, added back exactly) over each flow's transmission times along its path
+        (:func:`~nettwin.twin.graph.delay_parts`): the loss then weighs relative errors, and links k times faster
+        with k times the traffic give the same targets. Default False (delays learnt in seconds).
     lr_decay : multiply the learning rate by this when validation stalls for ``max(2, patience // 3)`` epochs
         (1 keeps it constant).
     probabilistic : heads predict a distribution and ``predict`` also returns ``<kpi>_std``: a Normal (mean, σ)
@@ -522,15 +522,14 @@ class Twin(BaseTwin):
                 results.update(model(batch))
             parts: dict[str, list[np.ndarray]] = {}
             cuts = np.cumsum(batch.path_counts)[:-1]
-            packets, reference = batch.packets.double().cpu(), batch.reference.double().cpu()
+            packets = batch.packets.double().cpu()
+            tx, propagation = batch.tx_time.double().cpu(), batch.propagation.double().cpu()
             for k in self.kpis_:
                 mean, std = decode(
                     per_kpi[k].head(k), results[k].double().cpu(), packets, norm.kpi_center[k], norm.kpi_scale[k]
                 )
-                absolute = norm.absolute(k, mean, reference)
-                if std is not None and k in norm.relative:  # a log-space deviation is a relative one
-                    std = std * absolute
-                value = absolute.numpy()
+                mean, std = norm.absolute(k, mean, std, tx, propagation)
+                value = mean.numpy()
                 if k in NONNEGATIVE:
                     value = np.maximum(value, 0.0)
                 parts[k] = np.split(value, cuts)

@@ -60,7 +60,7 @@ __all__ = [
     "NODE_FEATURES",
     "TRAFFIC_MODELS",
     "SCALE_FREE",
-    "unloaded_delay",
+    "delay_parts",
 ]
 
 _QOS_PATH = ("tos", "priority", "share", "scheduled")
@@ -126,11 +126,12 @@ class Graph:
         return f"Graph({self.name!r}, nodes={self.n_nodes}, links={self.n_links}, paths={self.n_paths})"
 
 
-def unloaded_delay(path_x: np.ndarray) -> np.ndarray:
-    """(P,) each flow's delay through an empty network (s): its mean packet's transmission times plus the
-    propagation along its path, from a path feature block; the reference of KPIs learnt relative to it."""
+def delay_parts(path_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P,) arrays from a path feature block: each flow's ``tx_time`` (its mean packet's transmission times along
+    its path, s) and its propagation along the path (s); what delays learnt relative are relative to."""
     col = PATH_FEATURES.index
-    return path_x[:, col("tx_time")] * np.exp(path_x[:, col("prop_ratio")])
+    tx = path_x[:, col("tx_time")]
+    return tx, tx * np.expm1(path_x[:, col("prop_ratio")])
 
 
 def expected_packets(network: Network) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 Features: ``(x − mean) / std`` per column (``std`` 1 where a column is constant). KPIs: ``(y − median) / IQR``,
 the IQR being the one NMAE divides by, so an error of 1 in normalised units is an NMAE of 1. A KPI learnt
-*relative* (:data:`RELATIVE_KPIS`) is first replaced by the log of its ratio to the flow's unloaded delay
-(:func:`~nettwin.twin.graph.unloaded_delay`), so that an error in normalised units is a relative error, and a
-network whose links are all k times faster, with k times the traffic, has the same targets.
+*relative* (:data:`RELATIVE_KPIS`) is first replaced by the log of its queueing part (the delay less the
+propagation along the path, which is exact) over the flow's transmission times along its path
+(:func:`~nettwin.twin.graph.delay_parts`), so that an error in normalised units is a relative one, and a network
+whose links are all k times faster, with k times the traffic, has the same targets.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ import torch
 
 from nettwin._validation import NumberMap, finite, short_repr, validate_params
 from nettwin.errors import TwinError
-from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, unloaded_delay
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, delay_parts
 
 __all__ = ["Normalisation", "kpi_iqr", "RELATIVE_KPIS"]
 
 RELATIVE_KPIS = ("delay", "delay_p50", "delay_p90", "delay_p99")
-"""KPIs that can be learnt relative to the unloaded delay: the delays whose error is judged relative (MAPE)."""
+"""KPIs that can be learnt relative to transmission times: the delays, whose error is judged relative (MAPE)."""
 
 _FLOOR = 1e-3
-"""The smallest ratio to the unloaded delay a relative target takes (a delay is never much below it)."""
+"""The smallest ratio of queueing to transmission time a relative target takes (a mean queueing time is never below
+about one transmission time; percentiles and measured delays may be a little)."""
+
+Parts = tuple[np.ndarray, np.ndarray]
+"""Each flow's transmission times along its path and its propagation (:func:`~nettwin.twin.graph.delay_parts`)."""
 
 _EARLIER_COLUMNS = {"path": (8, 11), "link": (5,), "node": (2,)}
 """Numbers of columns of each kind in earlier versions (path: before the uniform, normal and ppbp one-hot columns,
@@ -84,14 +89,14 @@ class Normalisation:
         if bad:
             raise TwinError(f"KPI '{bad[0]}' cannot be learnt relative; those that can: {', '.join(RELATIVE_KPIS)}")
         center, scale = {}, {}
-        reference = np.concatenate([unloaded_delay(g.path_x) for g in graphs])
+        parts = delay_parts(np.concatenate([g.path_x for g in graphs]))
         for k in kpis:
             try:
                 y = np.concatenate([np.asarray(t[k], dtype=float) for t in targets])
             except KeyError:
                 raise TwinError(f"training samples have no KPI '{k}'") from None
             if k in relative:
-                y = _log_ratio(y, reference)
+                y = _log_ratio(y, parts)
             finite = y[np.isfinite(y)]
             center[k] = float(np.median(finite)) if len(finite) else 0.0
             given = None if k in relative else (iqr or {}).get(k)
@@ -110,16 +115,22 @@ class Normalisation:
         mean, std = getattr(self, kind)
         return (x - np.asarray(mean)) / np.asarray(std)
 
-    def kpi(self, name: str, y: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-        """KPI values in normalised units; ``reference`` (the flows' unloaded delays) is needed by relative KPIs."""
+    def kpi(self, name: str, y: np.ndarray, parts: Parts | None = None) -> np.ndarray:
+        """KPI values in normalised units; relative KPIs need the flows' delay ``parts``."""
         y = np.asarray(y, dtype=float)
         if name in self.relative:
-            y = _log_ratio(y, reference)
+            y = _log_ratio(y, parts)
         return (y - self.kpi_center[name]) / self.kpi_scale[name]
 
-    def absolute(self, name: str, value: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-        """A KPI's value decoded from a head (SI units, or for a relative KPI the log ratio) in SI units."""
-        return torch.exp(value) * reference if name in self.relative else value
+    def absolute(
+        self, name: str, value: torch.Tensor, std: torch.Tensor | None, tx: torch.Tensor, propagation: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A KPI's prediction and deviation decoded from a head (SI units, or for a relative KPI in log units) in
+        SI units; ``tx`` and ``propagation`` are the flows' delay parts."""
+        if name not in self.relative:
+            return value, std
+        queueing = torch.exp(value) * tx
+        return queueing + propagation, None if std is None else std * queueing  # a log deviation is a relative one
 
     def to_dict(self) -> dict:
         return {
@@ -180,7 +191,9 @@ class Normalisation:
         return cls(**blocks, **kpis, relative=tuple(relative))
 
 
-def _log_ratio(y: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
-    if reference is None:
-        raise TwinError("a KPI learnt relative needs the flows' unloaded delays")
-    return np.log(np.maximum(y, _FLOOR * reference) / reference)
+def _log_ratio(y: np.ndarray, parts: Parts | None) -> np.ndarray:
+    """log(queueing / transmission time), the queueing being ``y`` less the propagation."""
+    if parts is None:
+        raise TwinError("a KPI learnt relative needs the flows' transmission times and propagation")
+    tx, propagation = parts
+    return np.log(np.maximum(y - propagation, _FLOOR * tx) / tx)

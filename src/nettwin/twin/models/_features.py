@@ -68,8 +68,8 @@ def scale_free_options(model: str) -> dict[str, Any]:
     """The feature-column options that give ``model`` only scale-free inputs (:data:`~nettwin.twin.graph.SCALE_FREE`:
     loads, ratios to transmission times, queueing theory's estimates, scheduling and classes), e.g.
     ``Twin("glance", options=scale_free_options("glance"))``; Fermi's queue states get the buffer and the queueing
-    estimates, its link states the rest, and its delay is read by each hop's share of the unloaded delay (meant for
-    ``Twin(relative_delay=True)``)."""
+    estimates, its link states the rest, and its delay is read by each hop's share of the transmission times (meant
+    for ``Twin(relative_delay=True)``)."""
     if model not in _SCALE_FREE_OPTIONS:
         raise TwinError(f"no scale-free inputs for model '{model}'; known: {', '.join(_SCALE_FREE_OPTIONS)}")
     return {k: v if isinstance(v, str) else list(v) for k, v in _SCALE_FREE_OPTIONS[model].items()}

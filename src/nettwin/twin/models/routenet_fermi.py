@@ -19,11 +19,11 @@ Readout: for the *additive* KPIs (default: delay) each hop contributes a non-neg
 :math:`\hat y_p = \sum_j \mathrm{softplus}(R(m_{p,j})) + b`, so the delay of a path is a sum over its links; the
 other KPIs are read from the final :math:`h_p`. With probabilistic heads the hop variances add up.
 
-``hop_readout="share"`` instead weighs each hop by its share :math:`w_j` of the flow's unloaded delay (its
-transmission time :math:`8 s_p / C_{l_j}` plus propagation, over their sums along the path:
-:math:`\sum_j w_j = 1`), :math:`\hat y_p = \sum_j w_j R(m_{p,j}) + b`: the readout for delays learnt relative to the
-unloaded delay (``Twin(relative_delay=True)``), whose log ratio is a mean over hops, not a sum, so that it does not
-grow with the path's length.
+``hop_readout="share"`` instead weighs each hop by its share :math:`w_j` of the flow's transmission times (its
+transmission time there :math:`8 s_p / C_{l_j}` over their sum along the path: :math:`\sum_j w_j = 1`),
+:math:`\hat y_p = \sum_j w_j R(m_{p,j}) + b`: the readout for delays learnt relative to transmission times
+(``Twin(relative_delay=True)``), whose log ratio is a mean over hops, not a sum, so that it does not grow with the
+path's length.
 
 Args:
     kpis: KPI names (default delay, jitter, throughput, drops).
@@ -56,7 +56,7 @@ from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, KPIS, TRAFF
 __all__ = ["RouteNetFermi"]
 
 _PACKET_SIZE = PATH_FEATURES.index("packet_size")
-_CAPACITY, _DELAY = LINK_FEATURES.index("capacity"), LINK_FEATURES.index("delay")
+_CAPACITY = LINK_FEATURES.index("capacity")
 
 
 class RouteNetFermi(TwinModel):
@@ -176,7 +176,6 @@ class RouteNetFermi(TwinModel):
 
 
 def _hop_shares(batch: GraphBatch) -> Tensor:
-    """(E,) each hop's share of its flow's unloaded delay (transmission of the flow's mean packet + propagation)."""
+    """(E,) each hop's share of its flow's transmission times along its path (of the flow's mean packet)."""
     bits = 8.0 * batch.path_raw[batch.step_path, _PACKET_SIZE]
-    hop = bits / batch.link_raw[batch.step_link, _CAPACITY] + batch.link_raw[batch.step_link, _DELAY]
-    return hop / batch.reference[batch.step_path]
+    return bits / batch.link_raw[batch.step_link, _CAPACITY] / batch.tx_time[batch.step_path]
