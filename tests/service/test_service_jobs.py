@@ -17,6 +17,7 @@ from nettwin.service.db import Database
 from nettwin.service.models import Job
 from nettwin.service.runner import MAX_ATTEMPTS, STOPPED_REASON
 from nettwin.sim import simulate
+from nettwin.sim.builtin import WIRELESS_MESSAGE
 
 
 def _store(client: TestClient, key: str, scenario: dict[str, Any]) -> str:
@@ -157,3 +158,18 @@ def test_jobs_a_killed_server_left_running(servers: Servers, keys: dict[str, str
     else:
         assert job["status"] == "failed" and job["attempts"] == attempts
         assert job["error"] == STOPPED_REASON.format(n=attempts)
+
+
+def test_a_job_the_engine_refuses_fails_with_its_message(client: TestClient, keys: dict[str, str]) -> None:
+    key = keys["acme-member"]
+    wireless = tiny(
+        topology={"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless"},
+        flows=[{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "50kbps"}}],
+    )
+    job_id = _submit(client, key, _store(client, key, wireless), engine="builtin")
+    job = _wait_for(client, key, job_id, "succeeded", "failed")
+    assert job["status"] == "failed" and job["result_hash"] is None
+    assert job["error"] == WIRELESS_MESSAGE
+    result = client.get(f"/jobs/{job_id}/result", headers=bearer(key))
+    assert result.status_code == 409
+    assert result.json() == {"detail": f"job '{job_id}' is failed ({WIRELESS_MESSAGE}); it has no result"}
