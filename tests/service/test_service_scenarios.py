@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from _service import TINY, TestClient, bearer, tiny
+from sqlalchemy.orm import Session
 
 import nettwin.service.routes.scenarios
 from nettwin.scenario import parse_scenario
 from nettwin.service import Settings, create_app
+from nettwin.service.models import StoredScenario
 
 
 def test_storing_the_same_scenario_twice_gives_the_same_id(client: TestClient, keys: dict[str, str]) -> None:
@@ -119,3 +121,26 @@ def test_an_unexpected_failure_is_a_short_500_without_traceback(
     assert answer.status_code == 500
     assert answer.json() == {"detail": "internal error; the server log has the details"}
     assert "secret internals" in caplog.text
+
+
+def test_the_same_scenario_stored_by_two_requests_at_once(
+    client: TestClient,
+    keys: dict[str, str],
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    member = bearer(keys["acme-member"])
+    first = client.post("/scenarios", json=TINY, headers=member).json()
+    # The second request looks before the first has committed: it finds nothing, and its write collides.
+    real_get = Session.get
+    looks: list[object] = []
+
+    def late_get(self: Session, entity: object, ident: object, **kw: object) -> object:
+        if entity is StoredScenario and not looks:
+            looks.append(ident)
+            return None
+        return real_get(self, entity, ident, **kw)
+
+    monkeypatch.setattr(Session, "get", late_get)
+    second = client.post("/scenarios", json=TINY, headers=member)
+    assert looks, "the lookup was bypassed"
+    assert second.status_code == 200 and second.json() == first

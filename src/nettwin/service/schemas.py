@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -11,6 +11,7 @@ from nettwin.scenario.limits import MAX_RUNS
 from nettwin.scenario.spec import Scenario, Seed
 
 __all__ = [
+    "ENGINES",
     "KeyRequest",
     "KeyInfo",
     "NewKey",
@@ -39,6 +40,11 @@ class _Out(BaseModel):
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+Engine = Literal["builtin", "analytic"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+"""Engines jobs may use: those that need nothing outside nettwin."""
 
 
 class Health(BaseModel):
@@ -79,7 +85,7 @@ class ScenarioRecord(ScenarioInfo):
 class SimulateParams(_In):
     """How to simulate: engine and seed default to the scenario's ``simulation`` settings."""
 
-    engine: Literal["builtin", "analytic"] | None = None
+    engine: Engine | None = None
     seed: Seed | None = None
     runs: int = Field(1, ge=1, le=MAX_RUNS, description="Independent runs: run 0 and SimBase runs 1, 2, ...")
 

@@ -14,12 +14,9 @@ from nettwin.service.auth import Member, Principal, Viewer
 from nettwin.service.errors import ApiError
 from nettwin.service.models import FINAL_STATES, Job, StoredScenario, utcnow
 from nettwin.service.routes.common import Db, Limit, Offset, not_found
-from nettwin.service.schemas import JobInfo, SimulateOutput, SimulateParams, SimulateRequest
+from nettwin.service.schemas import ENGINES, JobInfo, SimulateOutput, SimulateParams, SimulateRequest
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-
-ENGINES = ("builtin", "analytic")
-"""Engines jobs may use: those that need nothing outside nettwin."""
 
 
 def _info(job: Job) -> JobInfo:

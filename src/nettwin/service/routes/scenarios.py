@@ -6,6 +6,7 @@ import json
 
 from fastapi import APIRouter, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from nettwin.errors import NettwinError
 from nettwin.scenario.io import dump_scenario, parse_scenario
@@ -35,13 +36,19 @@ def store_scenario(scenario: Scenario, principal: Member, db: Db, response: Resp
     check_servable(scenario)
     body = canonical_json(dump_scenario(scenario))
     scenario_id = digest(body)
-    with db.session() as session:
-        row = session.get(StoredScenario, (principal.tenant, scenario_id))
-        if row is None:
-            row = StoredScenario(tenant=principal.tenant, id=scenario_id, name=scenario.name, body=body)
-            session.add(row)
-        else:
-            response.status_code = 200
+    try:
+        with db.session() as session:
+            row = session.get(StoredScenario, (principal.tenant, scenario_id))
+            if row is None:
+                row = StoredScenario(tenant=principal.tenant, id=scenario_id, name=scenario.name, body=body)
+                session.add(row)
+            else:
+                response.status_code = 200
+    except IntegrityError:
+        # A request storing the same scenario committed it between our look and our write.
+        with db.session() as session:
+            row = session.get_one(StoredScenario, (principal.tenant, scenario_id))
+        response.status_code = 200
     return ScenarioInfo.model_validate(row)
 
 
