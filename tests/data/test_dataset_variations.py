@@ -204,6 +204,10 @@ def test_a_drawn_law_keeps_the_mean_rate_and_packet_sizes(law, shape):
             r"^traffic\.model\.choice\[1\]: Input should be 'cbr'",
         ),
         ({"traffic": {"model": ["poisson"]}}, r"^traffic\.model: .*a list is ambiguous"),
+        (
+            {"traffic": {"model": {"uniform": ["cbr", "ppbp"]}}},
+            r"^traffic\.model: .*drawn from a list here; .*law's name",
+        ),
         ({"traffic": {"model": "onoff", "tau_on": "1s"}}, r"^traffic\.tau_on: traffic\.model draws each flow's law"),
         (
             {"traffic": {"tos": {"choice": [0, 3]}}},

@@ -18,7 +18,7 @@ import math
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
 from pydantic import (
@@ -208,13 +208,18 @@ class ClassDist(Distribution[Tos]):
 class _Choice(StrictModel):
     """A categorical draw: ``{choice: [a, b, ...]}``, one value uniformly; a single plain value means just it."""
 
+    _ONE: ClassVar[str] = "one value"
+    """How one value is written, as errors say it."""
+
     @model_validator(mode="before")
     @classmethod
     def _from_single(cls, value: object) -> object:
         if isinstance(value, list | tuple):
-            raise ValueError("a list is ambiguous here; write {choice: [...]}")
+            raise ValueError(f"a list is ambiguous here; write {{choice: [...]}} or {cls._ONE}")
         if isinstance(value, Mapping) and "choice" in value:
             return value
+        if isinstance(value, Mapping) and {"uniform", "loguniform"} & set(value):
+            raise ValueError(f"values are drawn from a list here; write {{choice: [...]}} or {cls._ONE}")
         return {"choice": [value]}
 
     def draw_index(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -225,12 +230,14 @@ class _Choice(StrictModel):
 class LawChoice(_Choice):
     """Traffic laws drawn per flow: ``{choice: [poisson, onoff, ...]}`` or one law's name."""
 
+    _ONE = "one law's name"
     choice: list[Literal["cbr", "poisson", "onoff", "uniform", "normal", "ppbp"]] = Field(min_length=1)
 
 
 class SchedulerChoice(_Choice):
     """Output-port schedulers drawn per link: ``{choice: [<scheduler>, ...]}`` or one scheduler."""
 
+    _ONE = "one scheduler"
     choice: list[SchedulerSpec] = Field(min_length=1)
 
 
