@@ -396,11 +396,11 @@ def main() -> None:
         results.append({"size": size, "variant": variant, "scores": summary(report), "load": loads(ds)})
 
     inference = single_inference(twin, tests[(str(SIZES[-1]), "fifo")])
-    print(f"\n{'size':>5} {'ports':>5}  {'method':<16} {'delay %':>8} {'spread %':>8} {'jitter %':>8} {'drop NMAE':>9}")
+    print(f"\n{'size':>5} {'ports':>5}  {'method':<20} {'delay %':>8} {'spread %':>8} {'jitter %':>8} {'drop NMAE':>9}")
     for r in results:
         for method, s in r["scores"].items():
             print(
-                f"{r['size']:>5} {r['variant']:>5}  {method:<16} {s['delay_mape_pct']:8.2f} "
+                f"{r['size']:>5} {r['variant']:>5}  {method:<20} {s['delay_mape_pct']:8.2f} "
                 f"{s['delay_std_mape_pct']:8.2f} {s['jitter_mape_pct']:8.2f} {s['drop_rate_nmae']:9.3f}"
             )
     for r in results:
