@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nettwin.errors import ScenarioError
-from nettwin.scenario import build_network, parse_scenario
+from nettwin.scenario import build_network, dump_scenario, parse_scenario
 from nettwin.scenario.sources import RANDOM_MODELS, random_topology, topology_to_networkx
 
 FLOW = {"src": 0, "dst": 1, "traffic": {"model": "cbr", "rate": "10kbps"}}
@@ -119,3 +119,10 @@ def test_the_python_function_refuses_what_the_format_refuses():
         random_topology("waxman", 10, m=2)
     with pytest.raises(ScenarioError, match="between 1 and nodes − 1"):
         random_topology("barabasi_albert", 4, m=4)
+
+
+def test_a_random_topology_round_trips_through_the_dump():
+    scenario = parse_scenario(_scenario({"model": "geometric", "nodes": 20, "seed": 2, "side": "5km"}))
+    dumped = dump_scenario(scenario)
+    assert dumped["topology"] == {"random": {"model": "geometric", "nodes": 20, "seed": 2, "side": 5000.0}}
+    assert parse_scenario(dumped) == scenario
