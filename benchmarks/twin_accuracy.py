@@ -8,6 +8,7 @@ Usage::
     python benchmarks/twin_accuracy.py --suite generalisation          # NSFNET + GEANT2 -> unseen GBN (delay MRE)
     python benchmarks/twin_accuracy.py --suite scale --inputs scale-free --relative-delay
                                        # grids of <= 16 nodes -> 36, 49 and 100 nodes, and 2.5x faster links
+    python benchmarks/twin_accuracy.py --suite qos --inputs scale-free # links drawn FIFO/SP/WFQ/DRR, flows of 3 classes
     python benchmarks/twin_accuracy.py --suite wireless --dataset DIR  # ns-3 4x4 RegGrid, 1,500 samples
 
 Each suite generates its dataset(s) under ``--out`` (reused when already there; resumed when unfinished), trains
@@ -30,12 +31,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from nettwin.cli.output import print_table
 from nettwin.cli.twin import parse_model_options
 from nettwin.data import Dataset, generate_dataset
-from nettwin.twin import Twin, load_twin, scale_free_options
+from nettwin.twin import Twin, load_twin, mre, scale_free_options
 from nettwin.twin.evaluate import evaluate, report_table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +100,29 @@ SCALE_SIZES = {"train": ((3, 3), (3, 4), (4, 4)), "larger": ((6, 6), (7, 7)), "l
 """Grid sizes of the scale suite: trained on up to 16 nodes, tested on 36, 49 and 100."""
 
 
+QOS_SCHEDULERS = [
+    {"policy": "fifo"},
+    {"policy": "sp", "queues": [{}, {}, {}]},
+    {"policy": "wfq", "queues": [{"weight": 60}, {"weight": 30}, {"weight": 10}]},
+    {"policy": "drr", "queues": [{"weight": 60}, {"weight": 30}, {"weight": 10}]},
+]
+"""The schedulers the qos suite draws per link (queues without a size take the link's buffer)."""
+
+
+def per_class_mre(twins: list[Any], ds: Dataset, kpi: str = "delay") -> dict[str, dict[int, float]]:
+    """Each twin's MRE of ``kpi`` over the test flows of each class (``tos``)."""
+    samples = list(ds.samples("test"))
+    networks = [s.network() for s in samples]
+    truth = np.concatenate([s.kpis(0)[kpi] for s in samples])
+    tos = np.concatenate([n.tos for n in networks])
+    out = {}
+    for twin in twins:
+        pred = np.concatenate([p[kpi] for p in twin.predict(networks)])
+        ok = np.isfinite(truth) & (truth > 0)
+        out[twin.name] = {int(c): float(mre(pred[ok & (tos == c)], truth[ok & (tos == c)])) for c in np.unique(tos)}
+    return out
+
+
 def suite_specs(suite: str, samples: int | None) -> dict[str, dict[str, Any]]:
     """Dataset specs of a suite: ``{"main": spec}`` plus held-out test sets (generalisation: ``unseen``; scale:
     ``larger``, ``largest``, ``faster``)."""
@@ -137,6 +162,12 @@ def suite_specs(suite: str, samples: int | None) -> dict[str, dict[str, Any]]:
         for spec in (larger, largest, faster):
             spec["splits"] = {"train": 0.0, "val": 0.0, "test": 1.0}
         return {"main": seen, "larger": larger, "largest": largest, "faster": faster}
+    if suite == "qos":
+        # Every link of the 4x4 grid drawn FIFO or three queues by strict priority, WFQ or DRR; every flow a class.
+        spec = _random_flows_spec("qos-grid", [_wired(grid={"rows": 4, "cols": 4})], samples or 250, 41, (20, 40))
+        spec["links"] = {"scheduler": {"choice": QOS_SCHEDULERS}}
+        spec["traffic"]["tos"] = {"choice": [0, 1, 2]}
+        return {"main": spec}
     if suite == "wireless":
         spec = yaml.safe_load((ROOT / "examples" / "ns3" / "wireless-reggrid-glance.yaml").read_text())
         spec["base"] = str(ROOT / "examples" / "ns3" / spec["base"])
@@ -190,7 +221,9 @@ def _bars(report: dict[str, Any]) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "--suite", default="nsfnet", choices=("nsfnet", "grid", "topologies", "generalisation", "scale", "wireless")
+        "--suite",
+        default="nsfnet",
+        choices=("nsfnet", "grid", "topologies", "generalisation", "scale", "qos", "wireless"),
     )
     p.add_argument("--samples", type=int)
     p.add_argument("--out", type=Path, default=ROOT / "out" / "bench-twin")
@@ -211,7 +244,8 @@ def main() -> None:
         "--inputs",
         default="raw",
         choices=("raw", "scale-free"),
-        help="feature columns: each model's defaults, or only scale-free ones (scale_free_options)",
+        help="feature columns: each model's defaults, or only scale-free ones (scale_free_options: loads, ratios, "
+        "queueing theory's estimates, scheduling and classes)",
     )
     p.add_argument("--relative-delay", action="store_true", help="learn delays relative to the unloaded delay")
     a = p.parse_args()
@@ -255,6 +289,10 @@ def main() -> None:
     write_report(report, out)
     _print(report, f"{a.suite} ({ds.manifest['name']}, test split)")
     _bars(report)
+    if a.suite == "qos":
+        for name, by_class in per_class_mre(twins, ds).items():
+            listed = ", ".join(f"class {c} {100 * v:.1f}%" for c, v in by_class.items())
+            print(f"{name}: delay MRE by class: {listed}")
     for held_out, other in datasets.items():
         if held_out == "main":
             continue
