@@ -67,8 +67,10 @@ from nettwin.data.sampling import draw_scenario
 from nettwin.data.spec import parse_dataset_spec
 from nettwin.scenario import build_network
 from nettwin.scenario.sources import topohub_keys, topohub_topology, topology_to_networkx
+from nettwin.sim import simulate
 from nettwin.twin import Twin, load_twin
 from nettwin.twin.evaluate import evaluate, write_report
+from nettwin.twin.metrics import mre
 from nettwin.twin.normalise import kpi_iqr
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -361,6 +363,34 @@ def figure(results: list[dict[str, Any]], model: str) -> bytes:
     return buf.getvalue()
 
 
+def probe_noise(spec: dict[str, Any], duration: float, samples: int) -> None:
+    """Print the SimBase delay MAPE (run 1 against run 0) of the first ``samples`` samples of ``spec`` simulated for
+    ``duration`` seconds, overall and by how loaded each flow's busiest link is."""
+    simulation = {"engine": "builtin", "duration": duration, "warmup": duration / 20}
+    spec = {**spec, "samples": samples, "base": {**spec["base"], "simulation": simulation}}
+    parsed = parse_dataset_spec(spec)
+    ref, other, bottleneck = [], [], []
+    cpu = 0.0
+    for i in range(samples):
+        net = build_network(draw_scenario(parsed, i))
+        start = time.process_time()
+        r0, r1 = simulate(net, runs=2)
+        cpu += time.process_time() - start
+        ref.append(r0.kpi("delay"))
+        other.append(r1.kpi("delay"))
+        load = net.offered_load / net.capacity
+        bottleneck.extend(float(load[list(f.path)].max()) for f in net.flows)
+    p, r, b = np.concatenate(other), np.concatenate(ref), np.array(bottleneck)
+    cpu /= 2 * samples
+    print(
+        f"{spec['name']} at {duration:g} s: delay MAPE {100 * mre(p, r):.2f} % "
+        f"({len(r)} flows, {cpu:.1f} CPU-s per run)"
+    )
+    for low, high in ((0, 0.5), (0.5, 0.95), (0.95, 1.05), (1.05, np.inf)):
+        k = (b >= low) & (b < high)
+        print(f"  busiest link load {low:g}–{high:g}: {k.sum()} flows, {100 * mre(p[k], r[k]):.2f} %")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="glance", choices=("glance", "routenet", "routenet_fermi", "gnn"))
@@ -374,9 +404,22 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="CPU threads for training and inference")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reuse", action="store_true", help="load the checkpoint already in the output directory")
+    p.add_argument(
+        "--probe-noise",
+        type=float,
+        metavar="SECONDS",
+        help="only print the SimBase noise of the training and 300-node specs simulated this long, and stop",
+    )
+    p.add_argument("--probe-samples", type=int, default=8, help="samples per spec for --probe-noise")
     a = p.parse_args()
 
     scale = QUICK if a.quick else FULL
+    if a.probe_noise:
+        probe_noise(train_spec(scale), a.probe_noise, a.probe_samples)
+        tests = test_sets(scale)
+        for variant in SCHEDULERS:
+            probe_noise(tests[(str(SIZES[-1]), variant)], a.probe_noise / SPEEDUP, a.probe_samples)
+        return
     tag = "quick" if a.quick else "full"
     data, out = a.out / tag / "data", a.out / tag / a.model
     start = time.perf_counter()
