@@ -42,22 +42,22 @@ def columns(kind: str, names: Sequence[str], owner: str) -> list[int]:
     return [known.index(n) for n in names]
 
 
+# Propagation is left out: it adds to a flow's delay exactly, changes no queue, and a relative delay is learnt
+# without it (see Twin(relative_delay=True)); as an input it only pushed faster links outside the range learnt.
+_PATH = tuple(c for c in SCALE_FREE["path"] if c != "prop_ratio")
+_LINK = tuple(c for c in SCALE_FREE["link"] if c != "prop_ratio")
 _FERMI_QUEUE = ("buffer", "qt_blocking", "qt_delay", "qt_exact")
 _SCALE_FREE_OPTIONS = {
-    "glance": {
-        "path_features": SCALE_FREE["path"],
-        "link_features": SCALE_FREE["link"],
-        "node_features": SCALE_FREE["node"],
-    },
-    "routenet": {"path_features": SCALE_FREE["path"], "link_features": SCALE_FREE["link"]},
+    "glance": {"path_features": _PATH, "link_features": _LINK, "node_features": SCALE_FREE["node"]},
+    "routenet": {"path_features": _PATH, "link_features": _LINK},
     "routenet_fermi": {
-        "path_features": SCALE_FREE["path"],
-        "link_features": tuple(c for c in SCALE_FREE["link"] if c not in _FERMI_QUEUE),
+        "path_features": _PATH,
+        "link_features": tuple(c for c in _LINK if c not in _FERMI_QUEUE),
         "queue_features": _FERMI_QUEUE,
         "hop_readout": "share",
     },
     "gnn": {
-        "path_features": SCALE_FREE["path"],
+        "path_features": _PATH,
         "link_features": ("load", "log_capacity", "qt_utilisation", "qt_blocking", "qt_delay"),
         "node_features": SCALE_FREE["node"],
     },
@@ -66,7 +66,7 @@ _SCALE_FREE_OPTIONS = {
 
 def scale_free_options(model: str) -> dict[str, Any]:
     """The feature-column options that give ``model`` only scale-free inputs (:data:`~nettwin.twin.graph.SCALE_FREE`:
-    loads, ratios to transmission times, queueing theory's estimates, scheduling and classes), e.g.
+    loads, ratios to transmission times, queueing theory's estimates, scheduling and classes; not propagation), e.g.
     ``Twin("glance", options=scale_free_options("glance"))``; Fermi's queue states get the buffer and the queueing
     estimates, its link states the rest, and its delay is read by each hop's share of the transmission times (meant
     for ``Twin(relative_delay=True)``)."""
