@@ -299,7 +299,7 @@ def pack_flows(flows, rng):
     followed by -1, so that a packet's next link tells whether it has arrived."""
     n = flows.rate.shape[0]
     fl = np.zeros(n, dtype=FLOW_DTYPE)
-    hops = np.empty(flows.path_links.shape[0] + n, np.int64)
+    hops = np.empty(flows.path_links.shape[0] + n, np.int32)
     for f in range(n):
         r = fl[f]
         r.s0 = rng[f, 0]
@@ -545,7 +545,7 @@ def _tree_new(n_slots):
     while size < n_slots:
         size *= 2
     tkey = np.full(2 * size, np.inf)
-    tslot = np.empty(2 * size, np.int64)
+    tslot = np.empty(2 * size, np.int32)
     for s in range(size):
         tslot[size + s] = s
     for j in range(size - 1, 0, -1):
