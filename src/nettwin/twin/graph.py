@@ -21,16 +21,17 @@ that grows with the network's size. ``tx_time`` is the reference they are relati
 path: ``tx_time`` (s: the flow's mean packet sent once over each link of its path), ``rate_ratio`` and
 ``peak_ratio`` (mean and sending rate over the smallest capacity on the path), ``on_ratio`` and ``off_ratio``
 (log(1 + τ / the packet's transmission time at that bottleneck)), ``prop_ratio`` (log(1 + propagation along the path
-/ ``tx_time``)); queueing theory's estimates (:func:`nettwin.analytic.estimates`): ``qt_delay`` (the queueing
-along the path, waiting and sending, over ``tx_time``), ``qt_loss`` (drop probability), ``qt_exact`` (1 when the
+/ ``tx_time``)); queueing theory's estimates (:func:`nettwin.analytic.estimates`): ``qt_delay`` (log(1 + the
+queueing along the path, waiting and sending, over ``tx_time``): a log, as the relative delays twins learn, and
+from 0 to a few hundred transmission times), ``qt_loss`` (drop probability), ``qt_exact`` (1 when the
 model describes every link of the path as scheduled); the flow's class of service: ``tos`` (its class),
 ``priority`` (mean over its strict-priority links of class / (queues − 1): 0 the first queue served, 1 the last),
 ``share`` (mean over its WFQ and DRR links of its queue's weight over the link's total), ``scheduled`` (the share
 of its links that are not FIFO).
 link: ``tx_time`` (s: mean packet of the traffic routed over it, else the network's, over capacity),
 ``log_capacity`` (log of capacity over the network's median capacity), ``prop_ratio`` (log(1 + propagation /
-``tx_time``)); ``qt_utilisation``, ``qt_blocking`` (share of arriving packets dropped), ``qt_delay`` (mean sojourn
-over ``tx_time``; 0 without traffic), ``qt_exact`` (0 at WFQ and DRR links, which the model takes as one FIFO
+``tx_time``)); ``qt_utilisation``, ``qt_blocking`` (share of arriving packets dropped), ``qt_delay`` (log(1 + mean
+sojourn over ``tx_time``); 0 without traffic), ``qt_exact`` (0 at WFQ and DRR links, which the model takes as one FIFO
 queue of all their buffers, and everywhere when it cannot describe the network: wireless, no flows); the
 scheduling: ``fifo``, ``sp``, ``wfq``, ``drr`` (one-hot policy), ``queues``.
 node: ``out_load``, ``in_load`` (mean ``load`` of the node's outgoing and incoming links).
@@ -232,7 +233,7 @@ def _scale_free(network: Network, path_x: np.ndarray, link_x: np.ndarray) -> Non
     if est is not None:
         link_x[:, link("qt_utilisation")] = est.utilisation
         link_x[:, link("qt_blocking")] = est.blocking
-        link_x[:, link("qt_delay")] = est.sojourn / link_tx
+        link_x[:, link("qt_delay")] = np.log1p(est.sojourn / link_tx)
         link_x[:, link("qt_exact")] = est.exact
     link_x[np.arange(network.n_links), link("fifo") + network.policy] = 1.0
     queues = np.diff(network.queue_ptr)
@@ -250,7 +251,7 @@ def _scale_free(network: Network, path_x: np.ndarray, link_x: np.ndarray) -> Non
     propagation = np.bincount(flow_of, weights=network.delay[path], minlength=network.n_flows)
     path_x[:, col("prop_ratio")] = np.log1p(propagation / tx)
     if est is not None:
-        path_x[:, col("qt_delay")] = est.queueing / tx
+        path_x[:, col("qt_delay")] = np.log1p(est.queueing / tx)
         path_x[:, col("qt_loss")] = est.loss
         path_x[:, col("qt_exact")] = np.bincount(flow_of, weights=~est.exact[path], minlength=network.n_flows) == 0
 
