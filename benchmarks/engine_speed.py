@@ -8,7 +8,8 @@ KPIs), on
     utilisations spread over [0.5, 1.2] (congested: the links above 1 drop);
 (b) a 100+ node topohub topology (default ``topozoo/TataNld``, 143 nodes) loaded the same way;
 (d) the same topology with 100 to 10,000 random flows at moderate load (offered utilisations over [0.3, 0.9]), each
-    run simulating about the same number of packet-hops, to show how speed holds with the number of flows;
+    run simulating about the same number of packet-hops, to show how speed holds with the number of flows, and
+    the peak resident memory of a fresh process simulating the largest of them;
 
 and (c) the peak resident memory of fresh processes simulating the NSFNET case for two durations 4× apart, to show
 that memory does not grow with simulated time.
@@ -137,23 +138,66 @@ def measure(name: str, network: Network, repeat: int) -> None:
 def sweep(args) -> None:
     """(d): the big topology with each number of flows of ``--sweep``, simulated long enough for about
     ``--sweep-hops`` packet-hops per run."""
-    topology = {"topohub": args.big, "defaults": {"buffer": 32}}
     for n_flows in (int(x) for x in args.sweep.split(",")):
-        probe = loaded_network(topology, n_flows, 1.0, args.seed, util=(0.3, 0.9))
-        hops_per_s = float(np.sum(probe.offered_load / 8000.0))  # offered packet arrivals at links per simulated s
-        duration = args.sweep_hops / hops_per_s
-        network = loaded_network(topology, n_flows, duration, args.seed, util=(0.3, 0.9))
-        measure(f"(d) {args.big}, {n_flows} flows, moderate load", network, args.repeat)
+        measure(f"(d) {args.big}, {n_flows} flows, moderate load", many_flows(args, n_flows), args.repeat)
+    n_flows = max(int(x) for x in args.sweep.split(","))
+    out = _rss_of_child(args, ["--rss-child", "0", "--rss-flows", str(n_flows)])
+    print(
+        f"  peak RSS of a fresh process simulating {n_flows} flows: {out['rss_before_kib'] / 1024:.1f} MiB before "
+        f"the run, {out['rss_peak_kib'] / 1024:.1f} MiB after "
+        f"({(out['rss_peak_kib'] - out['rss_before_kib']) * 1024 / n_flows:,.0f} bytes per flow)"
+    )
+
+
+def many_flows(args, n_flows: int) -> Network:
+    """(d)'s network: ``n_flows`` random flows on the big topology at moderate load, for about ``--sweep-hops``
+    packet-hops."""
+    topology = {"topohub": args.big, "defaults": {"buffer": 32}}
+    probe = loaded_network(topology, n_flows, 1.0, args.seed, util=(0.3, 0.9))
+    hops_per_s = float(np.sum(probe.offered_load / 8000.0))  # offered packet arrivals at links per simulated s
+    return loaded_network(topology, n_flows, args.sweep_hops / hops_per_s, args.seed, util=(0.3, 0.9))
+
+
+def _rss_of_child(args, extra: list[str]) -> dict:
+    """Run this script in a fresh process with ``extra`` arguments; its last line of output, read as JSON."""
+    cmd = [sys.executable, __file__, *extra, "--flows", str(args.flows), "--seed", str(args.seed)]
+    cmd += ["--big", args.big, "--sweep-hops", str(args.sweep_hops)]
+    child = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(child.stdout.splitlines()[-1])
+
+
+def _reset_peak_rss() -> None:
+    """Linux: start the peak afresh from what the process holds now, so that building the network is left out."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory: VmHWM where /proc has it (getrusage's figure also counts the parent's
+    memory at the fork), else getrusage's."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def rss_child(args) -> None:
-    """In a fresh process: warm up, then simulate ``args.rss_child`` seconds; print peak RSS as JSON."""
+    """In a fresh process: warm up, then simulate NSFNET for ``args.rss_child`` seconds (or, with ``--rss-flows``,
+    case (d) with that many flows); print peak RSS as JSON."""
     engine = BuiltinEngine()
     engine.simulate(nsfnet(args, 1.0))
-    network = nsfnet(args, args.rss_child)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    network = many_flows(args, args.rss_flows) if args.rss_flows else nsfnet(args, args.rss_child)
+    _reset_peak_rss()
+    before = _peak_rss_kib()
     result = engine.simulate(network)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = _peak_rss_kib()
     print(
         json.dumps(
             {
@@ -187,6 +231,7 @@ def main() -> None:
     parser.add_argument("--sweep-hops", type=float, default=1e7, help="packet-hops per run aimed at in case (d)")
     parser.add_argument("--only", choices=("all", "sweep"), default="all", help="run every case, or only (d)")
     parser.add_argument("--rss-child", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-flows", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child is not None:
         rss_child(args)
@@ -208,18 +253,7 @@ def main() -> None:
 
     print("(c) peak RSS of a fresh process simulating NSFNET (same flows and capacities):")
     for duration in (args.rss_duration, 4 * args.rss_duration):
-        cmd = [
-            sys.executable,
-            __file__,
-            "--rss-child",
-            str(duration),
-            "--flows",
-            str(args.flows),
-            "--seed",
-            str(args.seed),
-        ]
-        child = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        out = json.loads(child.stdout.splitlines()[-1])
+        out = _rss_of_child(args, ["--rss-child", str(duration)])
         print(
             f"  {duration:g} s simulated: {out['packet_hops']:,} packet-hops, RSS after warm-up "
             f"{out['rss_before_kib'] / 1024:.1f} MiB, peak {out['rss_peak_kib'] / 1024:.1f} MiB"
