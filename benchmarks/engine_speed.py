@@ -11,13 +11,15 @@ KPIs), on
     run simulating about the same number of packet-hops, to show how speed holds with the number of flows, and
     the peak resident memory of a fresh process simulating the largest of them;
 
+(e) ``examples/nsfnet.yaml`` as written (FIFO ports) and with every port scheduled (SP, WFQ or DRR, three classes);
+
 and (c) the peak resident memory of fresh processes simulating the NSFNET case for two durations 4× apart, to show
 that memory does not grow with simulated time.
 
 Usage::
 
     .venv/bin/python benchmarks/engine_speed.py [--duration 200] [--repeat 3] [--flows 80] [--big-flows 400]
-        [--sweep 100,1000,5550,10000] [--sweep-hops 1e7] [--only sweep]
+        [--sweep 100,1000,5550,10000] [--sweep-hops 1e7] [--only sweep|scheduled]
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from nettwin.scenario import Scenario, build_network
+from nettwin.scenario import Scenario, build_network, load_scenario
 from nettwin.scenario.network import Network
 from nettwin.sim import _kernel
 from nettwin.sim.builtin import BuiltinEngine
@@ -149,6 +152,20 @@ def sweep(args) -> None:
     )
 
 
+def scheduled(args) -> None:
+    """(e): the example NSFNET scenario with FIFO ports, then with every port SP, WFQ or DRR in three classes."""
+    base = load_scenario(Path(__file__).resolve().parents[1] / "examples" / "nsfnet.yaml")
+    measure("(e) examples/nsfnet.yaml, FIFO ports", build_network(base), args.repeat)
+    spec = base.model_dump(mode="json", exclude_none=True)
+    for i, flow in enumerate(spec["flows"]):
+        flow["tos"] = i % 3
+    for policy in ("sp", "wfq", "drr"):
+        queues = [{"buffer": 32} if policy == "sp" else {"buffer": 32, "weight": w} for w in (1, 2, 3)]
+        spec["topology"]["defaults"]["scheduler"] = {"policy": policy, "queues": queues}
+        network = build_network(Scenario.model_validate(spec))
+        measure(f"(e) examples/nsfnet.yaml, every port {policy}, three classes", network, args.repeat)
+
+
 def many_flows(args, n_flows: int) -> Network:
     """(d)'s network: ``n_flows`` random flows on the big topology at moderate load, for about ``--sweep-hops``
     packet-hops."""
@@ -229,7 +246,9 @@ def main() -> None:
         "--sweep", default="100,1000,5550,10000", help="numbers of flows of the many-flows case (d), comma-separated"
     )
     parser.add_argument("--sweep-hops", type=float, default=1e7, help="packet-hops per run aimed at in case (d)")
-    parser.add_argument("--only", choices=("all", "sweep"), default="all", help="run every case, or only (d)")
+    parser.add_argument(
+        "--only", choices=("all", "sweep", "scheduled"), default="all", help="run every case, or only (d) or (e)"
+    )
     parser.add_argument("--rss-child", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rss-flows", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -241,8 +260,8 @@ def main() -> None:
     t0 = time.perf_counter()
     BuiltinEngine().simulate(nsfnet(args, 1.0))
     print(f"warm-up run (compile or load the compiled kernel): {time.perf_counter() - t0:.2f} s")
-    if args.only == "sweep":
-        sweep(args)
+    if args.only != "all":
+        {"sweep": sweep, "scheduled": scheduled}[args.only](args)
         return
 
     measure("(a) NSFNET, congested", nsfnet(args, args.duration), args.repeat)
@@ -259,6 +278,7 @@ def main() -> None:
             f"{out['rss_before_kib'] / 1024:.1f} MiB, peak {out['rss_peak_kib'] / 1024:.1f} MiB"
         )
     sweep(args)
+    scheduled(args)
 
 
 if __name__ == "__main__":
