@@ -89,7 +89,7 @@ def test_scale_free_columns_are_known_columns():
         assert "tx_time" not in SCALE_FREE[kind] and "capacity" not in SCALE_FREE[kind]
 
 
-@pytest.mark.filterwarnings("ignore:network 0 is outside")  # the ranges record raw inputs, which this twin ignores
+@pytest.mark.filterwarnings("error")  # nothing it reads is outside its training ranges: no warning either
 def test_a_twin_on_scale_free_inputs_with_relative_delays_predicts_delays_that_scale_with_the_links(tmp_path):
     """Links k times faster, with k times the traffic and times / k: the same inputs, so the same relative delays,
     so delays k times shorter; the checkpoint keeps that."""
@@ -159,3 +159,17 @@ def test_fermi_shares_of_the_transmission_times_sum_to_one_per_flow():
     assert torch.all(shares > 0)
     sums = torch.zeros(batch.n_paths, dtype=torch.float64).index_add_(0, batch.step_path, shares)
     torch.testing.assert_close(sums, torch.ones(batch.n_paths, dtype=torch.float64))
+
+
+def test_a_twin_is_warned_only_about_the_inputs_it_reads():
+    from nettwin.twin import OutsideTrainingWarning, Twin, scale_free_options
+
+    slow, fast = scaled(1.0), scaled(10.0)
+    pairs = [(slow, {"delay": np.array([0.05, 0.03, 0.02])})] * 2
+    raw = Twin("routenet", epochs=1, kpis=["delay"], options={"T": 1}).fit(pairs)
+    assert "link capacity 20 Mbps > 2 Mbps seen" in raw.outside_training(fast)
+    with pytest.warns(OutsideTrainingWarning, match="link capacity"):
+        raw.predict(fast)
+    free = Twin("routenet", epochs=1, kpis=["delay"], options={"T": 1, **scale_free_options("routenet")}).fit(pairs)
+    assert free.outside_training(fast) == []
+    assert "nodes 12 > 4 seen" in free.outside_training(ring(12))  # the size still counts

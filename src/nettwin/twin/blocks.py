@@ -305,6 +305,12 @@ class TwinModel(nn.Module):
             if not name.startswith("heads."):
                 yield p
 
+    def inputs(self) -> set[str]:
+        """The feature columns the model reads, as ``<kind>.<column>`` (Fermi's queue features are link columns), and
+        ``link.weight``, which the graph convolutions weigh links by whatever the features."""
+        kinds = {"path_features": "path", "link_features": "link", "node_features": "node", "queue_features": "link"}
+        return {"link.weight"} | {f"{kind}.{c}" for attr, kind in kinds.items() for c in getattr(self, attr, ())}
+
     def config(self) -> dict:
         """Constructor arguments that rebuild this model (stored in checkpoints).
 

@@ -183,8 +183,13 @@ class BaseTwin:
         self._check_fitted()
         single = not isinstance(networks, list | tuple)
         ranges: TrainingRanges | None = getattr(self, "ranges_", None)
-        out = [ranges.check(as_graph(x)) if ranges else [] for x in ([networks] if single else networks)]
+        inputs = self._inputs()
+        out = [ranges.check(as_graph(x), inputs) if ranges else [] for x in ([networks] if single else networks)]
         return out[0] if single else out
+
+    def _inputs(self) -> set[str] | None:
+        """The feature columns the twin reads (None: every one counts)."""
+        return None
 
     def score(self, samples: Iterable[Any], iqr: Mapping[str, float] | None = None) -> dict[str, float]:
         """NMAE per KPI against the samples' run-0 KPIs (IQRs: given, else the twin's training IQRs)."""
@@ -495,6 +500,9 @@ class Twin(BaseTwin):
         self.ranges_ = TrainingRanges.fit([g for g, _ in train_items])
         self.kpis_ = kpis
         return self
+
+    def _inputs(self) -> set[str]:
+        return set().union(*(m.inputs() for m in self.models_.values()))
 
     def _kpi_model(self) -> dict[str, TwinModel]:
         if self.strategy == "stl":

@@ -13,7 +13,7 @@ a network counts as outside them; counts (degrees, nodes, hops) and traffic mode
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,10 +100,13 @@ class TrainingRanges:
                 bounds[name] = (float(values.min()), float(values.max()))
         return cls(bounds)
 
-    def check(self, graph: Graph) -> list[str]:
-        """Why ``graph`` is outside the ranges, one reason per input (empty: inside them all)."""
+    def check(self, graph: Graph, inputs: Collection[str] | None = None) -> list[str]:
+        """Why ``graph`` is outside the ranges, one reason per input (empty: inside them all); with ``inputs`` (the
+        ``<kind>.<column>`` names a twin reads) only those feature columns count; the traffic models (a twin that
+        lacks a model's column cannot tell its flows apart), the medium, the size and the path lengths always do."""
         reasons = []
         columns = _columns(graph)
+        read = (lambda name: True) if inputs is None else (lambda name: name.startswith("network.") or name in inputs)
         unseen = [m for m in TRAFFIC_MODELS if self._lacks_model(m) and np.any(columns[f"path.{m}"] > 0)]
         if unseen:
             known = [m for m in TRAFFIC_MODELS if not self._lacks_model(m)]
@@ -117,7 +120,7 @@ class TrainingRanges:
         for name, (label, show, count) in _SHOWN.items():
             values = columns[name]
             values = values[np.isfinite(values)]
-            if name not in self.bounds or not len(values):
+            if name not in self.bounds or not len(values) or not read(name):
                 continue
             lo, hi = self.bounds[name]
             ratio = 1.0 if count else 1.0 + MARGIN
