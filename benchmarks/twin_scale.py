@@ -33,16 +33,15 @@ training CPU time and peak memory, and the inference time of one 300-node networ
 Cost. ``--quick`` uses 60 training samples of 20–30 nodes, 3 test samples per size and variant, 4-second
 simulations and 3 epochs: 2–4 minutes on 2 shared cores, figures that only show the pipeline works (its SimBase noise
 is large, 2–30 %). The full scale uses 1,000 training samples simulated for 2,000 s (the test sets for 800 s) and 20
-samples per test set: measured on this engine, a training sample costs about 3.5 s per run and a 300-node test sample
-about 5.5 s (FIFO) and 15 s (QoS) per run at 160 s, so the full scale simulates for about 3.5 CPU-hours (about 15
-minutes on 16 cores), plus the twin's training (``--max-minutes``, default 60).
+samples per test set. Measured with ``--probe-noise 2000 --probe-samples 3``: a training sample costs 2.6 CPU-s per
+run, a 300-node test sample 19 (FIFO) and 81 (QoS) CPU-s per run, so the full scale simulates for about 3 CPU-hours
+(about 15 minutes on 16 cores), plus the twin's training (``--max-minutes``, default 60).
 
-Noise. The SimBase delay MAPE of the training spec (run 1 against run 0) is 2.4 % over its first 16 samples at 500 s
-and 3.6 % over its first 10 at 2,000 s: flows whose busiest link is under half loaded settle (1.3 % at 500 s, 0.7 % at
-2,000 s), but flows whose bottleneck is near or above capacity stay noisy (2–11 %) however long the run, since a queue
-near saturation wanders for long stretches and which periodic flows a full drop-tail queue drops depends on their
-phases. So the noise is reported per test set, beside every error, rather than assumed small; on the 300-node
-networks it was 1.7 % (FIFO) and 0.4 % (QoS) at 160 s.
+Noise. The same probe gives a SimBase delay MAPE (run 1 against run 0) of 1.3 % on the training spec and 0.17 %
+(FIFO) and 0.09 % (QoS) on the 300-node specs. Flows whose busiest link is near or above capacity are the noisy ones
+(at 500 s, 2–11 % against 1.3 % for flows on links under half loaded: a queue near saturation wanders for long
+stretches, and which periodic flows a full drop-tail queue drops depends on their phases), and a longer run reduces
+their noise only slowly. So the noise is reported per test set, beside every error, rather than assumed small.
 
 Every figure comes from the run that prints it; nothing is asserted. The twins are used as they are (no tuning here).
 """
