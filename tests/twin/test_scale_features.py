@@ -129,19 +129,28 @@ def test_relative_targets_are_log_ratios_of_queueing_to_transmission_times():
     )
     np.testing.assert_allclose(back.numpy(), y)
     again = Normalisation.from_dict(norm.to_dict())
-    assert again.relative == ("delay",)
+    assert again.relative == ("delay",) and again.relative_max == {"delay": pytest.approx(np.log(8.0))}
+    # a prediction far beyond what training saw is bounded: at most 10 times the largest queueing learnt
+    wild, _ = again.absolute(
+        "delay", torch.tensor([np.log(3.0), 50.0]), None, torch.tensor(tx[:2]), torch.tensor(propagation[:2])
+    )
+    np.testing.assert_allclose(wild.numpy(), propagation[:2] + tx[:2] * np.array([3.0, 80.0]))
 
 
 @pytest.mark.parametrize(
     "relative, message",
-    [(["jitter"], "'normalisation.relative' must be a list of KPIs among delay"), ("delay", "must be a list")],
+    [
+        ({"relative": ["jitter"]}, "'normalisation.relative' must be a list of KPIs among delay"),
+        ({"relative": "delay"}, "must be a list"),
+        ({"relative_max": {"delay": "x"}}, "'normalisation.relative_max' must be a mapping of names to finite numbers"),
+    ],
 )
 def test_relative_kpis_read_from_a_file_are_checked(relative, message):
     from nettwin.errors import TwinError
     from nettwin.twin.normalise import Normalisation
 
     g = graph_from_network(scaled(1.0))
-    data = {**Normalisation.fit([g], [{"delay": np.ones(3)}], ["delay"]).to_dict(), "relative": relative}
+    data = {**Normalisation.fit([g], [{"delay": np.ones(3)}], ["delay"]).to_dict(), **relative}
     with pytest.raises(TwinError, match=message):
         Normalisation.from_dict(data, "ckpt.pt")
 

@@ -30,6 +30,11 @@ _FLOOR = 1e-3
 """The smallest ratio of queueing to transmission time a relative target takes (a mean queueing time is never below
 about one transmission time; percentiles and measured delays may be a little)."""
 
+BEYOND = np.log(10.0)
+"""How far (in log units) a relative prediction may go beyond the largest log ratio seen in training: a twin
+extrapolating from inputs it never saw may predict any log ratio, which the exponential would make a delay of
+seconds where milliseconds were seen; up to 10 times the largest queueing (in transmission times) learnt passes."""
+
 Parts = tuple[np.ndarray, np.ndarray]
 """Each flow's transmission times along its path and its propagation (:func:`~nettwin.twin.graph.delay_parts`)."""
 
@@ -71,6 +76,7 @@ class Normalisation:
     kpi_center: dict[str, float] = field(default_factory=dict)
     kpi_scale: dict[str, float] = field(default_factory=dict)
     relative: tuple[str, ...] = ()
+    relative_max: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def fit(
@@ -88,7 +94,7 @@ class Normalisation:
         bad = [k for k in relative if k not in RELATIVE_KPIS]
         if bad:
             raise TwinError(f"KPI '{bad[0]}' cannot be learnt relative; those that can: {', '.join(RELATIVE_KPIS)}")
-        center, scale = {}, {}
+        center, scale, largest = {}, {}, {}
         parts = delay_parts(np.concatenate([g.path_x for g in graphs]))
         for k in kpis:
             try:
@@ -98,6 +104,8 @@ class Normalisation:
             if k in relative:
                 y = _log_ratio(y, parts)
             finite = y[np.isfinite(y)]
+            if k in relative:
+                largest[k] = float(finite.max()) if len(finite) else 0.0
             center[k] = float(np.median(finite)) if len(finite) else 0.0
             given = None if k in relative else (iqr or {}).get(k)
             scale[k] = float(given) if given is not None and given > 0 else kpi_iqr(y)
@@ -108,6 +116,7 @@ class Normalisation:
             kpi_center=center,
             kpi_scale=scale,
             relative=tuple(k for k in kpis if k in relative),
+            relative_max=largest,
         )
 
     def features(self, kind: str, x: np.ndarray) -> np.ndarray:
@@ -129,6 +138,8 @@ class Normalisation:
         SI units; ``tx`` and ``propagation`` are the flows' delay parts."""
         if name not in self.relative:
             return value, std
+        if name in self.relative_max:
+            value = value.clamp_max(self.relative_max[name] + BEYOND)
         queueing = torch.exp(value) * tx
         return queueing + propagation, None if std is None else std * queueing  # a log deviation is a relative one
 
@@ -140,6 +151,7 @@ class Normalisation:
             "kpi_center": dict(self.kpi_center),
             "kpi_scale": dict(self.kpi_scale),
             "relative": list(self.relative),
+            "relative_max": dict(self.relative_max),
         }
 
     @classmethod
@@ -188,7 +200,9 @@ class Normalisation:
                 f"{owner}: '{where}.relative' must be a list of KPIs among {', '.join(RELATIVE_KPIS)}; "
                 f"got {short_repr(relative)}"
             )
-        return cls(**blocks, **kpis, relative=tuple(relative))
+        validate_params(owner, data, {"relative_max": NumberMap()}, TwinError, prefix=where, given_only=True)
+        largest = {name: float(v) for name, v in data.get("relative_max", {}).items()}  # absent before the bound
+        return cls(**blocks, **kpis, relative=tuple(relative), relative_max=largest)
 
 
 def _log_ratio(y: np.ndarray, parts: Parts | None) -> np.ndarray:
