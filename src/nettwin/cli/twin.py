@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,12 @@ import typer
 
 from nettwin.cli.guard import default_output, out_option
 from nettwin.cli.output import Format, console, err_console, print_json, print_table, status
+
+
+class Inputs(StrEnum):
+    default = "default"
+    scale_free = "scale-free"
+
 
 __all__ = ["register", "train", "evaluate", "predict"]
 
@@ -56,6 +63,17 @@ def train(
         bool, typer.Option(help="Heads predict distributions: binomial for drops, Normal for the rest (value, std).")
     ] = False,
     option: Annotated[list[str] | None, typer.Option(help="Model option key=value (repeatable), e.g. T=3.")] = None,
+    inputs: Annotated[
+        Inputs,
+        typer.Option(
+            help="Feature columns: the model's defaults, or only scale-free ones (loads, ratios to transmission "
+            "times, queueing-theory estimates, scheduling), which carry over to larger networks and faster links."
+        ),
+    ] = Inputs.default,
+    relative_delay: Annotated[
+        bool,
+        typer.Option(help="Learn delays as the log of their queueing part over transmission times (scale-free)."),
+    ] = False,
     max_minutes: Annotated[float | None, typer.Option(min=0.0, help="Stop training after this long.")] = None,
     folds: Annotated[int, typer.Option(min=0, help="Also run k-fold cross-validation on train+val first.")] = 0,
     seed: Annotated[int, typer.Option(min=0)] = 0,
@@ -69,9 +87,14 @@ def train(
     import numpy as np
 
     from nettwin.data import Dataset
-    from nettwin.twin import QueueingTwin, Twin
+    from nettwin.twin import QueueingTwin, Twin, scale_free_options
     from nettwin.twin.estimator import cross_validate, default_kpis
 
+    if model == "qt" and (inputs is Inputs.scale_free or relative_delay):
+        from nettwin.errors import TwinError
+
+        raise TwinError("--inputs and --relative-delay apply to learned twins; queueing theory reads no features")
+    model_options = parse_model_options(option)
     ds = Dataset(dataset)
     out = out or default_output(Path(f"{model}-{strategy}.pt"))
     if kpis is None:
@@ -93,7 +116,8 @@ def train(
             strategy=strategy,
             kpis=targets,
             source_kpis=_kpi_list(source_kpis) if source_kpis else None,
-            options=parse_model_options(option),
+            options={**(scale_free_options(model) if inputs is Inputs.scale_free else {}), **model_options},
+            relative_delay=relative_delay,
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
