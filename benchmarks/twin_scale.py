@@ -67,7 +67,7 @@ from nettwin.data.spec import parse_dataset_spec
 from nettwin.scenario import build_network
 from nettwin.scenario.sources import topohub_keys, topohub_topology, topology_to_networkx
 from nettwin.sim import simulate
-from nettwin.twin import Twin, load_twin
+from nettwin.twin import Twin, load_twin, scale_free_options
 from nettwin.twin.evaluate import evaluate, write_report
 from nettwin.twin.metrics import mre
 from nettwin.twin.normalise import kpi_iqr
@@ -302,6 +302,8 @@ def fit_twin(args: argparse.Namespace, scale: Scale, ds: Dataset, ckpt: Path) ->
     twin = Twin(
         args.model,
         kpis=KPIS,
+        relative_delay=args.relative_delay,
+        options=scale_free_options(args.model) if args.inputs == "scale-free" else None,
         epochs=args.epochs or scale.epochs,
         patience=args.patience,
         batch_size=args.batch_size,
@@ -404,6 +406,13 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reuse", action="store_true", help="load the checkpoint already in the output directory")
     p.add_argument(
+        "--inputs",
+        default="raw",
+        choices=("raw", "scale-free"),
+        help="feature columns: the model's defaults, or only scale-free ones (scale_free_options)",
+    )
+    p.add_argument("--relative-delay", action="store_true", help="learn delays relative to transmission times")
+    p.add_argument(
         "--probe-noise",
         type=float,
         metavar="SECONDS",
@@ -420,7 +429,8 @@ def main() -> None:
             probe_noise(tests[(str(SIZES[-1]), variant)], a.probe_noise / SPEEDUP, a.probe_samples)
         return
     tag = "quick" if a.quick else "full"
-    data, out = a.out / tag / "data", a.out / tag / a.model
+    inputs = ("-sf" if a.inputs == "scale-free" else "") + ("-rel" if a.relative_delay else "")
+    data, out = a.out / tag / "data", a.out / tag / f"{a.model}{inputs}"
     start = time.perf_counter()
     train = _dataset(train_spec(scale), data, a.workers)
     tests = {key: _dataset(spec, data, a.workers) for key, spec in test_sets(scale).items()}
