@@ -1,4 +1,5 @@
-"""Queueing-theory estimates as twin input features: values against closed forms, cost, old checkpoints."""
+"""Queueing-theory estimates as twin input features: values against closed forms, cost, old checkpoints; drops
+learnt as a correction of queueing theory's estimate (``qt_drops``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from nettwin.analytic import QueueingModel, estimates, mm1b_blocking, mm1b_sojourn_mean
 from nettwin.scenario import build_network, parse_scenario
 from nettwin.twin import Twin, load_twin
-from nettwin.twin.graph import LINK_FEATURES, PATH_FEATURES, graph_from_network
+from nettwin.twin.graph import LINK_FEATURES, PATH_FEATURES, expected_packets, graph_from_network
+from nettwin.twin.likelihood import qt_logit
+from nettwin.twin.ranges import OutsideTrainingWarning
 
 DATA = Path(__file__).parent / "data"
 
@@ -132,3 +137,52 @@ def test_a_checkpoint_written_before_these_columns_loads_and_predicts_as_it_did(
     out = twin.predict(builders.ring())
     for k, v in expected.items():
         np.testing.assert_allclose(out[k], v, rtol=1e-6, atol=1e-12)
+
+
+def zero_drops_correction(twin: Twin) -> None:
+    """Set the last layer of every drops head to zero, so the correction the head adds is exactly 0."""
+    for model in twin.models_.values():
+        heads = model.heads
+        layers = heads.out["drops"] if heads.residual else heads.body["drops"]
+        last = [m for m in layers.modules() if isinstance(m, nn.Linear)][-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.zero_()
+
+
+@pytest.mark.parametrize("model", ["glance", "routenet", "routenet_fermi", "gnn"])
+@pytest.mark.parametrize("probabilistic", [False, True])
+def test_a_zero_correction_predicts_queueing_theorys_drops(model, probabilistic, pairs):
+    twin = Twin(model, epochs=1, kpis=["delay", "drops"], probabilistic=probabilistic, options={"qt_drops": True})
+    twin.fit(pairs)
+    zero_drops_correction(twin)
+    net = tandem(rate="900kbps", buffer=4)
+    loss = estimates(net).loss
+    assert loss.min() > 0.01  # a lossy tandem: the estimate is not the floor of the logit
+    with pytest.warns(OutsideTrainingWarning):  # a tandem, smaller than the training networks
+        out = twin.predict(net)
+    # exact up to the float32 the networks compute in
+    np.testing.assert_allclose(out["drops"], expected_packets(net) * loss, rtol=1e-6)
+    # queueing theory rounds its packet counts; the twin keeps the expectation
+    np.testing.assert_allclose(out["drops"], QueueingModel().simulate(net).flows["drops"], atol=1.0)
+    assert all("path.qt_loss" in m.inputs() for m in twin.models_.values())
+
+
+def test_the_correction_moves_the_logit_around_queueing_theorys():
+    loss = torch.tensor([0.0, 1e-4, 0.3, 1.0], dtype=torch.float64)
+    p = torch.sigmoid(qt_logit(loss))
+    np.testing.assert_allclose(p[1:3], loss[1:3], rtol=1e-12)
+    assert 0 < p[0] < 1e-8 and 1 - 1e-8 < p[3] < 1  # lossless and saturated flows stay finite logits
+    assert torch.all(torch.sigmoid(qt_logit(loss) + 1.0) > p)
+
+
+def test_without_the_option_drops_keep_their_head_and_the_checkpoint_records_it(pairs, tmp_path):
+    plain = Twin("glance", epochs=1, kpis=["drops"]).fit(pairs)
+    model = next(iter(plain.models_.values()))
+    assert model.head("drops") == "point" and not model.qt_drops
+    residual = Twin("glance", epochs=1, kpis=["drops"], options={"qt_drops": True}).fit(pairs)
+    residual.save(tmp_path / "r.pt")
+    loaded = load_twin(tmp_path / "r.pt")
+    assert next(iter(loaded.models_.values())).head("drops") == "binomial"
+    net = pairs[0][0]
+    np.testing.assert_allclose(loaded.predict(net)["drops"], residual.predict(net)["drops"], rtol=1e-12)

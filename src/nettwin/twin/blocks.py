@@ -23,7 +23,8 @@ from torch import Tensor, nn
 
 from nettwin.errors import TwinError
 from nettwin.twin.batch import GraphBatch
-from nettwin.twin.likelihood import head_kind, head_outputs
+from nettwin.twin.graph import PATH_FEATURES
+from nettwin.twin.likelihood import BINOMIAL_KPIS, head_kind, head_outputs, qt_logit
 
 __all__ = [
     "MLP",
@@ -246,6 +247,9 @@ class KPIHeads(nn.Module):
         return self.body[kpi](x)
 
 
+_QT_LOSS = PATH_FEATURES.index("qt_loss")
+
+
 class TwinModel(nn.Module):
     """Base class of learnable twins: message passing (:meth:`encode`, written by each model) then one head per KPI.
 
@@ -253,11 +257,18 @@ class TwinModel(nn.Module):
     mean, log σ) per KPI and, for drops, the (P,) logit of the per-packet drop probability (:meth:`head` says
     which; :mod:`nettwin.twin.likelihood` decodes them). Subclasses set ``self.readout_dim`` before calling
     :meth:`build_heads`, and may override :meth:`read` for KPIs they read out differently (e.g. summed hop by hop).
+    With ``qt_drops``, drops get a binomial head whose output corrects queueing theory's logit
+    (:func:`~nettwin.twin.likelihood.qt_logit`): :meth:`forward` adds that logit to what :meth:`read` returns.
     Each constructor argument is kept as an attribute of the same name (:meth:`config` reads them).
     """
 
     def __init__(
-        self, kpis: Sequence[str], readout: int = 64, probabilistic: bool = False, residual_readout: bool = False
+        self,
+        kpis: Sequence[str],
+        readout: int = 64,
+        probabilistic: bool = False,
+        residual_readout: bool = False,
+        qt_drops: bool = False,
     ) -> None:
         super().__init__()
         if not kpis:
@@ -266,6 +277,7 @@ class TwinModel(nn.Module):
         self.readout = readout
         self.probabilistic = probabilistic
         self.residual_readout = residual_readout
+        self.qt_drops = qt_drops
         self.readout_dim = 0
 
     def build_heads(self, kpis: Sequence[str] | None = None) -> None:
@@ -282,7 +294,7 @@ class TwinModel(nn.Module):
 
     def head(self, kpi: str) -> str:
         """A KPI's kind of head: ``point``, ``normal`` or ``binomial`` (:func:`~nettwin.twin.likelihood.head_kind`)."""
-        return head_kind(kpi, self.probabilistic)
+        return head_kind(kpi, self.probabilistic or (self.qt_drops and kpi in BINOMIAL_KPIS))
 
     def path_kpis(self) -> list[str]:
         """KPIs read from the final path state by :attr:`heads` (all of them unless a model reads some otherwise)."""
@@ -297,7 +309,11 @@ class TwinModel(nn.Module):
 
     def forward(self, batch: GraphBatch) -> dict[str, Tensor]:
         enc = self.encode(batch)
-        return {k: self.read(k, enc, batch) for k in self.kpis}
+        out = {k: self.read(k, enc, batch) for k in self.kpis}
+        if self.qt_drops:
+            base = qt_logit(batch.path_raw[:, _QT_LOSS])
+            out.update({k: out[k] + base for k in out if k in BINOMIAL_KPIS})
+        return out
 
     def encoder_parameters(self) -> Iterator[nn.Parameter]:
         """Parameters of the shared embedding (everything but the heads): what transfer learning freezes."""
@@ -307,9 +323,11 @@ class TwinModel(nn.Module):
 
     def inputs(self) -> set[str]:
         """The feature columns the model reads, as ``<kind>.<column>`` (Fermi's queue features are link columns), and
-        ``link.weight``, which the graph convolutions weigh links by whatever the features."""
+        ``link.weight``, which the graph convolutions weigh links by whatever the features, and ``path.qt_loss``
+        with ``qt_drops``."""
         kinds = {"path_features": "path", "link_features": "link", "node_features": "node", "queue_features": "link"}
-        return {"link.weight"} | {f"{kind}.{c}" for attr, kind in kinds.items() for c in getattr(self, attr, ())}
+        read = {"link.weight"} | {f"{kind}.{c}" for attr, kind in kinds.items() for c in getattr(self, attr, ())}
+        return read | ({"path.qt_loss"} if self.qt_drops else set())
 
     def config(self) -> dict:
         """Constructor arguments that rebuild this model (stored in checkpoints).

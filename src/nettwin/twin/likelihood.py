@@ -19,6 +19,11 @@ Probabilistic twins use ``binomial`` for the KPIs of :data:`BINOMIAL_KPIS` and `
 use ``point`` everywhere (:func:`head_kind`). For the binomial head, :math:`n` is the flow's observed
 ``tx_packets`` when training targets carry it, else — and always at prediction time, when nothing was simulated —
 the expected offered packets over the measured window (:func:`nettwin.twin.graph.expected_packets`).
+
+A twin built with ``qt_drops`` gives drops a binomial head whatever ``probabilistic`` says, and its output is a
+correction around queueing theory's estimate: the logit is :math:`\mathrm{logit}(p_{QT}) + c` (:func:`qt_logit`),
+:math:`p_{QT}` the flow's analytic loss (the ``qt_loss`` path column). A zero correction predicts queueing theory's
+:math:`n p_{QT}`; the network learns only where the data departs from it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "normal_nll",
     "binomial_nll",
     "decode",
+    "qt_logit",
 ]
 
 HEAD_KINDS = ("point", "normal", "binomial")
@@ -43,6 +49,10 @@ BINOMIAL_KPIS = ("drops",)
 """KPIs that are counts of packets lost out of those sent: a probabilistic twin gives them a binomial head."""
 
 _LOG_STD = (-10.0, 10.0)
+
+QT_LOSS_FLOOR = 1e-9
+"""Queueing theory's loss is clamped to [floor, 1 − floor] before its logit: a lossless flow starts at a drop
+probability of 1e-9 (a millionth of a packet in a thousand-packet window) instead of an infinite logit."""
 
 
 def head_kind(kpi: str, probabilistic: bool) -> str:
@@ -82,6 +92,18 @@ def binomial_nll(logit: Tensor, k: Tensor, n: Tensor) -> Tensor:
     """
     k = torch.minimum(k.clamp_min(0.0), n)
     return k * F.softplus(-logit) + (n - k) * F.softplus(logit)
+
+
+def qt_logit(loss: Tensor) -> Tensor:
+    """The logit a ``qt_drops`` head's correction is added to: that of queueing theory's per-packet ``loss``.
+
+    Examples
+    --------
+    >>> p = torch.sigmoid(qt_logit(torch.tensor([0.0, 0.25, 1.0], dtype=torch.float64)))
+    >>> [round(v, 12) for v in p.tolist()]
+    [1e-09, 0.25, 0.999999999]
+    """
+    return torch.logit(loss.clamp(QT_LOSS_FLOOR, 1.0 - QT_LOSS_FLOOR))
 
 
 def decode(kind: str, out: Tensor, packets: Tensor, center: float, scale: float) -> tuple[Tensor, Tensor | None]:

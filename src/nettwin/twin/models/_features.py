@@ -20,7 +20,12 @@ KPIS = ("delay", "jitter", "throughput", "drops", "drop_rate", "delay_std", "del
 
 DEFAULT_KPIS = ("delay", "jitter", "throughput", "drops")
 
-HEAD_PARAMS: dict[str, Check] = {"kpis": OneOf(KPIS, many=True), "readout": WIDTH, "probabilistic": Flag()}
+HEAD_PARAMS: dict[str, Check] = {
+    "kpis": OneOf(KPIS, many=True),
+    "readout": WIDTH,
+    "probabilistic": Flag(),
+    "qt_drops": Flag(),
+}
 """Declared ranges of the constructor arguments every model has (:class:`~nettwin.twin.blocks.TwinModel`'s)."""
 
 _KNOWN = {"path": PATH_FEATURES, "link": LINK_FEATURES, "node": NODE_FEATURES}

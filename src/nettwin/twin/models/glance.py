@@ -25,6 +25,7 @@ Args:
     T: message-passing layers (3), weights shared across them.
     readout: hidden width of each KPI's readout MLP (64).
     probabilistic: heads output (mean, log σ) for a Normal likelihood; drops the logit of a binomial.
+    qt_drops: drops corrects queueing theory's estimate (a binomial head around its logit; see TwinModel).
     path_features, link_features, node_features: raw columns used (see :mod:`nettwin.twin.graph`).
     node_updates: update the node states each layer (default). False keeps them at their initial features — the
         ablation that shows what the node embeddings contribute (on a wireless grid, where every node hears every
@@ -85,8 +86,9 @@ class GLANCE(TwinModel):
         link_features: Sequence[str] = ("capacity", "weight", "delay", "buffer"),
         node_features: Sequence[str] = ("out_degree", "in_degree"),
         node_updates: bool = True,
+        qt_drops: bool = False,
     ) -> None:
-        super().__init__(kpis, readout, probabilistic)
+        super().__init__(kpis, readout, probabilistic, qt_drops=qt_drops)
         self.path, self.link, self.node, self.T = path, link, node, T
         self.node_updates = node_updates
         self.path_features, self.link_features, self.node_features = (

@@ -17,6 +17,7 @@ Args:
     layers: GCN layers (3).
     readout: hidden width of the readouts (64).
     probabilistic: heads output (mean, log σ); drops the logit of a binomial.
+    qt_drops: drops corrects queueing theory's estimate (a binomial head around its logit; see TwinModel).
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
 """
@@ -60,8 +61,9 @@ class GNN(TwinModel):
         path_features: Sequence[str] = TRAFFIC,
         node_features: Sequence[str] = ("out_degree", "in_degree"),
         link_features: Sequence[str] = ("capacity",),
+        qt_drops: bool = False,
     ) -> None:
-        super().__init__(kpis, readout, probabilistic)
+        super().__init__(kpis, readout, probabilistic, qt_drops=qt_drops)
         self.hidden, self.layers = hidden, layers
         self.path_features, self.node_features = list(path_features), list(node_features)
         self.link_features = list(link_features)

@@ -20,6 +20,7 @@ Args:
     T: iterations (8).
     readout: hidden width of the readout (64).
     probabilistic: heads output (mean, log σ); drops the logit of a binomial.
+    qt_drops: drops corrects queueing theory's estimate (a binomial head around its logit; see TwinModel).
     path_features, link_features: raw columns used.
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
@@ -63,8 +64,9 @@ class RouteNet(TwinModel):
         probabilistic: bool = False,
         path_features: Sequence[str] = TRAFFIC,
         link_features: Sequence[str] = ("capacity", "delay", "buffer"),
+        qt_drops: bool = False,
     ) -> None:
-        super().__init__(kpis, readout, probabilistic, residual_readout=True)
+        super().__init__(kpis, readout, probabilistic, residual_readout=True, qt_drops=qt_drops)
         self.path, self.link, self.T = path, link, T
         self.path_features, self.link_features = list(path_features), list(link_features)
         self._pc = columns("path", path_features, "RouteNet")

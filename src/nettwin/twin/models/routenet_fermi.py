@@ -33,6 +33,7 @@ Args:
     additive: KPIs read hop by hop and summed (``("delay",)``).
     hop_readout: ``sum`` (default) or ``share`` (see above).
     probabilistic: heads output (mean, log σ); drops a binomial logit (not additive).
+    qt_drops: drops corrects queueing theory's estimate (a binomial head around its logit; see TwinModel).
 
 Shapes: ``forward(batch)`` → ``{kpi: (P,)}``.
 """
@@ -90,8 +91,9 @@ class RouteNetFermi(TwinModel):
         link_features: Sequence[str] = ("capacity", "load", "delay"),
         queue_features: Sequence[str] = ("buffer",),
         hop_readout: str = "sum",
+        qt_drops: bool = False,
     ) -> None:
-        super().__init__(kpis, readout, probabilistic)
+        super().__init__(kpis, readout, probabilistic, qt_drops=qt_drops)
         self.path, self.link, self.queue, self.T = path, link, queue, T
         self.additive = list(additive)
         self.hop_readout = hop_readout
