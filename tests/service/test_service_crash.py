@@ -12,8 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _processes import alive, descendants, wait_until
+from _processes import LAST_GUARD, alive, descendants, wait_until
 from _service import ENDLESS, TINY, Servers, bearer
+
+from nettwin.service import Settings
+from nettwin.service.db import Database
+from nettwin.service.models import Job
 
 
 def _free_port() -> int:
@@ -29,17 +33,23 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.mark.slow
-def test_a_killed_server_loses_no_accepted_job(servers: Servers, keys: dict[str, str], tmp_path: Path) -> None:
+def _serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``nettwin serve`` with one worker in a process of its own, once it answers, and its URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "nettwin", "serve", "--port", str(port), "--data-dir", str(servers.data_dir)]
-    with (tmp_path / "server.log").open("w") as log:
+    command = [sys.executable, "-m", "nettwin", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    with log_path.open("w") as log:
         server = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NETTWIN_WORKERS": "1"}
         )
+    wait_until(lambda: server.poll() is not None or _answers(url), "the server to answer")
+    return server, url
+
+
+@pytest.mark.slow
+def test_a_killed_server_loses_no_accepted_job(servers: Servers, keys: dict[str, str], tmp_path: Path) -> None:
+    server, url = _serve(servers.data_dir, tmp_path / "server.log")
     try:
-        wait_until(lambda: server.poll() is not None or _answers(url), "the server to answer")
         assert server.poll() is None, (tmp_path / "server.log").read_text()
         http = httpx.Client(base_url=url, headers=bearer(keys["acme-member"]), timeout=30)
         endless = http.post("/jobs", json={"scenario_id": http.post("/scenarios", json=ENDLESS).json()["id"]}).json()
@@ -64,3 +74,32 @@ def test_a_killed_server_loses_no_accepted_job(servers: Servers, keys: dict[str,
         lambda: client.get(f"/jobs/{waiting['id']}", headers=member).json()["status"] == "succeeded",
         "the waiting job to run",
     )
+
+
+@pytest.mark.slow
+def test_an_open_event_stream_does_not_keep_a_stopping_server(
+    servers: Servers, keys: dict[str, str], tmp_path: Path
+) -> None:
+    """The stream of a job that never ends stays open; SIGTERM still stops the server, which closes the stream after
+    its grace period and queues the job again."""
+    server, url = _serve(servers.data_dir, tmp_path / "server.log")
+    try:
+        assert server.poll() is None, (tmp_path / "server.log").read_text()
+        http = httpx.Client(base_url=url, headers=bearer(keys["acme-member"]), timeout=LAST_GUARD)
+        endless = http.post("/jobs", json={"scenario_id": http.post("/scenarios", json=ENDLESS).json()["id"]}).json()
+        with http.stream("GET", f"/jobs/{endless['id']}/events") as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "event: progress"
+            server.send_signal(signal.SIGTERM)
+            with pytest.raises(httpx.RemoteProtocolError):
+                for _ in lines:
+                    pass
+        wait_until(lambda: server.poll() is not None, "the server to stop")
+    finally:
+        server.kill()
+        server.wait()
+    db = Database(Settings(servers.data_dir))
+    with db.session() as session:  # stopped, not killed: queued again, the start not counted
+        job = session.get_one(Job, endless["id"])
+        assert (job.status, job.attempts) == ("queued", 0)
+    db.close()

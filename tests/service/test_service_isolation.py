@@ -19,6 +19,7 @@ def test_another_tenants_ids_are_not_found_on_any_route(client: TestClient, keys
         ("GET", "/scenarios/{scenario_id}"): [("GET", f"/scenarios/{scenario}", None, f"scenario '{scenario}'")],
         ("GET", "/jobs/{job_id}"): [("GET", f"/jobs/{job}", None, f"job '{job}'")],
         ("GET", "/jobs/{job_id}/result"): [("GET", f"/jobs/{job}/result", None, f"job '{job}'")],
+        ("GET", "/jobs/{job_id}/events"): [("GET", f"/jobs/{job}/events", None, f"job '{job}'")],
         ("POST", "/jobs/{job_id}/cancel"): [("POST", f"/jobs/{job}/cancel", None, f"job '{job}'")],
         ("DELETE", "/keys/{key_id}"): [("DELETE", f"/keys/{key}", None, f"key '{key}'")],
         ("POST", "/jobs"): [("POST", "/jobs", {"scenario_id": scenario}, f"scenario '{scenario}'")],

@@ -4,10 +4,12 @@ nothing accepted is lost when the server stops, gracefully or not."""
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from _processes import wait_until
+from _processes import LAST_GUARD, wait_until
 from _service import ENDLESS, TINY, Servers, TestClient, bearer, tiny
 from sqlalchemy import update
 
@@ -15,6 +17,7 @@ from nettwin.scenario import parse_scenario
 from nettwin.service import Settings
 from nettwin.service.db import Database
 from nettwin.service.models import Job
+from nettwin.service.routes import jobs as jobs_routes
 from nettwin.service.runner import MAX_ATTEMPTS, STOPPED_REASON
 from nettwin.sim import simulate
 from nettwin.sim.builtin import WIRELESS_MESSAGE
@@ -173,3 +176,92 @@ def test_a_job_the_engine_refuses_fails_with_its_message(client: TestClient, key
     result = client.get(f"/jobs/{job_id}/result", headers=bearer(key))
     assert result.status_code == 409
     assert result.json() == {"detail": f"job '{job_id}' is failed ({WIRELESS_MESSAGE}); it has no result"}
+
+
+def _events(client: TestClient, key: str, job_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The events of a job's stream, read until it closes, as (name, data)."""
+    events = []
+    with client.stream("GET", f"/jobs/{job_id}/events", headers=bearer(key)) as answer:
+        assert answer.status_code == 200, answer.read()
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for block in answer.read().decode().split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+            if fields:
+                events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def test_job_events_stream_progress_until_the_job_ends(client: TestClient, keys: dict[str, str]) -> None:
+    key = keys["acme-member"]
+    job_id = _submit(client, key, _store(client, key, TINY), runs=3)
+    events = _events(client, key, job_id)  # the stream closes when the job ends: no waiting here
+    names = [name for name, _ in events]
+    assert names[-1] == "done" and set(names[:-1]) <= {"progress"}
+    progress = [(data["status"], data["progress"]) for _, data in events[:-1]]
+    assert progress == sorted(set(progress), key=lambda p: (p[0] == "running", p[1]))  # each change once, in order
+    assert all(data["id"] == job_id for _, data in events)
+    done = events[-1][1]
+    assert done == _job(client, key, job_id)
+    assert done["status"] == "succeeded" and len(done["result_hash"]) == 64
+    # A finished job's stream is its last event alone.
+    assert _events(client, keys["acme-viewer"], job_id) == [("done", done)]
+
+
+def test_job_events_follow_a_job_while_it_runs(
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream of a running job stays open, telling its state, until the job ends (here: cancelled)."""
+    key = keys["acme-member"]
+    endless = _submit(client, key, _store(client, key, ENDLESS))
+    _wait_for(client, key, endless, "running")
+    looked = threading.Event()
+    read = jobs_routes._read
+
+    def spied(*args: Any) -> Any:
+        looked.set()  # the stream has sent its first event and looks at the job again
+        return read(*args)
+
+    monkeypatch.setattr(jobs_routes, "_read", spied)
+    with ThreadPoolExecutor(1) as pool:
+        stream = pool.submit(_events, client, keys["acme-viewer"], endless)
+        assert looked.wait(LAST_GUARD)
+        assert not stream.done()
+        client.post(f"/jobs/{endless}/cancel", headers=bearer(key))
+        events = stream.result(LAST_GUARD)
+    assert [name for name, _ in events] == ["progress", "cancelled"]
+    assert events[0][1]["status"] == "running" and events[-1][1]["status"] == "cancelled"
+
+
+def test_job_events_report_a_failure(client: TestClient, keys: dict[str, str]) -> None:
+    key = keys["acme-member"]
+    wireless = tiny(
+        topology={"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless"},
+        flows=[{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "50kbps"}}],
+    )
+    job_id = _submit(client, key, _store(client, key, wireless), engine="builtin")
+    name, data = _events(client, key, job_id)[-1]
+    assert name == "failed" and data["error"] == WIRELESS_MESSAGE and data["result_hash"] is None
+
+
+def test_a_tenant_may_have_so_many_unfinished_jobs(servers: Servers, keys: dict[str, str]) -> None:
+    client = servers.start(workers=1, tenant_jobs=2)
+    key = keys["acme-member"]
+    endless = _submit(client, key, _store(client, key, ENDLESS))
+    _wait_for(client, key, endless, "running")
+    tiny_id = _store(client, key, TINY)
+    _submit(client, key, tiny_id)  # queued behind the running one: it counts too
+
+    refused = client.post("/jobs", json={"scenario_id": tiny_id}, headers=bearer(key))
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "detail": "tenant 'acme' already has 2 jobs queued or running, the most it may have at once; "
+        "wait for one to end, or cancel one"
+    }
+    assert len(client.get("/jobs", headers=bearer(key)).json()) == 2  # nothing of the refused one was kept
+    # The limit is per tenant.
+    rival = keys["rival-member"]
+    client.post(f"/jobs/{_submit(client, rival, _store(client, rival, TINY))}/cancel", headers=bearer(rival))
+
+    client.post(f"/jobs/{endless}/cancel", headers=bearer(key))
+    last = _submit(client, key, tiny_id)  # a finished job no longer counts
+    assert _wait_for(client, key, last, "succeeded", "failed")["status"] == "succeeded"

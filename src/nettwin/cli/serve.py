@@ -15,6 +15,9 @@ app = typer.Typer(
     invoke_without_command=True,
 )
 
+SHUTDOWN_GRACE_SECONDS = 5
+"""How long a stopping server waits for the requests in progress before it closes them."""
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -60,7 +63,8 @@ def serve(
     from nettwin.service import Settings, create_app
 
     app = create_app(Settings.from_env(data_dir))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # A job's event stream lasts as long as the job: on a stop, requests still open after this long are closed.
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command("create-key")

@@ -1,4 +1,5 @@
-"""Service settings: where data lives, which database, how many workers, how large a request may be."""
+"""Service settings: where data lives, which database, how many workers, how many jobs a tenant may have at once,
+how large a request may be."""
 
 from __future__ import annotations
 
@@ -24,38 +25,48 @@ class Settings:
     """How one service instance runs.
 
     ``database_url``: an SQLAlchemy URL; default an SQLite file ``service.db`` in ``data_dir`` (``NETTWIN_DATABASE_URL``
-    overrides it). ``workers``: jobs run at once, each in its own process. ``max_body_bytes``: larger request
-    bodies are refused (413).
+    overrides it). ``workers``: jobs run at once, each in its own process. ``tenant_jobs``: jobs one tenant may have
+    queued or running at once; a submission beyond is refused (429). ``max_body_bytes``: larger request bodies are
+    refused (413).
     """
 
     data_dir: Path
     database_url: str | None = None
     workers: int = 2
+    tenant_jobs: int = 4
     max_body_bytes: int = 4_000_000
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ServiceError(f"workers must be at least 1, got {self.workers}")
+        if self.tenant_jobs < 1:
+            raise ServiceError(f"tenant_jobs must be at least 1, got {self.tenant_jobs}")
         if self.max_body_bytes < 1:
             raise ServiceError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, workers: int | None = None) -> Settings:
         """Settings from arguments, then the environment (``NETTWIN_DATA_DIR``, ``NETTWIN_DATABASE_URL``,
-        ``NETTWIN_WORKERS``), then the defaults."""
-        if workers is None:
-            text = os.environ.get("NETTWIN_WORKERS") or "2"
-            try:
-                workers = int(text)
-            except ValueError:
-                raise ServiceError(f"NETTWIN_WORKERS: expected a whole number, got {text!r}") from None
+        ``NETTWIN_WORKERS``, ``NETTWIN_TENANT_JOBS``), then the defaults."""
         return cls(
             data_dir=Path(data_dir) if data_dir is not None else default_data_dir(),
             database_url=os.environ.get("NETTWIN_DATABASE_URL") or None,
-            workers=workers,
+            workers=workers if workers is not None else _whole("NETTWIN_WORKERS", cls.workers),
+            tenant_jobs=_whole("NETTWIN_TENANT_JOBS", cls.tenant_jobs),
         )
 
     @property
     def url(self) -> str:
         """The database URL in use."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'service.db').resolve()}"
+
+
+def _whole(variable: str, default: int) -> int:
+    """The whole number in environment ``variable``, or ``default`` if it is unset or empty."""
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ServiceError(f"{variable}: expected a whole number, got {text!r}") from None

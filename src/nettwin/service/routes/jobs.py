@@ -1,22 +1,36 @@
-"""``/jobs``: simulate jobs, queued in the database and run by worker processes; status, result, cancel."""
+"""``/jobs``: simulate jobs, queued in the database and run by worker processes; status, events, result, cancel."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import select, update
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from nettwin.scenario.io import parse_scenario
 from nettwin.service.auth import Member, Principal, Viewer
+from nettwin.service.db import Database
 from nettwin.service.errors import ApiError
 from nettwin.service.models import FINAL_STATES, Job, StoredScenario, utcnow
 from nettwin.service.routes.common import Db, Limit, Offset, not_found
 from nettwin.service.schemas import ENGINES, JobInfo, SimulateOutput, SimulateParams, SimulateRequest
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+FINAL_EVENTS = {"succeeded": "done", "failed": "failed", "cancelled": "cancelled"}
+"""The last event of a job's stream, by the state it ended in."""
+
+EVENTS_POLL_SECONDS = 0.25
+"""How often an event stream reads its job: the runner records progress in the database, once per finished run."""
+
+KEEPALIVE_SECONDS = 15.0
+"""A stream with nothing to say sends a comment this often, so that proxies do not close it as idle."""
 
 
 def _info(job: Job) -> JobInfo:
@@ -53,9 +67,26 @@ def submit(job: SimulateRequest, principal: Member, db: Db, request: Request) ->
             created_by=principal.key_id,
             created_at=utcnow(),
         )
+        # Written first, then counted within the same transaction: two submissions at once cannot both slip under
+        # the limit (the refused one is rolled back).
         session.add(row)
+        session.flush()
+        limit = request.app.state.settings.tenant_jobs
+        if _unfinished(session, principal.tenant) > limit:
+            raise ApiError(
+                429,
+                f"tenant '{principal.tenant}' already has {limit} jobs queued or running, the most it may have at "
+                "once; wait for one to end, or cancel one",
+            )
     request.app.state.runner.wake()
     return _info(row)
+
+
+def _unfinished(session: Session, tenant: str) -> int:
+    """How many of ``tenant``'s jobs are queued or running."""
+    return session.scalar(
+        select(func.count()).select_from(Job).where(Job.tenant == tenant, Job.status.not_in(FINAL_STATES))
+    )
 
 
 @router.get("", response_model=list[JobInfo])
@@ -77,6 +108,46 @@ def get_job(job_id: str, principal: Viewer, db: Db) -> JobInfo:
     """A job's status and progress."""
     with db.session() as session:
         return _info(_own_job(session, principal, job_id))
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events, until the job ends."}},
+)
+def job_events(job_id: str, principal: Viewer, db: Db) -> StreamingResponse:
+    """A job's status and progress as server-sent events: ``progress`` whenever they change, then one ``done``,
+    ``failed`` or ``cancelled`` when it ends, and the stream closes. Each event's data is the job, as
+    ``GET /jobs/{id}`` gives it."""
+    with db.session() as session:
+        job = _info(_own_job(session, principal, job_id))
+    return StreamingResponse(_events(db, job), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+async def _events(db: Database, job: JobInfo) -> AsyncIterator[str]:
+    # Each look at the job is a short session of its own: no connection is held while the stream waits.
+    last: tuple[str, float] | None = None
+    quiet = 0.0
+    while job.status not in FINAL_EVENTS:
+        if (job.status, job.progress) != last:
+            last, quiet = (job.status, job.progress), 0.0
+            yield _event("progress", job)
+        elif quiet >= KEEPALIVE_SECONDS:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(EVENTS_POLL_SECONDS)
+        quiet += EVENTS_POLL_SECONDS
+        job = await run_in_threadpool(_read, db, job.id)
+    yield _event(FINAL_EVENTS[job.status], job)
+
+
+def _read(db: Database, job_id: str) -> JobInfo:
+    with db.session() as session:
+        return _info(session.get_one(Job, job_id))
+
+
+def _event(name: str, job: JobInfo) -> str:
+    return f"event: {name}\ndata: {job.model_dump_json()}\n\n"
 
 
 @router.get("/{job_id}/result", response_class=Response, responses={200: {"model": SimulateOutput}})
