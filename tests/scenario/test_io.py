@@ -92,6 +92,14 @@ def test_hostile_files_give_one_line(tmp_path, name, text, message):
     assert _error(_write(tmp_path, name, text)) == message
 
 
+def test_a_scale_that_takes_a_capacity_to_zero_is_one_line(tmp_path):
+    text = SCENARIO_YAML.replace("dst: b\n", "dst: b\n    capacity: 1.0e-10\n", 1)
+    text = text.replace("topology:\n", "topology:\n  capacity_scale: 1.0e-320\n")
+    assert _error(_write(tmp_path, "tiny.yaml", text)).startswith(
+        "topology.capacity_scale: 9.99989e-321 takes link a→b to 0 bit/s"
+    )
+
+
 def test_a_directory_is_not_a_file(tmp_path):
     with pytest.raises(ScenarioError, match=r"^.*/sub: is a directory, not a YAML or JSON file$"):
         read_mapping(tmp_path.joinpath("sub").mkdir() or tmp_path / "sub")

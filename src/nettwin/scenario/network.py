@@ -381,6 +381,13 @@ def _scale_capacity(capacity: np.ndarray, scale: float, nodes: tuple[str, ...], 
             f"topology.capacity_scale: {scale:g} takes link {nodes[u]}→{nodes[v]} to {format_rate(capacity[over[0]])}, "
             f"above the fastest rate nettwin accepts ({format_rate(MAX_RATE)})"
         )
+    zero = np.nonzero(~(capacity > 0))[0]
+    if zero.size:
+        u, v = edges[zero[0]]
+        raise ScenarioError(
+            f"topology.capacity_scale: {scale:g} takes link {nodes[u]}→{nodes[v]} to 0 bit/s (the product of its "
+            "capacity and the scale is below the smallest number a float holds)"
+        )
 
 
 def _check_wireless_capacity(topo: TopologySpec) -> None:
