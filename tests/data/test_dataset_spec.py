@@ -231,3 +231,17 @@ def test_the_base_is_a_template_and_each_sample_must_carry_packets():
         "sample 0: simulation.duration: the flows are expected to send 0.0019 packets in the measured window "
         "(duration - warmup = 5.00 s); make duration at least 2667 s so that they send one"
     )
+
+
+def test_a_grid_perturbation_radius_takes_distance_units_as_the_scenario_format_does():
+    spec = {
+        "name": "pert",
+        "base": {
+            "topology": {"grid": {"rows": 2, "cols": 2, "spacing": "30m"}},
+            "flows": [{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "10kbps"}}],
+            "simulation": {"duration": "5s"},
+        },
+        "samples": 2,
+        "topology": {"perturb": {"uniform": ["1m", "0.02km"]}},
+    }
+    assert parse_dataset_spec(spec).topology.perturb.uniform == (1.0, 20.0)

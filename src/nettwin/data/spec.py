@@ -34,9 +34,9 @@ from pydantic import (
 from nettwin.errors import DatasetError, NettwinError
 from nettwin.scenario._model import StrictModel, at_most, field_error
 from nettwin.scenario.io import format_validation_error, read_mapping
-from nettwin.scenario.limits import MAX_COORDINATE, MAX_FLOWS, MAX_RATE, MAX_SAMPLES
+from nettwin.scenario.limits import MAX_FLOWS, MAX_RATE, MAX_SAMPLES
 from nettwin.scenario.network import build_links
-from nettwin.scenario.spec import TEMPLATE, Buffer, Scenario, SchedulerSpec, Seed, TopologySpec, Tos
+from nettwin.scenario.spec import TEMPLATE, Buffer, Metres, Scenario, SchedulerSpec, Seed, TopologySpec, Tos
 from nettwin.scenario.traffic import PacketBytes, Traffic
 from nettwin.scenario.units import Duration, Rate, format_rate
 
@@ -161,7 +161,6 @@ PositiveDuration = Annotated[Duration, Field(gt=0)]
 NonNegativeDuration = Annotated[Duration, Field(ge=0)]
 PositiveReal = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeReal = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Metres = Annotated[float, Field(ge=0), at_most(MAX_COORDINATE, "10,000 km")]
 FlowCount = Annotated[PositiveInt, at_most(MAX_FLOWS, "flows drawn for one sample", str)]
 
 
