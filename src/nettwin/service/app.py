@@ -11,7 +11,8 @@ import nettwin
 from nettwin.service.auth import Authenticator
 from nettwin.service.db import Database
 from nettwin.service.errors import install_handlers
-from nettwin.service.middleware import BodyLimit, audit
+from nettwin.service.metrics import Metrics, metrics_endpoint
+from nettwin.service.middleware import BodyLimit, Observe, audit
 from nettwin.service.routes import audit as audit_routes
 from nettwin.service.routes import health, jobs, keys, scenarios
 from nettwin.service.runner import JobRunner
@@ -28,7 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or Settings.from_env()
     db = Database(settings)
-    runner = JobRunner(db, settings.workers)
+    metrics = Metrics(db)
+    runner = JobRunner(db, settings.workers, on_finished=metrics.job_finished)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -50,10 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.runner = runner
+    app.state.metrics = metrics
     app.state.authenticator = Authenticator()
     install_handlers(app)
     for module in (health, keys, scenarios, jobs, audit_routes):
         app.include_router(module.router)
+    # Operations, not the API: out of the OpenAPI document, guarded by its own token (see Settings.metrics_token).
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     app.middleware("http")(audit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Observe)  # outermost: it sees the requests the body limit refuses too
     return app

@@ -1,7 +1,9 @@
-"""Request-level rules: a size limit on request bodies (413) and an audit log row per state-changing request."""
+"""Request-level rules: a size limit on request bodies (413), an audit log row per state-changing request, and
+metrics of every request."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nettwin.service.errors import error_response
 from nettwin.service.models import AuditEntry
 
-__all__ = ["BodyLimit", "audit"]
+__all__ = ["BodyLimit", "Observe", "audit"]
 
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -81,3 +83,33 @@ async def audit(request: Request, call_next: Any) -> Any:
 def _write(db: Any, entry: AuditEntry) -> None:
     with db.session() as session:
         session.add(entry)
+
+
+class Observe:
+    """Count every request, refused ones included, by method, route template and status, with its duration.
+
+    The route is the template (``/jobs/{job_id}``), never the path, so no id reaches a label; a request no route
+    took (its path matches none, or its body was refused as too large before routing) counts as ``unmatched``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the server answers if the application fails before it starts its response
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            # The router leaves the route it chose in the scope.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            scope["app"].state.metrics.request(scope["method"], route, status, time.perf_counter() - start)

@@ -20,6 +20,8 @@ import multiprocessing.forkserver
 import multiprocessing.resource_tracker
 import signal
 import threading
+import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -47,8 +49,11 @@ _POLL_SECONDS = 0.5
 class JobRunner:
     """``workers`` threads, each running one job at a time in a worker process."""
 
-    def __init__(self, db: Database, workers: int) -> None:
+    def __init__(self, db: Database, workers: int, on_finished: Callable[[str, float], None] | None = None) -> None:
+        """``on_finished(status, seconds)`` is told of each job that ends here (succeeded, failed or cancelled)
+        and how long its worker ran."""
         self._db = db
+        self._on_finished = on_finished
         self._workers = workers
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -153,6 +158,7 @@ class JobRunner:
         )
         with self._lock:
             self._running[job_id] = process
+        start = time.monotonic()
         try:
             process.start()
             sender.close()
@@ -165,6 +171,10 @@ class JobRunner:
             with self._lock:
                 del self._running[job_id]
         self._conclude(job_id, outcome, process.exitcode)
+        if self._on_finished is not None:
+            status = self._status(job_id)
+            if status in ("succeeded", "failed", "cancelled"):
+                self._on_finished(status, time.monotonic() - start)
 
     def _follow(self, job_id: str, process: Any, receiver: Any) -> tuple[str, Any] | None:
         """Record the worker's progress until it sends its outcome or ends without one (None)."""

@@ -1,5 +1,5 @@
 """Service settings: where data lives, which database, how many workers, how many jobs a tenant may have at once,
-how large a request may be."""
+how large a request may be, who may read the metrics."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ class Settings:
     ``database_url``: an SQLAlchemy URL; default an SQLite file ``service.db`` in ``data_dir`` (``NETTWIN_DATABASE_URL``
     overrides it). ``workers``: jobs run at once, each in its own process. ``tenant_jobs``: jobs one tenant may have
     queued or running at once; a submission beyond is refused (429). ``max_body_bytes``: larger request bodies are
-    refused (413).
+    refused (413). ``metrics_token``: when set, ``GET /metrics`` answers only requests bearing it; when not, it
+    answers anyone who reaches the server (its labels hold no tenant names or ids).
     """
 
     data_dir: Path
@@ -35,6 +36,7 @@ class Settings:
     workers: int = 2
     tenant_jobs: int = 4
     max_body_bytes: int = 4_000_000
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -47,12 +49,13 @@ class Settings:
     @classmethod
     def from_env(cls, data_dir: Path | None = None, workers: int | None = None) -> Settings:
         """Settings from arguments, then the environment (``NETTWIN_DATA_DIR``, ``NETTWIN_DATABASE_URL``,
-        ``NETTWIN_WORKERS``, ``NETTWIN_TENANT_JOBS``), then the defaults."""
+        ``NETTWIN_WORKERS``, ``NETTWIN_TENANT_JOBS``, ``NETTWIN_METRICS_TOKEN``), then the defaults."""
         return cls(
             data_dir=Path(data_dir) if data_dir is not None else default_data_dir(),
             database_url=os.environ.get("NETTWIN_DATABASE_URL") or None,
             workers=workers if workers is not None else _whole("NETTWIN_WORKERS", cls.workers),
             tenant_jobs=_whole("NETTWIN_TENANT_JOBS", cls.tenant_jobs),
+            metrics_token=os.environ.get("NETTWIN_METRICS_TOKEN") or None,
         )
 
     @property
