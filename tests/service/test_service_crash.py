@@ -3,6 +3,7 @@ server runs both jobs; nothing accepted is lost."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -33,11 +34,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(data_dir: Path, log_path: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     """``nettwin serve`` with one worker in a process of its own, once it answers, and its URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "nettwin", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    command = [sys.executable, "-m", "nettwin", "serve", "--port", str(port), "--data-dir", str(data_dir), *options]
     with log_path.open("w") as log:
         server = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NETTWIN_WORKERS": "1"}
@@ -81,8 +82,8 @@ def test_an_open_event_stream_does_not_keep_a_stopping_server(
     servers: Servers, keys: dict[str, str], tmp_path: Path
 ) -> None:
     """The stream of a job that never ends stays open; SIGTERM still stops the server, which closes the stream after
-    its grace period and queues the job again."""
-    server, url = _serve(servers.data_dir, tmp_path / "server.log")
+    its grace period and queues the job again. Its log, asked for as JSON, is JSON lines throughout."""
+    server, url = _serve(servers.data_dir, tmp_path / "server.log", "--log-format", "json")
     try:
         assert server.poll() is None, (tmp_path / "server.log").read_text()
         http = httpx.Client(base_url=url, headers=bearer(keys["acme-member"]), timeout=LAST_GUARD)
@@ -103,3 +104,10 @@ def test_an_open_event_stream_does_not_keep_a_stopping_server(
         job = session.get_one(Job, endless["id"])
         assert (job.status, job.attempts) == ("queued", 0)
     db.close()
+    log = (tmp_path / "server.log").read_text()
+    lines = [json.loads(line) for line in log.splitlines()]
+    submitted = next(line for line in lines if line.get("route") == "/jobs" and line.get("method") == "POST")
+    assert submitted["status"] == 202 and submitted["tenant"] == "acme"
+    assert submitted["key_id"] == keys["acme-member"].split("_")[1]
+    assert keys["acme-member"] not in log
+    assert any(line["logger"].startswith("uvicorn") for line in lines)

@@ -1,10 +1,20 @@
-"""Operations: Prometheus metrics of requests and jobs."""
+"""Operations: Prometheus metrics of requests and jobs, the access log, request ids."""
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
 from _processes import wait_until
 from _service import Servers, TestClient, bearer, tiny
 from prometheus_client.parser import text_string_to_metric_families
+
+from nettwin.service import Settings
+from nettwin.service.errors import ServiceError
+from nettwin.service.logs import ACCESS_FIELDS, JsonFormatter
 
 
 def _samples(client: TestClient, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple], float]:
@@ -65,3 +75,50 @@ def test_metrics_need_the_token_when_one_is_set(servers: Servers) -> None:
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers=bearer("wrong")).status_code == 401
     assert _value(_samples(client, bearer("s3cret-token")), "nettwin_jobs", status="running") == 0
+
+
+def test_each_request_is_one_access_log_line_with_its_request_id(
+    client: TestClient, keys: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    member = bearer(keys["acme-member"])
+    caplog.set_level(logging.INFO, logger="nettwin.service.access")
+    answer = client.get("/jobs/0123456789abcdef", headers={**member, "X-Request-ID": "trace-42"})
+    assert answer.status_code == 404
+    assert answer.headers["X-Request-ID"] == "trace-42"
+    made = client.get("/health")  # no id sent: one is made
+    assert re.fullmatch("[0-9a-f]{32}", made.headers["X-Request-ID"])
+    unusable = client.get("/health", headers={"X-Request-ID": "no spaces allowed"})
+    assert unusable.headers["X-Request-ID"] != "no spaces allowed"
+    client.get("/scenarios", headers=bearer("ntk_wrong"))
+
+    records = [r for r in caplog.records if r.name == "nettwin.service.access"]
+    assert len(records) == 4
+    first, health, _, refused = records
+    fields = {field: getattr(first, field) for field in ACCESS_FIELDS}
+    assert fields == {
+        "request_id": "trace-42",
+        "tenant": "acme",
+        "key_id": keys["acme-member"].split("_")[1],
+        "method": "GET",
+        "route": "/jobs/{job_id}",
+        "status": 404,
+        "duration_ms": fields["duration_ms"],
+    }
+    assert fields["duration_ms"] > 0
+    assert (health.request_id, health.tenant, health.key_id) == (made.headers["X-Request-ID"], None, None)
+    assert (refused.status, refused.tenant) == (401, None)
+    assert not any(key in caplog.text for key in keys.values())
+
+    line = json.loads(JsonFormatter().format(first))
+    assert {k: line[k] for k in ACCESS_FIELDS} == fields
+    assert (line["level"], line["logger"]) == ("INFO", "nettwin.service.access")
+    assert line["time"].endswith("+00:00") and "GET /jobs/{job_id} 404" in line["message"]
+
+
+def test_the_log_format_is_text_or_json(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NETTWIN_LOG_FORMAT", "json")
+    assert Settings.from_env(tmp_path).log_format == "json"
+    assert Settings.from_env(tmp_path, log_format="text").log_format == "text"
+    monkeypatch.setenv("NETTWIN_LOG_FORMAT", "xml")
+    with pytest.raises(ServiceError, match=r"^log format \(NETTWIN_LOG_FORMAT\): expected text or json, got 'xml'$"):
+        Settings.from_env(tmp_path)

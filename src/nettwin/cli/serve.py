@@ -27,6 +27,11 @@ DataDir = Annotated[
 ]
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 class Role(StrEnum):
     viewer = "viewer"
     member = "member"
@@ -52,6 +57,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     data_dir: DataDir = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(help="text, or json (one object per line); default $NETTWIN_LOG_FORMAT, else text."),
+    ] = None,
 ) -> None:
     """Serve the API (OpenAPI document at /docs and /openapi.json) until Ctrl-C; jobs left queued or running then
     continue at the next start."""
@@ -61,10 +70,20 @@ def serve(
     import uvicorn
 
     from nettwin.service import Settings, create_app
+    from nettwin.service.logs import log_config
 
-    app = create_app(Settings.from_env(data_dir))
+    settings = Settings.from_env(data_dir, log_format=log_format.value if log_format else None)
+    app = create_app(settings)
     # A job's event stream lasts as long as the job: on a stop, requests still open after this long are closed.
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+    # The service's own access log (with request ids, tenants and route templates) replaces uvicorn's.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=log_config(settings.log_format),
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 @app.command("create-key")

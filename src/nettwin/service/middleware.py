@@ -1,9 +1,11 @@
 """Request-level rules: a size limit on request bodies (413), an audit log row per state-changing request, and
-metrics of every request."""
+for every request a request id, its metrics and a line in the access log."""
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -11,9 +13,15 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nettwin.service.errors import error_response
+from nettwin.service.logs import access_log
 from nettwin.service.models import AuditEntry
 
-__all__ = ["BodyLimit", "Observe", "audit"]
+__all__ = ["REQUEST_ID", "BodyLimit", "Observe", "audit"]
+
+REQUEST_ID = "X-Request-ID"
+"""The header that names a request: taken from the client if it sends a usable one, else made; always answered."""
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -86,7 +94,8 @@ def _write(db: Any, entry: AuditEntry) -> None:
 
 
 class Observe:
-    """Count every request, refused ones included, by method, route template and status, with its duration.
+    """For every request, refused ones included: a request id (:data:`REQUEST_ID`), a count and a duration in the
+    metrics, and one line in the access log.
 
     The route is the template (``/jobs/{job_id}``), never the path, so no id reaches a label; a request no route
     took (its path matches none, or its body was refused as too large before routing) counts as ``unmatched``."""
@@ -99,17 +108,43 @@ class Observe:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        sent = dict(scope["headers"]).get(REQUEST_ID.lower().encode(), b"").decode("latin-1")
+        request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
         status = 500  # what the server answers if the application fails before it starts its response
 
         async def send_observed(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID.lower().encode()]
+                message = {**message, "headers": [*headers, (REQUEST_ID.encode(), request_id.encode())]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            # The router leaves the route it chose in the scope.
+            seconds = time.perf_counter() - start
+            # The router leaves the route it chose in the scope; authentication leaves the principal in its state.
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            scope["app"].state.metrics.request(scope["method"], route, status, time.perf_counter() - start)
+            principal = scope.get("state", {}).get("principal")
+            scope["app"].state.metrics.request(scope["method"], route, status, seconds)
+            fields = {
+                "request_id": request_id,
+                "tenant": principal.tenant if principal else None,
+                "key_id": principal.key_id if principal else None,
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+            }
+            access_log.info(
+                "%s %s %d %.1f ms request=%s tenant=%s key=%s",
+                scope["method"],
+                route,
+                status,
+                seconds * 1000,
+                request_id,
+                fields["tenant"] or "-",
+                fields["key_id"] or "-",
+                extra=fields,
+            )

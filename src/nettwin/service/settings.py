@@ -1,5 +1,5 @@
 """Service settings: where data lives, which database, how many workers, how many jobs a tenant may have at once,
-how large a request may be, who may read the metrics."""
+how large a request may be, who may read the metrics, how the server logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nettwin.service.errors import ServiceError
+from nettwin.service.logs import LOG_FORMATS
 
 __all__ = ["Settings", "default_data_dir"]
 
@@ -28,7 +29,8 @@ class Settings:
     overrides it). ``workers``: jobs run at once, each in its own process. ``tenant_jobs``: jobs one tenant may have
     queued or running at once; a submission beyond is refused (429). ``max_body_bytes``: larger request bodies are
     refused (413). ``metrics_token``: when set, ``GET /metrics`` answers only requests bearing it; when not, it
-    answers anyone who reaches the server (its labels hold no tenant names or ids).
+    answers anyone who reaches the server (its labels hold no tenant names or ids). ``log_format``: ``text`` or
+    ``json`` (one JSON object per line), for ``nettwin serve``'s logs.
     """
 
     data_dir: Path
@@ -37,6 +39,7 @@ class Settings:
     tenant_jobs: int = 4
     max_body_bytes: int = 4_000_000
     metrics_token: str | None = None
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -45,17 +48,25 @@ class Settings:
             raise ServiceError(f"tenant_jobs must be at least 1, got {self.tenant_jobs}")
         if self.max_body_bytes < 1:
             raise ServiceError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
+        if self.log_format not in LOG_FORMATS:
+            raise ServiceError(
+                f"log format (NETTWIN_LOG_FORMAT): expected {' or '.join(LOG_FORMATS)}, got {self.log_format!r}"
+            )
 
     @classmethod
-    def from_env(cls, data_dir: Path | None = None, workers: int | None = None) -> Settings:
+    def from_env(
+        cls, data_dir: Path | None = None, workers: int | None = None, log_format: str | None = None
+    ) -> Settings:
         """Settings from arguments, then the environment (``NETTWIN_DATA_DIR``, ``NETTWIN_DATABASE_URL``,
-        ``NETTWIN_WORKERS``, ``NETTWIN_TENANT_JOBS``, ``NETTWIN_METRICS_TOKEN``), then the defaults."""
+        ``NETTWIN_WORKERS``, ``NETTWIN_TENANT_JOBS``, ``NETTWIN_METRICS_TOKEN``, ``NETTWIN_LOG_FORMAT``), then the
+        defaults."""
         return cls(
             data_dir=Path(data_dir) if data_dir is not None else default_data_dir(),
             database_url=os.environ.get("NETTWIN_DATABASE_URL") or None,
             workers=workers if workers is not None else _whole("NETTWIN_WORKERS", cls.workers),
             tenant_jobs=_whole("NETTWIN_TENANT_JOBS", cls.tenant_jobs),
             metrics_token=os.environ.get("NETTWIN_METRICS_TOKEN") or None,
+            log_format=log_format or os.environ.get("NETTWIN_LOG_FORMAT") or cls.log_format,
         )
 
     @property
