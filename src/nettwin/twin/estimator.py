@@ -234,7 +234,8 @@ class Twin(BaseTwin):
     source_kpis : TL only: the KPIs to pre-train on (default: the other default KPIs the training data holds).
     options : model constructor options (e.g. ``{"T": 3, "path": 32}``).
     epochs, batch_size, lr, weight_decay, patience, loss : optimisation (Adam with L2 ``weight_decay``; early
-        stopping after ``patience`` epochs without a better validation NMAE; ``loss`` mae, mse or huber).
+        stopping after ``patience`` epochs in which no KPI beat its own best validation NMAE, see
+        :class:`~nettwin.twin.training.KpiStopping`; ``loss`` mae, mse or huber).
     relative_delay : learn the delays (:data:`~nettwin.twin.normalise.RELATIVE_KPIS`) as the log of their queueing
         part (less the propagation, added back exactly) over each flow's transmission times along its path
         (:func:`~nettwin.twin.graph.delay_parts`): the loss then weighs relative errors, and links k times faster

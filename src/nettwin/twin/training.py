@@ -6,6 +6,8 @@
 
 Losses are computed on normalised KPIs (``(y − median) / IQR``), so the validation error in those units is the
 NMAE. Flows whose target is not finite (e.g. the delay of a flow that received nothing) do not count.
+Early stopping follows each KPI on its own (:class:`KpiStopping`): a KPI that starts near its best (drops
+corrected from queueing theory's estimate) does not end training before the others have been learnt.
 Probabilistic heads are trained by likelihood instead (:mod:`nettwin.twin.likelihood`).
 """
 
@@ -32,6 +34,7 @@ __all__ = [
     "TrainConfig",
     "Item",
     "fit_model",
+    "KpiStopping",
     "STRATEGIES",
     "SingleTask",
     "MultiTask",
@@ -138,6 +141,44 @@ def validation_nmae(
     return {k: err[k] / count[k] if count[k] else float("nan") for k in kpis}
 
 
+class KpiStopping:
+    """Early stopping and checkpoint choice over several KPIs' validation NMAEs.
+
+    An epoch *improves* when at least one KPI beats its own best validation NMAE so far; training stops after
+    ``patience`` epochs that improve none. The kept checkpoint is the epoch whose NMAEs, each divided by its KPI's
+    best so far, have the lowest mean: every KPI counts by how far it is from what the model has shown it can do,
+    whatever its scale. The kept epoch's NMAEs are re-scored against the current bests at every epoch.
+    With one KPI this is plain early stopping on its NMAE.
+    """
+
+    def __init__(self, patience: int, tol: float = 1e-6) -> None:
+        self.patience, self.tol = patience, tol
+        self.best: dict[str, float] = {}
+        self.kept: dict[str, float] | None = None
+        self.stale = 0
+
+    def _relative(self, err: Mapping[str, float]) -> float:
+        ratios = [err[k] / max(b, 1e-12) for k, b in self.best.items() if math.isfinite(err.get(k, math.nan))]
+        return float(np.mean(ratios)) if ratios else math.inf
+
+    def update(self, err: Mapping[str, float]) -> bool:
+        """Record an epoch's per-KPI NMAEs; True when its weights should be kept (the new checkpoint)."""
+        improved = False
+        for k, v in err.items():
+            if math.isfinite(v) and v < self.best.get(k, math.inf) - self.tol:
+                self.best[k], improved = v, True
+        self.stale = 0 if improved else self.stale + 1
+        if self.kept is None or self._relative(err) < self._relative(self.kept) - self.tol:
+            self.kept = dict(err)
+            return True
+        return False
+
+    @property
+    def done(self) -> bool:
+        """Whether ``patience`` epochs in a row improved no KPI."""
+        return self.stale >= self.patience
+
+
 def fit_model(
     model: TwinModel,
     train: Sequence[Item],
@@ -151,12 +192,13 @@ def fit_model(
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place on ``kpis`` with Adam + L2, keeping the weights of the best validation epoch.
 
-    The learning rate is multiplied by ``cfg.lr_decay`` whenever the validation NMAE has not improved for
+    The learning rate is multiplied by ``cfg.lr_decay`` whenever the mean validation NMAE has not improved for
     ``max(2, patience // 3)`` epochs.
 
     Returns the learning curve: one record per epoch (epoch, train loss, validation NMAE per KPI and mean,
-    seconds). Stops after ``cfg.patience`` epochs without improvement, after ``cfg.epochs``, or when
-    ``cfg.max_seconds`` have passed.
+    seconds). Stops after ``cfg.patience`` epochs in which no KPI improved its own best validation NMAE
+    (:class:`KpiStopping`, which also chooses the weights kept), after ``cfg.epochs``, or when ``cfg.max_seconds``
+    have passed.
     """
     model.to(cfg.device)
     params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
@@ -171,7 +213,7 @@ def fit_model(
         for i in range(0, len(val), cfg.batch_size * 4)
     ]
     heads = {k: model.head(k) for k in kpis}
-    best, best_state, stale, history = math.inf, copy.deepcopy(model.state_dict()), 0, []
+    stopping, best_state, history = KpiStopping(cfg.patience), copy.deepcopy(model.state_dict()), []
     start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -201,11 +243,9 @@ def fit_model(
         history.append(record)
         if cfg.log is not None:
             cfg.log(record)
-        if score < best - 1e-6:
-            best, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-        if stale >= cfg.patience or (cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds):
+        if stopping.update(val_err or {"train_loss": record["train_loss"]}):
+            best_state = copy.deepcopy(model.state_dict())
+        if stopping.done or (cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds):
             break
     model.load_state_dict(best_state)
     model.eval()
