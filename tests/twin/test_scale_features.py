@@ -137,10 +137,49 @@ def test_relative_targets_are_log_ratios_of_queueing_to_transmission_times():
     np.testing.assert_allclose(wild.numpy(), propagation[:2] + tx[:2] * np.array([3.0, 80.0]))
 
 
+def test_delay_spreads_are_learnt_relative_to_transmission_times_without_propagation():
+    import torch
+
+    from nettwin.twin.graph import delay_parts
+    from nettwin.twin.normalise import Normalisation
+
+    g = graph_from_network(scaled(1.0))
+    tx, propagation = delay_parts(g.path_x)
+    spreads = {"delay_std": tx * np.array([1.0, 2.0, 4.0]), "jitter": tx * np.array([0.5, 1.0, 2.0])}
+    norm = Normalisation.fit([g], [spreads], list(spreads), relative=list(spreads))
+    assert norm.relative == ("delay_std", "jitter")
+    np.testing.assert_allclose(norm.kpi("delay_std", spreads["delay_std"], (tx, propagation)), [-1.0, 0.0, 1.0])
+    again = Normalisation.from_dict(norm.to_dict())
+    for k, y in spreads.items():
+        logs = (norm.kpi(k, y, (tx, propagation)) * norm.kpi_scale[k]) + norm.kpi_center[k]
+        std = torch.full((3,), 0.1, dtype=torch.float64)
+        back, spread = again.absolute(k, torch.tensor(logs), std, torch.tensor(tx), torch.tensor(propagation))
+        np.testing.assert_allclose(back.numpy(), y)  # no propagation added back: it does not spread the delay
+        np.testing.assert_allclose(spread.numpy(), 0.1 * y)
+
+
+def test_a_twin_with_relative_delays_learns_the_spreads_relative_and_older_checkpoints_decode_as_before():
+    import torch
+
+    from nettwin.twin import Twin
+    from nettwin.twin.normalise import Normalisation
+
+    net = scaled(1.0)
+    target = {"delay": np.array([0.05, 0.03, 0.02]), "delay_std": np.array([4e-3, 2e-3, 1e-3])}
+    pairs = [(net, {**target, "jitter": target["delay_std"] / 2})] * 4
+    twin = Twin("glance", epochs=2, kpis=["delay", "delay_std", "jitter"], relative_delay=True).fit(pairs)
+    assert twin.normalisation_.relative == ("delay", "delay_std", "jitter")
+    # statistics saved when only the delays were relative: the spreads stay in seconds
+    old = {**twin.normalisation_.to_dict(), "relative": ["delay"], "relative_max": {}}
+    value = torch.tensor([1e-3, 2e-3])
+    back, _ = Normalisation.from_dict(old).absolute("delay_std", value, None, torch.ones(2), torch.ones(2))
+    np.testing.assert_array_equal(back.numpy(), value.numpy())
+
+
 @pytest.mark.parametrize(
     "relative, message",
     [
-        ({"relative": ["jitter"]}, "'normalisation.relative' must be a list of KPIs among delay"),
+        ({"relative": ["drops"]}, "'normalisation.relative' must be a list of KPIs among delay"),
         ({"relative": "delay"}, "must be a list"),
         ({"relative_max": {"delay": "x"}}, "'normalisation.relative_max' must be a mapping of names to finite numbers"),
     ],

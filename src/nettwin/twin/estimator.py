@@ -237,9 +237,10 @@ class Twin(BaseTwin):
         stopping after ``patience`` epochs in which no KPI beat its own best validation NMAE, see
         :class:`~nettwin.twin.training.KpiStopping`; ``loss`` mae, mse or huber).
     relative_delay : learn the delays (:data:`~nettwin.twin.normalise.RELATIVE_KPIS`) as the log of their queueing
-        part (less the propagation, added back exactly) over each flow's transmission times along its path
-        (:func:`~nettwin.twin.graph.delay_parts`): the loss then weighs relative errors, and links k times faster
-        with k times the traffic give the same targets. Default False (delays learnt in seconds).
+        part (less the propagation, added back exactly; delay_std and jitter whole) over each flow's transmission
+        times along its path (:func:`~nettwin.twin.graph.delay_parts`): the loss then weighs relative errors, and
+        links k times faster with k times the traffic give the same targets. Default False (delays learnt in
+        seconds).
     lr_decay : multiply the learning rate by this when validation stalls for ``max(2, patience // 3)`` epochs
         (1 keeps it constant).
     probabilistic : heads predict a distribution and ``predict`` also returns ``<kpi>_std``: a Normal (mean, σ)

@@ -5,7 +5,8 @@ the IQR being the one NMAE divides by, so an error of 1 in normalised units is a
 *relative* (:data:`RELATIVE_KPIS`) is first replaced by the log of its queueing part (the delay less the
 propagation along the path, which is exact) over the flow's transmission times along its path
 (:func:`~nettwin.twin.graph.delay_parts`), so that an error in normalised units is a relative one, and a network
-whose links are all k times faster, with k times the traffic, has the same targets.
+whose links are all k times faster, with k times the traffic, has the same targets. The delay's spreads
+(:data:`SPREAD_KPIS`) have no propagation part: they are taken whole over the transmission times.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ from nettwin._validation import NumberMap, finite, short_repr, validate_params
 from nettwin.errors import TwinError
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, delay_parts
 
-__all__ = ["Normalisation", "kpi_iqr", "RELATIVE_KPIS"]
+__all__ = ["Normalisation", "kpi_iqr", "RELATIVE_KPIS", "SPREAD_KPIS"]
 
-RELATIVE_KPIS = ("delay", "delay_p50", "delay_p90", "delay_p99")
-"""KPIs that can be learnt relative to transmission times: the delays, whose error is judged relative (MAPE)."""
+SPREAD_KPIS = ("delay_std", "jitter")
+"""The delay's spreads: relative KPIs without a propagation part (it does not vary from packet to packet)."""
+
+RELATIVE_KPIS = ("delay", "delay_p50", "delay_p90", "delay_p99", *SPREAD_KPIS)
+"""KPIs that can be learnt relative to transmission times: the delays and their spreads, whose error is judged
+relative (MAPE)."""
 
 _FLOOR = 1e-3
 """The smallest ratio of queueing to transmission time a relative target takes (a mean queueing time is never below
@@ -102,7 +107,7 @@ class Normalisation:
             except KeyError:
                 raise TwinError(f"training samples have no KPI '{k}'") from None
             if k in relative:
-                y = _log_ratio(y, parts)
+                y = _log_ratio(k, y, parts)
             finite = y[np.isfinite(y)]
             if k in relative:
                 largest[k] = float(finite.max()) if len(finite) else 0.0
@@ -128,7 +133,7 @@ class Normalisation:
         """KPI values in normalised units; relative KPIs need the flows' delay ``parts``."""
         y = np.asarray(y, dtype=float)
         if name in self.relative:
-            y = _log_ratio(y, parts)
+            y = _log_ratio(name, y, parts)
         return (y - self.kpi_center[name]) / self.kpi_scale[name]
 
     def absolute(
@@ -141,6 +146,8 @@ class Normalisation:
         if name in self.relative_max:
             value = value.clamp_max(self.relative_max[name] + BEYOND)
         queueing = torch.exp(value) * tx
+        if name in SPREAD_KPIS:
+            propagation = torch.zeros_like(propagation)
         return queueing + propagation, None if std is None else std * queueing  # a log deviation is a relative one
 
     def to_dict(self) -> dict:
@@ -205,9 +212,10 @@ class Normalisation:
         return cls(**blocks, **kpis, relative=tuple(relative), relative_max=largest)
 
 
-def _log_ratio(y: np.ndarray, parts: Parts | None) -> np.ndarray:
-    """log(queueing / transmission time), the queueing being ``y`` less the propagation."""
+def _log_ratio(name: str, y: np.ndarray, parts: Parts | None) -> np.ndarray:
+    """log(queueing / transmission time), the queueing being ``y`` less the propagation (all of ``y`` for a spread)."""
     if parts is None:
         raise TwinError("a KPI learnt relative needs the flows' transmission times and propagation")
     tx, propagation = parts
-    return np.log(np.maximum(y - propagation, _FLOOR * tx) / tx)
+    queueing = y if name in SPREAD_KPIS else y - propagation
+    return np.log(np.maximum(queueing, _FLOOR * tx) / tx)
