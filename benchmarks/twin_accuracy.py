@@ -39,6 +39,7 @@ from nettwin.cli.twin import parse_model_options
 from nettwin.data import Dataset, generate_dataset
 from nettwin.twin import Twin, load_twin, mre, scale_free_options
 from nettwin.twin.evaluate import evaluate, report_table, write_report
+from nettwin.twin.training import kept_record
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "datasets"
@@ -276,7 +277,7 @@ def main() -> None:
         )
         start = time.perf_counter()
         twin.fit(ds)
-        best = min(twin.history_, key=lambda r: r["val_score"])
+        best = kept_record(twin.history_)
         print(
             f"{twin.name}: {len(twin.history_)} epochs, best {best['epoch']} (val NMAE "
             f"{json.dumps({k: round(v, 4) for k, v in best['val_nmae'].items()})}), "

@@ -162,3 +162,19 @@ def test_learning_rate_decays_on_plateaus(pairs):
     assert rates[0] == 0.05 and all(b <= a for a, b in zip(rates, rates[1:], strict=False))
     with pytest.raises(TwinError, match=r"parameter 'lr_decay' must be a number in \(0, 1\]; got 0"):
         Twin("gnn", lr_decay=0).fit(pairs)
+
+
+def test_the_history_marks_the_epoch_whose_weights_are_kept(pairs):
+    from nettwin.twin.training import KpiStopping, kept_record
+
+    twin = Twin("gnn", epochs=12, patience=4, lr=0.05, options={"hidden": 8}).fit(pairs)
+    kept = kept_record(twin.history_)
+    # replaying the rule over the recorded scores (the training loss: these pairs leave no validation set) marks the
+    # same epochs as kept
+    stopping = KpiStopping(4)
+    replay = [stopping.update(r["val_nmae"] or {"train_loss": r["train_loss"]}) for r in twin.history_]
+    assert replay == [r["kept"] for r in twin.history_] and not all(replay)
+    assert kept["kept"] and kept is [r for r in twin.history_ if r["kept"]][-1]
+    # a history saved before epochs were marked: the lowest validation score
+    old = [{k: v for k, v in r.items() if k != "kept"} for r in twin.history_]
+    assert kept_record(old) == min(old, key=lambda r: r["val_score"])

@@ -89,6 +89,7 @@ def train(
     from nettwin.data import Dataset
     from nettwin.twin import QueueingTwin, Twin, scale_free_options
     from nettwin.twin.estimator import cross_validate, default_kpis
+    from nettwin.twin.training import kept_record
 
     if model == "qt" and (inputs is Inputs.scale_free or relative_delay):
         from nettwin.errors import TwinError
@@ -151,7 +152,7 @@ def train(
         best = {}
         for stage in dict.fromkeys(r["stage"] for r in twin.history_):
             records = [r for r in twin.history_ if r["stage"] == stage]
-            best[stage] = min(records, key=lambda r: r["val_score"])
+            best[stage] = kept_record(records)
         summary.update(
             fit_seconds=twin.fit_seconds_,
             n_train=twin.n_train_,

@@ -141,6 +141,13 @@ def validation_nmae(
     return {k: err[k] / count[k] if count[k] else float("nan") for k in kpis}
 
 
+def kept_record(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The record of the epoch whose weights a training stage kept: the last one marked ``kept`` (histories saved
+    before epochs were marked: the lowest ``val_score``)."""
+    marked = [r for r in records if r.get("kept")]
+    return marked[-1] if marked else min(records, key=lambda r: r["val_score"])
+
+
 class KpiStopping:
     """Early stopping and checkpoint choice over several KPIs' validation NMAEs.
 
@@ -240,11 +247,12 @@ def fit_model(
         }
         if sched is not None:
             sched.step(score)
+        record["kept"] = stopping.update(val_err or {"train_loss": record["train_loss"]})
+        if record["kept"]:
+            best_state = copy.deepcopy(model.state_dict())
         history.append(record)
         if cfg.log is not None:
             cfg.log(record)
-        if stopping.update(val_err or {"train_loss": record["train_loss"]}):
-            best_state = copy.deepcopy(model.state_dict())
         if stopping.done or (cfg.max_seconds is not None and time.perf_counter() - start > cfg.max_seconds):
             break
     model.load_state_dict(best_state)
