@@ -138,7 +138,4 @@ def test_a_scenario_link_that_the_capacity_scale_takes_to_zero_is_refused_naming
     )
     with pytest.raises(TEError) as err:
         read_topology(net / "tiny.yaml")
-    assert str(err.value) == (
-        f"{net / 'tiny.yaml'}: topology: link a→b: capacity must be > 0 bit/s, got 0.0 (after capacity_scale 1e-200)"
-    )
-    assert set(read_topology(net / "tiny.yaml", capacity=1e9).capacity.tolist()) == {1e9}
+    assert str(err.value).startswith(f"{net / 'tiny.yaml'}: topology.capacity_scale: 1e-200 takes link a→b to 0 bit/s")

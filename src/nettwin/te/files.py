@@ -101,17 +101,8 @@ def read_topology(path: str | Path, capacity: float | None = None) -> TEGraph:
             raise TEError(format_validation_error(err, f"{path}: topology.")) from err
         links = build_links(spec, path.parent)
     except ScenarioError as err:
-        raise TEError(str(err)) from err
-    # A TE graph reads capacity 0 as a failed link, so a link that the capacity scale takes to 0 would silently
-    # carry nothing: refuse it here, naming the link, as a GML file's zero capacity is refused.
-    zero = np.nonzero(~(links.capacity > 0))[0]
-    if zero.size and capacity is None:
-        i = int(zero[0])
-        u, v = links.nodes[links.link_src[i]], links.nodes[links.link_dst[i]]
-        raise TEError(
-            f"{path}: topology: link {u}→{v}: capacity must be > 0 bit/s, got {float(links.capacity[i])!r} "
-            f"(after capacity_scale {spec.capacity_scale:g})"
-        )
+        # the scenario layer names the field (a link the capacity scale takes to 0 among them); say which file
+        raise TEError(str(err) if str(path) in str(err) else f"{path}: {err}") from err
     edges = np.column_stack([links.link_src, links.link_dst]).astype(np.int64)
     physical: dict[tuple[int, int], int] = {}
     link = np.array([physical.setdefault((min(u, v), max(u, v)), len(physical)) for u, v in edges.tolist()])
