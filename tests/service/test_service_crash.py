@@ -52,7 +52,7 @@ def test_a_killed_server_loses_no_accepted_job(servers: Servers, keys: dict[str,
     server, url = _serve(servers.data_dir, tmp_path / "server.log")
     try:
         assert server.poll() is None, (tmp_path / "server.log").read_text()
-        http = httpx.Client(base_url=url, headers=bearer(keys["acme-member"]), timeout=30)
+        http = httpx.Client(base_url=url, headers=bearer(keys["acme-member"]), timeout=LAST_GUARD)
         endless = http.post("/jobs", json={"scenario_id": http.post("/scenarios", json=ENDLESS).json()["id"]}).json()
         wait_until(lambda: http.get(f"/jobs/{endless['id']}").json()["status"] == "running", "the job to run")
         waiting = http.post("/jobs", json={"scenario_id": http.post("/scenarios", json=TINY).json()["id"]}).json()

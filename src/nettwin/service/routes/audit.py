@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from nettwin.service.auth import Admin
 from nettwin.service.models import AuditEntry
-from nettwin.service.routes.common import Db, Limit, Offset
+from nettwin.service.routes.common import Db, Limit, Offset, tenant_page
 from nettwin.service.schemas import AuditInfo
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -17,11 +16,5 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 def audit_log(principal: Admin, db: Db, limit: Limit = 100, offset: Offset = 0) -> list[AuditInfo]:
     """The tenant's state-changing requests, newest first: which key, method, path and status, and when."""
     with db.session() as session:
-        rows = session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.tenant == principal.tenant)
-            .order_by(AuditEntry.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
+        rows = tenant_page(session, AuditEntry, principal.tenant, limit, offset, AuditEntry.id.desc())
         return [AuditInfo.model_validate(row) for row in rows]

@@ -18,7 +18,7 @@ from nettwin.service.auth import Member, Principal, Viewer
 from nettwin.service.db import Database
 from nettwin.service.errors import ApiError
 from nettwin.service.models import FINAL_STATES, Job, StoredScenario, utcnow
-from nettwin.service.routes.common import Db, Limit, Offset, not_found
+from nettwin.service.routes.common import Db, Limit, Offset, not_found, tenant_page
 from nettwin.service.schemas import ENGINES, JobInfo, SimulateOutput, SimulateParams, SimulateRequest
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -93,13 +93,7 @@ def _unfinished(session: Session, tenant: str) -> int:
 def list_jobs(principal: Viewer, db: Db, limit: Limit = 100, offset: Offset = 0) -> list[JobInfo]:
     """The tenant's jobs, newest first."""
     with db.session() as session:
-        rows = session.scalars(
-            select(Job)
-            .where(Job.tenant == principal.tenant)
-            .order_by(Job.created_at.desc(), Job.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        rows = tenant_page(session, Job, principal.tenant, limit, offset, Job.created_at.desc(), Job.id)
         return [_info(row) for row in rows]
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from nettwin.service.auth import Admin, create_key
 from nettwin.service.errors import ApiError
 from nettwin.service.models import ApiKey, utcnow
-from nettwin.service.routes.common import Db, Limit, Offset, not_found
+from nettwin.service.routes.common import Db, Limit, Offset, not_found, tenant_page
 from nettwin.service.schemas import KeyInfo, KeyRequest, NewKey
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -26,13 +25,7 @@ def new_key(request: KeyRequest, principal: Admin, db: Db) -> NewKey:
 def list_keys(principal: Admin, db: Db, limit: Limit = 100, offset: Offset = 0) -> list[KeyInfo]:
     """The tenant's keys, oldest first, revoked ones included (never their secrets)."""
     with db.session() as session:
-        rows = session.scalars(
-            select(ApiKey)
-            .where(ApiKey.tenant == principal.tenant)
-            .order_by(ApiKey.created_at, ApiKey.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        rows = tenant_page(session, ApiKey, principal.tenant, limit, offset, ApiKey.created_at, ApiKey.id)
         return [KeyInfo.model_validate(row) for row in rows]
 
 

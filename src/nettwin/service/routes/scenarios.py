@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nettwin.errors import NettwinError
@@ -16,7 +15,7 @@ from nettwin.service.auth import Member, Viewer
 from nettwin.service.errors import ApiError
 from nettwin.service.hashing import canonical_json, digest
 from nettwin.service.models import StoredScenario
-from nettwin.service.routes.common import Db, Limit, Offset, not_found
+from nettwin.service.routes.common import Db, Limit, Offset, not_found, tenant_page
 from nettwin.service.schemas import ScenarioInfo, ScenarioRecord
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
@@ -69,13 +68,8 @@ def check_servable(scenario: Scenario) -> None:
 def list_scenarios(principal: Viewer, db: Db, limit: Limit = 100, offset: Offset = 0) -> list[ScenarioInfo]:
     """The tenant's scenarios, oldest first."""
     with db.session() as session:
-        rows = session.scalars(
-            select(StoredScenario)
-            .where(StoredScenario.tenant == principal.tenant)
-            .order_by(StoredScenario.created_at, StoredScenario.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        order = (StoredScenario.created_at, StoredScenario.id)
+        rows = tenant_page(session, StoredScenario, principal.tenant, limit, offset, *order)
         return [ScenarioInfo.model_validate(row) for row in rows]
 
 
