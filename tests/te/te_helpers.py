@@ -27,3 +27,41 @@ def random_instance(seed: int, n: int = 6, k: int = 3) -> TEInstance:
     g = TEGraph.from_links(names, links, name=f"rand{seed}")
     paths = compute_paths(g, k=k)
     return TEInstance(g, paths, rng.exponential(1.0, paths.n_pairs), f"rand{seed}")
+
+
+# Two routes from a to b: the direct link (10 Gbit/s) and a→c→b (bottleneck 30 Gbit/s). A demand D from a to b
+# is best split 1/4 : 3/4 and loads every link of both routes to D / 40 Gbit/s.
+SCENARIO = """\
+name: two-routes
+topology:
+  nodes: [a, b, c]
+  links:
+    - {src: a, dst: b, capacity: 10Gbps}
+    - {src: a, dst: c, capacity: 30Gbps}
+    - {src: c, dst: b, capacity: 60Gbps}
+flows:
+  - {src: a, dst: b}
+"""
+
+GML = """\
+graph [
+  name "two-routes"
+  node [ id 0 label "a" ]
+  node [ id 1 label "b" ]
+  node [ id 2 label "c" ]
+  edge [ source 0 target 1 capacity "10Gbps" ]
+  edge [ source 0 target 2 capacity "30Gbps" ]
+  edge [ source 2 target 1 capacity 60000000000 ]
+]
+"""
+
+SNDLIB = """\
+?SNDlib native format; type: network; version: 1.0
+# a→b only
+META (
+  granularity = 15min
+)
+DEMANDS (
+  D_a_b ( a b ) 1 30000.00 UNLIMITED
+)
+"""

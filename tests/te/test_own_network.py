@@ -6,57 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from te_helpers import GML, SCENARIO
 
 from nettwin.te import LPSolver, TEError, make_instances
 from nettwin.te.files import read_demands, read_topology
 from nettwin.te.paths import compute_paths
 from nettwin.te.splits import apply_splits, read_splits, write_splits
-
-# Two routes from a to b: the direct link (10 Gbit/s) and a→c→b (bottleneck 30 Gbit/s). A demand D from a to b
-# is best split 1/4 : 3/4 and loads every link of both routes to D / 40 Gbit/s.
-SCENARIO = """\
-name: two-routes
-topology:
-  nodes: [a, b, c]
-  links:
-    - {src: a, dst: b, capacity: 10Gbps}
-    - {src: a, dst: c, capacity: 30Gbps}
-    - {src: c, dst: b, capacity: 60Gbps}
-flows:
-  - {src: a, dst: b}
-"""
-
-GML = """\
-graph [
-  name "two-routes"
-  node [ id 0 label "a" ]
-  node [ id 1 label "b" ]
-  node [ id 2 label "c" ]
-  edge [ source 0 target 1 capacity "10Gbps" ]
-  edge [ source 0 target 2 capacity "30Gbps" ]
-  edge [ source 2 target 1 capacity 60000000000 ]
-]
-"""
-
-SNDLIB = """\
-?SNDlib native format; type: network; version: 1.0
-# a→b only
-META (
-  granularity = 15min
-)
-DEMANDS (
-  D_a_b ( a b ) 1 30000.00 UNLIMITED
-)
-"""
-
-
-@pytest.fixture
-def net(tmp_path):
-    (tmp_path / "net.yaml").write_text(SCENARIO)
-    (tmp_path / "net.gml").write_text(GML)
-    (tmp_path / "tm.csv").write_text(",a,b,c\na,0,20Gbps,0\nb,0,0,0\nc,0,0,0\n")
-    (tmp_path / "tm.txt").write_text(SNDLIB)
-    return tmp_path
 
 
 @pytest.mark.parametrize("topology", ["net.yaml", "net.gml"])

@@ -12,36 +12,6 @@ from nettwin.te import TEError, make_instances
 from nettwin.te.files import read_demands, read_topology
 from nettwin.te.graph import TEGraph
 
-SCENARIO = """\
-name: two-routes
-topology:
-  nodes: [a, b, c]
-  links:
-    - {src: a, dst: b, capacity: 10Gbps}
-    - {src: a, dst: c, capacity: 30Gbps}
-    - {src: c, dst: b, capacity: 60Gbps}
-"""
-
-GML = """\
-graph [
-  name "two-routes"
-  node [ id 0 label "a" ]
-  node [ id 1 label "b" ]
-  node [ id 2 label "c" ]
-  edge [ source 0 target 1 capacity "10Gbps" ]
-  edge [ source 0 target 2 capacity "30Gbps" ]
-  edge [ source 2 target 1 capacity 60000000000 ]
-]
-"""
-
-
-@pytest.fixture
-def net(tmp_path):
-    (tmp_path / "net.yaml").write_text(SCENARIO)
-    (tmp_path / "net.gml").write_text(GML)
-    (tmp_path / "tm.csv").write_text(",a,b,c\na,0,20Gbps,0\nb,0,0,0\nc,0,0,0\n")
-    return tmp_path
-
 
 @pytest.mark.parametrize("capacity", [0, 0.0, -1e9, math.nan, math.inf, True])
 @pytest.mark.parametrize("topology", ["net.yaml", "net.gml"])
