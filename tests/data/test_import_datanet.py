@@ -225,6 +225,25 @@ def test_per_sample_capacities_apply_to_their_sample_only(tmp_path: Path) -> Non
     assert capacities[1] == {(0, 1): 12000.0, (1, 0): 12000.0, (1, 2): 24000.0, (2, 1): 24000.0}
 
 
+def test_a_capacity_file_is_checked_against_each_graph_it_is_used_with(tmp_path: Path) -> None:
+    # the same links_bw file with a second graph that has no link 1→2 (its routes go through node 0)
+    root, first = _example(tmp_path, input_files="0;graph-demo.txt;route-demo.txt;bw.txt")
+    _, second = _example(tmp_path, input_files="1;star.txt;star.txt;bw.txt")
+    star = dn.GRAPH_2021.replace("source 1 target 2", "source 0 target 2")
+    star = star.replace("source 2 target 1", "source 2 target 0")
+    routes = "0;1\n0;2\n1;0\n1;0;2\n2;0\n2;0;1\n"
+    graphs = {"graph-demo.txt": dn.GRAPH_2021, "star.txt": star}
+    _write(
+        root,
+        [first, second],
+        graphs=graphs,
+        routings={"route-demo.txt": dn.ROUTES_2021, "star.txt": routes},
+        links_bw={"bw.txt": "1;2;48000\n"},
+    )
+    with pytest.raises(DatasetError, match=r"links_bw/bw\.txt: line 1: 1→2 is not a link of the graph"):
+        import_dataset("datanet", root, tmp_path / "ds")
+
+
 def test_withheld_labels_import_as_unlabelled(tmp_path: Path) -> None:
     withheld = [dn.NO_RESULT if r == dn.NO_RESULT else "0.5,0.5,-1,-1,-1,-1,-1,-1,-1,-1,-1" for r in dn.RESULTS]
     root, sample = _example(tmp_path, results=dn.pair_line(withheld, "-1,-1,-1"))

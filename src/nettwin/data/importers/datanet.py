@@ -243,7 +243,7 @@ class _DirectoryFiles:
         self.root = root
         self.graphs: dict[str, _Graph] = {}
         self.routings: dict[tuple[str, str], dict[tuple[int, int], list[int]]] = {}
-        self.capacities: dict[str, dict[tuple[int, int], float]] = {}
+        self.capacities: dict[tuple[str, str], dict[tuple[int, int], float]] = {}
 
     def _file(self, folder: str, name: str, where: str) -> Path:
         if not name or "/" in name or "\\" in name or name in (".", ".."):
@@ -265,11 +265,12 @@ class _DirectoryFiles:
             self.routings[key] = _read_routing(path, self.graph(graph_name, where), _shown(path, self.root))
         return self.routings[key]
 
-    def capacity(self, name: str, graph: _Graph, where: str) -> dict[tuple[int, int], float]:
-        if name not in self.capacities:
+    def capacity(self, name: str, graph_name: str, where: str) -> dict[tuple[int, int], float]:
+        key = (name, graph_name)  # checked against the graph it is used with, as a routing is
+        if key not in self.capacities:
             path = self._file("links_bw", name, where)
-            self.capacities[name] = _read_capacities(path, graph, _shown(path, self.root))
-        return self.capacities[name]
+            self.capacities[key] = _read_capacities(path, self.graph(graph_name, where), _shown(path, self.root))
+        return self.capacities[key]
 
 
 def _number(text: str, where: str, what: str) -> float:
@@ -501,7 +502,7 @@ class _Archive:
         routes = files.routing(routing_name, graph_name, where_in)
         capacity = dict(graph.capacity)
         if len(fields) == 4 and fields[3].strip():
-            capacity.update(files.capacity(fields[3].strip(), graph, where_in))
+            capacity.update(files.capacity(fields[3].strip(), graph_name, where_in))
         n = graph.nodes
         traffic = _pairs(self.lines["traffic.txt"][k], n, self.where("traffic.txt", k), header=True)
         results = _pairs(self.lines["simulationResults.txt"][k], n, self.where("simulationResults.txt", k), header=True)
