@@ -20,6 +20,7 @@ __all__ = [
     "MAX_INT_DIGITS",
     "MAX_RUNS",
     "MAX_SEED",
+    "MAX_PATHS",
 ]
 
 MAX_RATE = 1e15
@@ -68,3 +69,7 @@ long before a thousand; each run is a whole simulation, so more is a typo rather
 
 MAX_SEED = 2**63 - 1
 """Largest seed: seeds reach compiled kernels and PyTorch as signed 64-bit integers."""
+
+MAX_PATHS = 4096
+"""Most paths one flow may split over: each is simulated and predicted as a route of its own, and equal-cost
+paths grow exponentially with a grid's size, so a bound keeps an ECMP scenario from asking for millions."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -12,7 +14,7 @@ import numpy as np
 from nettwin.errors import ScenarioError, UnknownNode
 from nettwin.scenario import sources
 from nettwin.scenario.limits import MAX_RATE
-from nettwin.scenario.routing import shortest_paths
+from nettwin.scenario.routing import ecmp_paths, shortest_paths
 from nettwin.scenario.spec import (
     SCHEDULING_POLICIES,
     FlowSpec,
@@ -40,6 +42,8 @@ __all__ = [
     "build_network",
     "node_index",
     "node_ref",
+    "split_flow",
+    "flow_hash_path",
 ]
 
 FIFO, SP, WFQ, DRR = range(len(SCHEDULING_POLICIES))
@@ -48,13 +52,60 @@ FIFO, SP, WFQ, DRR = range(len(SCHEDULING_POLICIES))
 
 @dataclass(frozen=True)
 class Flow:
-    """A flow with its nodes resolved to indices and its path to link indices."""
+    """A flow with its nodes resolved to indices and its path to link indices.
+
+    A flow that splits per packet over several paths lists them in ``paths`` with the ``shares`` of its traffic
+    they carry (summing to 1); ``path`` is then the one with the largest share. A flow on one path leaves
+    ``paths`` and ``shares`` empty (:attr:`routes` and :attr:`route_shares` read both cases alike).
+    """
 
     src: int
     dst: int
     traffic: Traffic
     path: tuple[int, ...]
     tos: int = 0
+    paths: tuple[tuple[int, ...], ...] = ()
+    shares: tuple[float, ...] = ()
+
+    @property
+    def routes(self) -> tuple[tuple[int, ...], ...]:
+        """Every path the flow's packets take."""
+        return self.paths or (self.path,)
+
+    @property
+    def route_shares(self) -> tuple[float, ...]:
+        """The share of the flow's traffic on each of :attr:`routes`."""
+        return self.shares or (1.0,)
+
+    @property
+    def splits(self) -> bool:
+        """Whether the flow divides its packets over several paths."""
+        return len(self.paths) > 1
+
+
+def split_flow(
+    src: int, dst: int, traffic: Traffic, paths: Sequence[tuple[int, ...]], shares: Sequence[float], tos: int = 0
+) -> Flow:
+    """A flow over ``paths`` with ``shares`` (normalised to sum 1); one path makes a single-path flow.
+
+    Raises
+    ------
+    ScenarioError
+        If the counts differ, a share is not positive and finite, or a path is listed twice.
+    """
+    paths = tuple(tuple(int(link) for link in p) for p in paths)
+    weights = np.asarray(shares, dtype=float)
+    if len(paths) == 0 or len(paths) != len(weights):
+        raise ScenarioError(f"a split flow needs one share per path, got {len(paths)} paths and {len(weights)} shares")
+    if not np.all(np.isfinite(weights) & (weights > 0)):
+        raise ScenarioError(f"path shares must be finite and > 0, got {weights.tolist()}")
+    if len(set(paths)) != len(paths):
+        raise ScenarioError("a flow lists the same path twice; merge their shares")
+    if len(paths) == 1:
+        return Flow(src, dst, traffic, paths[0], tos)
+    weights = weights / weights.sum()
+    main = int(np.argmax(weights))
+    return Flow(src, dst, traffic, paths[main], tos, paths, tuple(weights.tolist()))
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,12 +186,52 @@ class Network:
         return (f.src, *(int(self.link_dst[link]) for link in f.path))
 
     @cached_property
+    def multipath(self) -> bool:
+        """Whether some flow splits its packets over several paths."""
+        return any(f.splits for f in self.flows)
+
+    @cached_property
+    def route_flow(self) -> np.ndarray:
+        """(R,) the flow of each route: every path of every flow, flow by flow (R = F without split flows)."""
+        return np.repeat(np.arange(self.n_flows), [len(f.routes) for f in self.flows]).astype(np.int64)
+
+    @cached_property
+    def route_share(self) -> np.ndarray:
+        """(R,) the share of its flow's traffic each route carries."""
+        return np.fromiter((s for f in self.flows for s in f.route_shares), dtype=float, count=len(self.route_flow))
+
+    @cached_property
+    def route_ptr(self) -> np.ndarray:
+        """CSR offsets into :attr:`route_links`: route ``r`` uses ``route_links[route_ptr[r]:route_ptr[r+1]]``."""
+        return np.concatenate([[0], np.cumsum([len(p) for f in self.flows for p in f.routes])]).astype(np.int64)
+
+    @cached_property
+    def route_links(self) -> np.ndarray:
+        """All routes' link indices, concatenated in path order."""
+        return np.fromiter((link for f in self.flows for p in f.routes for link in p), dtype=np.int64)
+
+    @cached_property
     def offered_load(self) -> np.ndarray:
-        """(L,) long-run offered bits per second on each link, ignoring losses."""
-        load = np.zeros(self.n_links)
-        for f in self.flows:
-            load[list(f.path)] += f.traffic.mean_rate
-        return load
+        """(L,) long-run offered bits per second on each link, ignoring losses (a split flow's share on each path)."""
+        rate = np.fromiter((f.traffic.mean_rate for f in self.flows), dtype=float, count=self.n_flows)
+        per_route = (rate[self.route_flow] * self.route_share).repeat(np.diff(self.route_ptr))
+        return np.bincount(self.route_links, weights=per_route, minlength=self.n_links)
+
+    def subflows(self) -> Network:
+        """This network with each path of a split flow as a flow of its own, carrying the path's share of the
+        traffic (:meth:`~nettwin.scenario.traffic.Traffic.thinned`); route ``r`` becomes flow ``r``.
+
+        A per-packet split of a Poisson flow is exactly such independent Poisson subflows; for other laws it is the
+        approximation queueing theory and the twins work with. Without split flows, returns ``self``.
+        """
+        if not self.multipath:
+            return self
+        flows = tuple(
+            Flow(f.src, f.dst, f.traffic.thinned(share), path, f.tos)
+            for f in self.flows
+            for path, share in zip(f.routes, f.route_shares, strict=True)
+        )
+        return dataclasses.replace(self, flows=flows, scenario=None)
 
     def link_index(self, src: int, dst: int) -> int:
         """Index of the first link ``src→dst``."""
@@ -419,7 +510,7 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
 
     problems: list[ScenarioError] = []
     flows_in: list[tuple[int, int, FlowSpec]] = []
-    explicit: dict[int, tuple[int, ...]] = {}
+    explicit: dict[int, tuple[tuple[tuple[int, ...], ...], tuple[float, ...]]] = {}
     for i, fs in enumerate(scenario.flows):
         try:
             s = node_index(fs.src, nodes, f"flows[{i}].src")
@@ -427,7 +518,9 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
             if s == t:
                 raise ScenarioError(f"flows[{i}]: src and dst are the same node '{nodes[s]}'")
             if fs.path is not None:
-                explicit[i] = _explicit_path(fs.path, s, t, nodes, where, f"flows[{i}].path")
+                explicit[i] = ((_explicit_path(fs.path, s, t, nodes, where, f"flows[{i}].path"),), (1.0,))
+            elif fs.paths is not None:
+                explicit[i] = _explicit_paths(fs.paths, s, t, nodes, where, f"flows[{i}].paths")
             flows_in.append((s, t, fs))
         except ScenarioError as err:
             problems.append(err)
@@ -436,18 +529,34 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     if problems:
         raise ScenarioError("\n".join(map(str, problems)))
 
-    cost = _routing_cost(scenario.routing.weight, links)
+    routing = scenario.routing
+    cost = _routing_cost(routing.weight, links)
     to_route = [i for i in range(len(flows_in)) if i not in explicit]
-    routed: dict[int, tuple[int, ...]] = dict(explicit)
+    routed = dict(explicit)
     if to_route:
         pairs = [(flows_in[i][0], flows_in[i][1]) for i in to_route]
         try:
-            found = shortest_paths(len(nodes), links.link_src, links.link_dst, cost, pairs, nodes)
+            if routing.policy == "ecmp":
+                found = ecmp_paths(len(nodes), links.link_src, links.link_dst, cost, pairs, routing.max_paths, nodes)
+            else:
+                found = [
+                    ((p,), (1.0,))
+                    for p in shortest_paths(len(nodes), links.link_src, links.link_dst, cost, pairs, nodes)
+                ]
         except ScenarioError as err:
-            raise type(err)(f"routing: {err}") from err
+            message = str(err)
+            raise type(err)(message if message.startswith("routing.") else f"routing: {message}") from err
         routed.update(zip(to_route, found, strict=True))
 
-    flows = tuple(Flow(s, t, fs.traffic, routed[i], fs.tos) for i, (s, t, fs) in enumerate(flows_in))
+    seed = scenario.simulation.seed
+    flows = []
+    for i, (s, t, fs) in enumerate(flows_in):
+        paths, shares = routed[i]
+        if routing.split == "flow" and len(paths) > 1:
+            pick = flow_hash_path(shares, seed, i)
+            paths, shares = (paths[pick],), (1.0,)
+        flows.append(split_flow(s, t, fs.traffic, paths, shares, fs.tos))
+    flows = tuple(flows)
     _check_classes(flows, links)
     return Network(
         name=scenario.name,
@@ -476,7 +585,7 @@ def _check_classes(flows: tuple[Flow, ...], links: Links) -> None:
     queues = np.diff(links.queue_ptr)
     problems = []
     for i, f in enumerate(flows):
-        short = [ln for ln in f.path if links.policy[ln] != FIFO and queues[ln] <= f.tos]
+        short = [ln for p in f.routes for ln in p if links.policy[ln] != FIFO and queues[ln] <= f.tos]
         if short:
             ln = short[0]
             problems.append(
@@ -514,6 +623,24 @@ def _explicit_path(path, s, t, nodes, where, what) -> tuple[int, ...]:
             raise ScenarioError(f"{what}: not contiguous, there is no link {nodes[a]}→{nodes[b]}")
         links.append(where[(a, b)])
     return tuple(links)
+
+
+def flow_hash_path(shares: Sequence[float], seed: int, flow: int) -> int:
+    """The path a flow hashed onto one of its paths takes: drawn by ``shares`` from a stream keyed by the scenario
+    seed and the flow's index alone, so that the choice holds across runs, engines and the order of other flows."""
+    u = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(flow,))).random()
+    cum = np.cumsum(shares)
+    return int(min(np.searchsorted(cum, u * cum[-1], side="right"), len(shares) - 1))
+
+
+def _explicit_paths(paths, s, t, nodes, where, what) -> tuple[tuple[tuple[int, ...], ...], tuple[float, ...]]:
+    resolved = tuple(_explicit_path(p.path, s, t, nodes, where, f"{what}[{k}].path") for k, p in enumerate(paths))
+    seen: dict[tuple[int, ...], int] = {}
+    for k, p in enumerate(resolved):
+        if p in seen:
+            raise ScenarioError(f"{what}[{k}]: the same path as {what}[{seen[p]}]; merge their shares")
+        seen[p] = k
+    return resolved, tuple(p.share for p in paths)
 
 
 def _routing_cost(weight: str, links: Links) -> np.ndarray:

@@ -6,9 +6,9 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from nettwin.errors import Unreachable
+from nettwin.errors import ScenarioError, Unreachable
 
-__all__ = ["shortest_paths"]
+__all__ = ["shortest_paths", "ecmp_paths"]
 
 _REL_TOL = 1e-9
 
@@ -51,23 +51,7 @@ def shortest_paths(
     >>> shortest_paths(4, src, dst, np.ones(4), [(0, 3)])
     [(0, 1)]
     """
-    # Parallel links: keep the cheapest (lowest index on ties) for each node pair.
-    best: dict[tuple[int, int], int] = {}
-    for i, (u, v) in enumerate(zip(link_src.tolist(), link_dst.tolist(), strict=True)):
-        j = best.get((u, v))
-        if j is None or link_cost[i] < link_cost[j]:
-            best[(u, v)] = i
-    keys = sorted(best)
-    out_links: list[list[int]] = [[] for _ in range(n_nodes)]
-    for u, v in keys:
-        out_links[u].append(best[(u, v)])
-    idx = [best[k] for k in keys]
-    rows = np.array([k[1] for k in keys], dtype=np.int64)
-    cols = np.array([k[0] for k in keys], dtype=np.int64)
-    # Reversed graph: distances *to* each destination.
-    reverse = csr_matrix((link_cost[idx], (rows, cols)), shape=(n_nodes, n_nodes))
-    dests = sorted({d for _, d in pairs})
-    dist_to = dict(zip(dests, dijkstra(reverse, directed=True, indices=dests), strict=True))
+    out_links, dist_to = _distances(n_nodes, link_src, link_dst, link_cost, pairs)
     names = node_names or tuple(str(i) for i in range(n_nodes))
 
     paths = []
@@ -91,6 +75,100 @@ def shortest_paths(
                     break
         paths.append(tuple(path))
     return paths
+
+
+def ecmp_paths(
+    n_nodes: int,
+    link_src: np.ndarray,
+    link_dst: np.ndarray,
+    link_cost: np.ndarray,
+    pairs: list[tuple[int, int]],
+    max_paths: int,
+    node_names: tuple[str, ...] | None = None,
+) -> list[tuple[tuple[tuple[int, ...], ...], tuple[float, ...]]]:
+    """Every shortest path of every ``(src, dst)`` pair with its ECMP share.
+
+    Each node divides a flow equally among its next hops on shortest paths, so a path's share is the product of
+    ``1 / next hops`` along it. A next hop is on a shortest path when its link is tight and it is nearer the
+    destination by cost, or as near and fewer links away (zero-cost links cannot make a loop). Paths are listed
+    in the order of their node sequences; parallel links count once (the cheapest, as :func:`shortest_paths`).
+
+    Raises
+    ------
+    Unreachable
+        If a destination cannot be reached from its source.
+    ScenarioError
+        If a pair has more than ``max_paths`` shortest paths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src, dst = np.array([0, 1, 0, 2]), np.array([1, 3, 2, 3])
+    >>> ecmp_paths(4, src, dst, np.ones(4), [(0, 3)], max_paths=8)
+    [(((0, 1), (2, 3)), (0.5, 0.5))]
+    """
+    out_links, dist_to = _distances(n_nodes, link_src, link_dst, link_cost, pairs)
+    names = node_names or tuple(str(i) for i in range(n_nodes))
+    found = []
+    next_hops: dict[int, list[list[int]]] = {}
+    for s, d in pairs:
+        dist = dist_to[d]
+        if not np.isfinite(dist[s]):
+            raise Unreachable(f"flow {names[s]}→{names[d]}: destination unreachable from source")
+        if d not in next_hops:
+            hops = _tight_hops(n_nodes, link_src, link_dst, link_cost, dist, d)
+            next_hops[d] = [
+                [
+                    link
+                    for link in out_links[node]
+                    if _tight(link_cost[link], dist[nxt := int(link_dst[link])], dist[node])
+                    and (dist[nxt] < dist[node] or hops[nxt] < hops[node])
+                ]
+                for node in range(n_nodes)
+            ]
+        nh = next_hops[d]
+        paths: list[tuple[int, ...]] = []
+        shares: list[float] = []
+        stack: list[tuple[int, tuple[int, ...], float]] = [(s, (), 1.0)]
+        while stack:
+            node, path, share = stack.pop()
+            if node == d:
+                paths.append(path)
+                shares.append(share)
+                if len(paths) > max_paths:
+                    raise ScenarioError(
+                        f"routing.max_paths: flow {names[s]}→{names[d]} has more than {max_paths} equal-cost paths; "
+                        "raise routing.max_paths or route by shortest_path"
+                    )
+                continue
+            options = nh[node]
+            stack.extend((int(link_dst[link]), (*path, link), share / len(options)) for link in reversed(options))
+        found.append((tuple(paths), tuple(shares)))
+    return found
+
+
+def _distances(
+    n_nodes: int, link_src: np.ndarray, link_dst: np.ndarray, link_cost: np.ndarray, pairs: list[tuple[int, int]]
+) -> tuple[list[list[int]], dict[int, np.ndarray]]:
+    """Each node's outgoing links (the cheapest of parallel ones, sorted by next node) and the cost-distance of
+    every node to each destination of ``pairs``."""
+    # Parallel links: keep the cheapest (lowest index on ties) for each node pair.
+    best: dict[tuple[int, int], int] = {}
+    for i, (u, v) in enumerate(zip(link_src.tolist(), link_dst.tolist(), strict=True)):
+        j = best.get((u, v))
+        if j is None or link_cost[i] < link_cost[j]:
+            best[(u, v)] = i
+    keys = sorted(best)
+    out_links: list[list[int]] = [[] for _ in range(n_nodes)]
+    for u, v in keys:
+        out_links[u].append(best[(u, v)])
+    idx = [best[k] for k in keys]
+    rows = np.array([k[1] for k in keys], dtype=np.int64)
+    cols = np.array([k[0] for k in keys], dtype=np.int64)
+    # Reversed graph: distances *to* each destination.
+    reverse = csr_matrix((link_cost[idx], (rows, cols)), shape=(n_nodes, n_nodes))
+    dests = sorted({d for _, d in pairs})
+    return out_links, dict(zip(dests, dijkstra(reverse, directed=True, indices=dests), strict=True))
 
 
 def _tight(cost: float, dist_next: float, dist_here: float) -> bool:

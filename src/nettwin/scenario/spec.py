@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from nettwin.scenario._model import StrictModel, at_most, field_error
-from nettwin.scenario.limits import MAX_BUFFER, MAX_COORDINATE, MAX_NODES, MAX_SEED
+from nettwin.scenario.limits import MAX_BUFFER, MAX_COORDINATE, MAX_NODES, MAX_PATHS, MAX_SEED
 from nettwin.scenario.traffic import Traffic
 from nettwin.scenario.units import Distance, Duration, Rate, format_time, parse_count
 
@@ -49,6 +49,8 @@ __all__ = [
     "TOPOLOGY_SOURCES",
     "TopologySpec",
     "FlowSpec",
+    "WeightedPath",
+    "SHARE_TOLERANCE",
     "RoutingSpec",
     "SimulationSpec",
     "Scenario",
@@ -472,9 +474,22 @@ class TopologySpec(StrictModel):
         return next(k for k in TOPOLOGY_SOURCES if getattr(self, k) is not None)
 
 
-class FlowSpec(StrictModel):
-    """A source→destination flow; ``path`` optionally fixes its route as a list of nodes from src to dst.
+SHARE_TOLERANCE = 1e-3
+"""How far the shares of a flow's paths may sum from 1 (they are then divided by their sum)."""
 
+
+class WeightedPath(StrictModel):
+    """One of a flow's paths (nodes from src to dst) and the share of the flow's traffic it carries."""
+
+    path: list[NodeRef]
+    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+
+
+class FlowSpec(StrictModel):
+    """A source→destination flow.
+
+    ``path`` fixes its route as a list of nodes from src to dst; ``paths`` splits it over several such routes, each
+    with the share of the traffic it carries (the shares sum to 1); with neither, ``routing`` chooses.
     ``tos`` is its traffic class: queue ``tos`` of every scheduled (non-FIFO) port on its path serves it; FIFO
     ports serve every class in their one queue.
     """
@@ -483,14 +498,36 @@ class FlowSpec(StrictModel):
     dst: NodeRef
     traffic: Traffic
     path: list[NodeRef] | None = None
+    paths: Annotated[list[WeightedPath], Field(min_length=1)] | None = None
     tos: Tos = 0
+
+    @model_validator(mode="after")
+    def _one_route(self) -> FlowSpec:
+        if self.path is not None and self.paths is not None:
+            raise ValueError("give path or paths, not both")
+        if self.paths is not None:
+            total = math.fsum(p.share for p in self.paths)
+            if abs(total - 1.0) > SHARE_TOLERANCE:
+                raise field_error(("paths",), f"the shares must sum to 1, got {total:g}", self.paths)
+        return self
 
 
 class RoutingSpec(StrictModel):
-    """Shortest-path routing by hop count or by a link attribute, ties broken towards lower node indices."""
+    """How flows without an explicit path are routed, and how a flow with several paths divides its packets.
 
-    policy: Literal["shortest_path"] = "shortest_path"
+    ``shortest_path``: one shortest path by hop count or by a link attribute, ties broken towards fewer links, then
+    lower node indices. ``ecmp``: every shortest path, each node dividing a flow equally among its next hops on
+    shortest paths (so a path's share is the product of ``1/next hops`` along it); at most ``max_paths`` per flow.
+
+    ``split``: ``packet`` sends each packet down a path drawn by the shares (seeded); ``flow`` sends the whole flow
+    down one path, drawn by the shares from a hash of the scenario's seed and the flow (as routers hash a flow's
+    header: the same flow always takes the same path).
+    """
+
+    policy: Literal["shortest_path", "ecmp"] = "shortest_path"
     weight: Literal["hops", "weight", "delay", "inverse_capacity"] = "hops"
+    split: Literal["packet", "flow"] = "packet"
+    max_paths: Annotated[PositiveInt, at_most(MAX_PATHS, "each path is simulated and predicted as a route")] = 64
 
 
 class SimulationSpec(StrictModel):

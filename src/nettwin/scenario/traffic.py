@@ -268,6 +268,24 @@ class Traffic(StrictModel):
             return self.rate * g / clipped
         return self.rate
 
+    def thinned(self, share: float) -> Traffic:
+        """The part of this traffic a path carrying ``share`` of its packets sees: the same law and packet sizes at
+        ``share`` times the rate (an on/off flow keeps its periods, a ppbp flow its burst arrivals and durations,
+        with bursts ``share`` times smaller; a normal law keeps its gaps' coefficient of variation).
+
+        Exact in the mean rate; for Poisson traffic the thinned stream is again Poisson, for other laws an
+        approximation of the randomly thinned stream.
+        """
+        if share == 1.0:
+            return self
+        scaled: dict[str, float] = {"rate": self.rate * share}
+        if self.model == "normal" and self.gap_std is not None:
+            scaled["gap_std"] = self.gap_std / share
+        if self.model == "ppbp":
+            scaled["burst_min"] = self.burst_min * share  # type: ignore[operator]
+            scaled["burst_max"] = self.burst_max * share  # type: ignore[operator]
+        return self.model_copy(update=scaled)
+
     @property
     def packet_rate(self) -> float:
         """Long-run offered packets per second."""
