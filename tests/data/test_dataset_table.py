@@ -98,7 +98,7 @@ def test_splits_are_kept_or_drawn_reproducibly(tmp_path: Path) -> None:
 def test_a_generated_dataset_exported_and_imported_keeps_kpis_and_info_counts(
     tiny_dataset: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    from nettwin.cli.dataset import dataset_info
+    from nettwin.data.info import dataset_info
 
     path, _ = tiny_dataset
     export_dataset(path, tmp_path / "t.parquet")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,10 +13,7 @@ from nettwin.cli import guard
 from nettwin.cli.output import Format, console, err_console, print_json, print_table, progress_callback
 from nettwin.errors import DatasetError
 
-if TYPE_CHECKING:
-    import numpy as np
-
-__all__ = ["app", "generate", "import_", "export", "info", "dataset_info"]
+__all__ = ["app", "generate", "import_", "export", "info"]
 
 app = typer.Typer(
     help="Generate datasets of simulated scenarios (Parquet), import and export them, and summarise them.",
@@ -166,93 +162,6 @@ def export(
     console.print(f"wrote {summary['samples']} samples to {out}{left}", highlight=False)
 
 
-def dataset_info(path: Path) -> dict[str, Any]:
-    """Counts, KPI distributions (run 0) and busiest-link statistics of a dataset directory, JSON-ready."""
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from nettwin.data import storage
-    from nettwin.data.spec import SPLITS
-    from nettwin.sim.kpi import FLOW_KPIS
-
-    manifest = storage.read_manifest(path)
-    table = storage.read_table(
-        path, manifest, ["split", "status", "error", "n_runs", "max_load", "link_utilisation", *FLOW_KPIS]
-    )
-    counts = Counter(zip(table["split"].to_pylist(), table["status"].to_pylist(), strict=True))
-    ok = table.filter(pc.equal(table["status"], "ok"))
-    runs = Counter(zip(ok["split"].to_pylist(), ok["n_runs"].to_pylist(), strict=True))
-    splits = {
-        s: {
-            "ok": counts[(s, "ok")],
-            "failed": counts[(s, "failed")],
-            "runs": sorted({n for (sp, n) in runs if sp == s}),
-        }
-        for s in SPLITS
-    }
-    held = [k for k in FLOW_KPIS if k in manifest.get("kpis", FLOW_KPIS)]  # an imported dataset may lack some
-    kpis = {k: _describe(storage.flow_values(ok[k], 0)) for k in held}
-    for k in held:
-        kpis[k]["unit"] = FLOW_KPIS[k]
-        kpis[k]["train_iqr"] = (manifest.get("kpi_iqr") or {}).get(k)
-    busiest = _busiest(ok)
-    load = np.asarray(ok["max_load"].to_numpy(zero_copy_only=False), dtype=float) if ok.num_rows else np.empty(0)
-    errors = Counter(e for e in table.filter(pc.equal(table["status"], "failed"))["error"].to_pylist())
-    return {
-        "path": str(path),
-        "name": manifest.get("name"),
-        "status": manifest.get("status"),
-        "engine": manifest.get("engine"),
-        "seed": manifest.get("seed"),
-        "samples": manifest.get("samples"),
-        "stored": table.num_rows,
-        "ok": ok.num_rows,
-        "failed": table.num_rows - ok.num_rows,
-        "splits": splits,
-        "kpis": kpis,
-        "busiest_link_utilisation": _describe(busiest),
-        "busiest_link_offered_load": {
-            **_describe(load),
-            "share_above_1": float(np.mean(load > 1.0)) if len(load) else None,
-        },
-        "errors": [{"error": e, "samples": n} for e, n in errors.most_common(10)],
-        "created": manifest.get("created"),
-        "updated": manifest.get("updated"),
-        "spec_hash": manifest.get("spec_hash"),
-        "source": manifest.get("source"),
-    }
-
-
-def _busiest(ok: Any) -> np.ndarray:
-    """Largest run-0 link utilisation of each ok sample."""
-    import numpy as np
-    import pyarrow.compute as pc
-
-    if ok.num_rows == 0:
-        return np.empty(0)
-    per_run = pc.list_element(ok["link_utilisation"], 0).to_pylist()
-    return np.array([max(v) if v else np.nan for v in per_run], dtype=float)
-
-
-def _describe(values: np.ndarray) -> dict[str, float | int | None]:
-    import numpy as np
-
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return {"n": 0, "min": None, "p25": None, "median": None, "p75": None, "max": None, "iqr": None}
-    q = np.percentile(values, [0, 25, 50, 75, 100])
-    return {
-        "n": int(len(values)),
-        "min": float(q[0]),
-        "p25": float(q[1]),
-        "median": float(q[2]),
-        "p75": float(q[3]),
-        "max": float(q[4]),
-        "iqr": float(q[3] - q[1]),
-    }
-
-
 _DISPLAY_UNITS = {"s": ("ms", 1e3), "bit/s": ("kbps", 1e-3), "packets": ("packets", 1.0), "": ("", 1.0)}
 
 
@@ -262,6 +171,8 @@ def info(
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
 ) -> None:
     """Summarise a dataset: samples per split and status, KPI distributions (run 0), busiest-link load."""
+    from nettwin.data.info import dataset_info
+
     data = dataset_info(path)
     if fmt is Format.json:
         print_json(data)
