@@ -4,10 +4,9 @@ import warnings
 import numpy as np
 import pytest
 
-from nettwin.sim.compare import relative_gap
+from nettwin.metrics import mre, nmae, relative_gap
 from nettwin.twin import QueueingTwin, Twin, TwinError
 from nettwin.twin.evaluate import evaluate, report_table, write_report
-from nettwin.twin.metrics import mre, nmae
 
 
 def test_nmae_and_mre():

@@ -116,7 +116,7 @@ def _print_runs(results: list[SimResult]) -> None:
 
 
 def _print_gap(ref: SimResult, other: SimResult) -> None:
-    from nettwin.sim.compare import relative_gap
+    from nettwin.metrics import relative_gap
 
     rows = []
     # The queueing baseline has no notion of consecutive packets, so delay_std stands in for jitter here.

@@ -8,10 +8,10 @@
 """
 
 from nettwin.errors import NotFittedError, TwinError
+from nettwin.metrics import mre, nmae
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.estimator import BaseTwin, Twin, load_twin, make_twin
 from nettwin.twin.graph import Graph, graph_from_network
-from nettwin.twin.metrics import mre, nmae
 from nettwin.twin.models import GLANCE, GNN, RouteNet, RouteNetFermi
 from nettwin.twin.models._features import scale_free_options
 from nettwin.twin.models.qt import QueueingTwin

@@ -27,6 +27,7 @@ import torch
 from nettwin._checkpoint import check_weights
 from nettwin._validation import Flag, Interval, NumberMap, OneOf, Text, check_known, short_repr, validate_params
 from nettwin.errors import NotFittedError, TwinError
+from nettwin.metrics import nmae
 from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import Network
 from nettwin.twin.batch import GraphBatch
@@ -34,7 +35,6 @@ from nettwin.twin.blocks import TwinModel
 from nettwin.twin.checkpoint import read_checkpoint, write_checkpoint
 from nettwin.twin.graph import Graph, graph_from_network
 from nettwin.twin.likelihood import decode
-from nettwin.twin.metrics import nmae
 from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
 from nettwin.twin.normalise import RELATIVE_KPIS, Normalisation, kpi_iqr
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges, describe

@@ -26,9 +26,9 @@ from nettwin._files import atomic_write_bytes
 from nettwin._json import write_json
 from nettwin.analytic import limitation
 from nettwin.errors import TwinError
+from nettwin.metrics import mre, nmae
 from nettwin.twin.estimator import BaseTwin, Twin, as_network, torch_threads
 from nettwin.twin.graph import graph_from_network
-from nettwin.twin.metrics import mre, nmae
 from nettwin.twin.models.qt import QueueingTwin
 from nettwin.twin.normalise import kpi_iqr
 from nettwin.twin.ranges import OutsideTrainingWarning
