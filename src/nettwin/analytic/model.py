@@ -54,6 +54,13 @@ propagation delay:
   :math:`T` = duration − warmup, ``rx_packets`` :math:`= \mathrm{round}(\text{tx} \prod_l (1 - P_l))`,
   ``dropped`` = ``drops`` = tx − rx.
 
+A flow split over several paths (:attr:`~nettwin.scenario.network.Flow.paths`, ECMP) is modelled path by path:
+each path is a flow of its own carrying the path's share of the traffic
+(:meth:`~nettwin.scenario.network.Network.subflows`; a per-packet split of a Poisson stream is again Poisson), in
+the same fixed point, and the flow's KPIs aggregate its paths' by share (:func:`nettwin.sim.kpi.aggregate_routes`:
+delay the mean over received packets, delay_std the mixture's, jitter from consecutive packets on the same or on
+different paths, drops, packets and throughput summed).
+
 Per link: ``utilisation`` :math:`= \lambda_l (1 - P_l)/\mu_l`,
 ``drops`` :math:`= \mathrm{round}(\lambda_l P_l T)`, ``mean_queue`` = mean number waiting,
 ``tx_packets`` :math:`= \mathrm{round}(\lambda_l (1 - P_l) T)`.
@@ -95,6 +102,7 @@ from nettwin.analytic.mm1b import (
 from nettwin.errors import EngineError
 from nettwin.scenario.network import FIFO, SP, Network
 from nettwin.scenario.spec import SCHEDULING_POLICIES, Scenario
+from nettwin.sim.kpi import aggregate_routes
 from nettwin.sim.result import SimResult
 
 __all__ = ["QueueingModel", "FixedPoint", "Estimates", "estimates", "limitation"]
@@ -161,7 +169,8 @@ class QueueingModel:
 
     # ------------------------------------------------------------------ fixed point
     def solve(self, network: Network) -> FixedPoint:
-        """Solve the coupled M/M/1/b queue equations of ``network`` for arrival rates and blocking per queue.
+        """Solve the coupled M/M/1/b queue equations of ``network`` for arrival rates and blocking per queue (each
+        path of a split flow carrying its share of the flow's traffic).
 
         Raises
         ------
@@ -169,6 +178,7 @@ class QueueingModel:
             If the network is wireless, has no flows, has link values the model cannot use, or schedules a link
             by a policy without a closed form.
         """
+        network = network.subflows() if isinstance(network, Network) else network
         _check(network)
         sizes, flow_of, path = _flow_inputs(network)
         queue = _entry_queues(network, flow_of, path)
@@ -210,6 +220,10 @@ class QueueingModel:
         from nettwin.sim.simulate import as_network
 
         network = as_network(network)
+        if network.multipath:
+            by_path = self.simulate(network.subflows(), seed=seed, run=run)
+            flows = aggregate_routes(by_path.flows, network.route_flow, network.route_share, network.n_flows)
+            return SimResult.from_network(network, flows, by_path.links, by_path.meta)
         t0 = time.perf_counter()
         fp = self.solve(network)
         _, flow_of, path = _flow_inputs(network)
@@ -437,12 +451,14 @@ def estimates(network: Network, model: QueueingModel | None = None) -> Estimates
     Links scheduled by a policy without a closed form (WFQ, DRR) are taken as one FIFO queue holding all their
     queues' buffers, and flagged ``exact = False``: the estimate of the link as a whole, blind to the classes.
     Flow figures are those :meth:`QueueingModel.simulate` gives (``delay`` = propagation + ``queueing``,
-    ``drop_rate`` = ``loss``) wherever every link is exact.
+    ``drop_rate`` = ``loss``) wherever every link is exact; a split flow's aggregate its paths' as the model's do
+    (:func:`~nettwin.sim.kpi.aggregate_routes`).
     """
     if network.medium == "wireless" or network.n_flows == 0:
         return None
     inexact = np.nonzero((network.policy != FIFO) & (network.policy != SP))[0]
-    solvable = _as_fifo(network, inexact) if len(inexact) else network
+    routes = network.subflows()
+    solvable = _as_fifo(routes, inexact) if len(inexact) else routes
     try:
         _check(solvable)
     except EngineError:
@@ -453,7 +469,7 @@ def estimates(network: Network, model: QueueingModel | None = None) -> Estimates
     queue = _entry_queues(solvable, flow_of, path)
     lam, mu, blocking = fp.arrival, fp.service, fp.blocking
     sojourn, _, _ = _sojourn(solvable, lam, mu, blocking, _size_moment(solvable, flow_of, queue, fp))
-    log_survive = np.bincount(flow_of, weights=np.log1p(-blocking)[queue], minlength=network.n_flows)
+    log_survive = np.bincount(flow_of, weights=np.log1p(-blocking)[queue], minlength=routes.n_flows)
     link_of = np.repeat(np.arange(network.n_links), np.diff(solvable.queue_ptr))
     carried = lam * (1.0 - blocking)
 
@@ -465,13 +481,22 @@ def estimates(network: Network, model: QueueingModel | None = None) -> Estimates
 
     exact = np.ones(network.n_links, dtype=bool)
     exact[inexact] = False
+    per_flow = aggregate_routes(
+        {
+            "delay": np.bincount(flow_of, weights=sojourn[queue], minlength=routes.n_flows),
+            "drop_rate": -np.expm1(log_survive),
+        },
+        network.route_flow,
+        network.route_share,
+        network.n_flows,
+    )
     return Estimates(
         utilisation=np.bincount(link_of, weights=carried / mu, minlength=network.n_links),
         blocking=per_link(blocking, lam),
         sojourn=per_link(sojourn, carried),
         exact=exact,
-        queueing=np.bincount(flow_of, weights=sojourn[queue], minlength=network.n_flows),
-        loss=-np.expm1(log_survive),
+        queueing=per_flow["delay"],
+        loss=per_flow["drop_rate"],
     )
 
 

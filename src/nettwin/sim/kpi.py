@@ -10,13 +10,21 @@ Per flow (packets *sent* during the measurement window ``[warmup, duration)``, a
 - ``tx_packets``, ``rx_packets``, ``dropped`` (= tx − rx), ``drop_rate`` (= dropped / tx).
 Per link (over the window): ``utilisation`` (busy time / window), ``drops`` (packets), ``mean_queue`` (time-average
 number of packets waiting, excluding the one being sent), ``tx_packets`` (packets that started transmission).
+
+A flow split over several paths has the same KPIs; a model that takes each path as a flow of its own
+(:meth:`~nettwin.scenario.network.Network.subflows`) turns its per-path figures into them with
+:func:`aggregate_routes`.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from scipy.special import erf
 
 __all__ = [
     "FLOW_KPIS",
@@ -31,6 +39,7 @@ __all__ = [
     "flow_kpis",
     "link_stats",
     "histogram_percentile",
+    "aggregate_routes",
 ]
 
 FLOW_KPIS: dict[str, str] = {
@@ -153,3 +162,180 @@ def link_stats(c: LinkCounters, window: float) -> dict[str, np.ndarray]:
         "mean_queue": c.wait_time / window,
         "tx_packets": c.tx_packets.astype(np.int64),
     }
+
+
+_MEAN_KPIS = ("delay", "delay_p50", "delay_p90", "delay_p99")
+_SUMMED = ("throughput", "drops", "tx_packets", "rx_packets", "dropped")
+
+
+def aggregate_routes(
+    routes: Mapping[str, Any],
+    route_flow: Any,
+    route_share: Any,
+    n_flows: int,
+    received: Any | None = None,
+) -> dict[str, Any]:
+    r"""Per-flow KPIs of flows split over several paths, from the KPIs of each path taken as a flow of its own.
+
+    Route :math:`r` carries the share :math:`s_r` of its flow's packets (:attr:`Network.route_flow
+    <nettwin.scenario.network.Network.route_flow>`, :attr:`~nettwin.scenario.network.Network.route_share`). The
+    flow's received packets come from route :math:`r` with weight :math:`w_r = s_r (1 - \mathrm{loss}_r)`
+    (``received`` when given, else from ``drop_rate``, else :math:`s_r`), normalised per flow to :math:`\hat w_r`:
+
+    - ``delay``: :math:`\mu = \sum \hat w_r \mu_r`, the mean over received packets (NaN where none is received).
+    - ``delay_std``: the mixture's, exactly: :math:`\sigma^2 = \sum \hat w_r (\sigma_r^2 + (\mu_r - \mu)^2)` (the
+      second term left out without ``delay``).
+    - ``delay_p50/p90/p99``: :math:`\sum \hat w_r q_r`. A mixture's quantile has no closed form in its parts'
+      quantiles; it lies between the smallest and the largest of them, as this mean does.
+    - ``jitter`` (mean :math:`|D_i - D_{i-1}|` over consecutive received packets): each packet takes a path drawn
+      by the shares, independently, so two consecutive ones took routes :math:`r, s` with probability
+      :math:`\hat w_r \hat w_s`. On the same route they are consecutive packets of it: its jitter :math:`J_r`. On
+      different routes their delays are taken independent and their difference normal (mean
+      :math:`m = \mu_r - \mu_s`, variance :math:`v = \sigma_r^2 + \sigma_s^2`): the folded normal's mean
+      :math:`\sqrt{2v/\pi}\, e^{-m^2/2v} + m\,\mathrm{erf}(m/\sqrt{2v})`. Without ``delay_std``, a route's
+      :math:`\sigma_r` is taken as :math:`	frac{\sqrt\pi}{2} J_r` (two independent normal draws of deviation
+      :math:`\sigma` differ by :math:`2\sigma/\sqrt\pi` on average); without ``delay``, :math:`m = 0`.
+    - ``throughput``, ``drops``, ``tx_packets``, ``rx_packets``, ``dropped``: summed.
+    - ``drop_rate``: :math:`\sum s_r\, \mathrm{loss}_r` (the share of the flow's packets lost).
+
+    Parameters
+    ----------
+    routes : (R,) arrays of KPIs (names of :data:`FLOW_COLUMNS`), per route; NumPy arrays or torch tensors (then
+        every operation is differentiable, by ``index_add``).
+    route_flow : (R,) the flow of each route, in increasing order (a flow's routes contiguous), in the type of
+        ``routes``' arrays.
+    route_share : (R,) each route's share of its flow's packets (summing to 1 per flow).
+    n_flows : the number of flows F.
+    received : (R,) weights of each route's received packets (any scale per flow), optional.
+
+    Returns
+    -------
+    The same KPIs, (F,) per flow. Without split flows (R = F) the arrays are returned as they are.
+
+    Raises
+    ------
+    ValueError
+        If a KPI has no aggregation rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = aggregate_routes({"delay": np.array([1.0, 3.0]), "drops": np.array([2.0, 1.0])},
+    ...                        np.array([0, 0]), np.array([0.75, 0.25]), 1)
+    >>> out["delay"], out["drops"]
+    (array([1.5]), array([3.]))
+    """
+    unknown = [k for k in routes if k not in (*_MEAN_KPIS, *_SUMMED, "delay_std", "jitter", "drop_rate")]
+    if unknown:
+        raise ValueError(f"no rule aggregates '{unknown[0]}' over a flow's paths")
+    if len(route_flow) == n_flows:
+        return dict(routes)
+    ops = _Ops(route_share)
+    flow = route_flow
+    share = route_share
+
+    def per_flow(values: Any) -> Any:
+        return ops.scatter(values, flow, n_flows)
+
+    if received is None:
+        received = share * (1.0 - routes["drop_rate"]) if "drop_rate" in routes else share
+    total = per_flow(received)
+    weight = received / ops.where(total > 0, total, 1.0)[flow]
+    none = total <= 0
+
+    def weighted(w: Any, values: Any) -> Any:
+        """``w · values``, 0 where ``w`` is (a route that received nothing has no delay to weigh)."""
+        return ops.where(w > 0, w * values, 0.0)
+
+    out: dict[str, Any] = {}
+    for k in _MEAN_KPIS:
+        if k in routes:
+            out[k] = ops.nan_where(none, per_flow(weighted(weight, routes[k])))
+    for k in _SUMMED:
+        if k in routes:
+            out[k] = ops.same_kind(per_flow(routes[k]), routes[k])
+    if "drop_rate" in routes:
+        out["drop_rate"] = per_flow(share * routes["drop_rate"])
+    mean = routes.get("delay")
+    spread = (
+        routes["delay_std"]
+        if "delay_std" in routes
+        else (routes["jitter"] * (math.sqrt(math.pi) / 2.0) if "jitter" in routes else None)
+    )
+    if "delay_std" in routes:
+        apart = 0.0 if mean is None else (mean - ops.nan_to_zero(out["delay"])[flow]) ** 2
+        var = per_flow(weighted(weight, routes["delay_std"] ** 2 + apart))
+        out["delay_std"] = ops.nan_where(none, ops.sqrt(ops.clamp0(var)))
+    if "jitter" in routes:
+        i, j = ops.pairs(flow)
+        v = spread[i] ** 2 + spread[j] ** 2
+        m = 0.0 * v if mean is None else mean[i] - mean[j]
+        safe = ops.where(v > 0, v, 1.0)
+        folded = ops.where(
+            v > 0,
+            ops.sqrt(2.0 * safe / math.pi) * ops.exp(-(m**2) / (2.0 * safe)) + m * ops.erf(m / ops.sqrt(2.0 * safe)),
+            abs(m),
+        )
+        same = per_flow(weighted(weight**2, routes["jitter"]))
+        across = ops.scatter(weighted(weight[i] * weight[j], folded), flow[i], n_flows)
+        out["jitter"] = ops.nan_where(none, same + across)
+    return {k: out[k] for k in routes}
+
+
+class _Ops:
+    """The few array operations :func:`aggregate_routes` needs, for NumPy arrays or (differentiably) torch
+    tensors, without importing torch where it is not used."""
+
+    def __init__(self, like: Any) -> None:
+        self.torch = None if isinstance(like, np.ndarray | float | int) else __import__("torch")
+
+    def scatter(self, values: Any, index: Any, n: int) -> Any:
+        if self.torch is None:
+            return np.bincount(index, weights=np.asarray(values, dtype=float), minlength=n)
+        return values.new_zeros(n).index_add(0, index, values)
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        if self.torch is None:
+            return np.where(cond, a, b)
+        b = b if isinstance(b, self.torch.Tensor) else self.torch.full_like(a, b)
+        return self.torch.where(cond, a, b)
+
+    def nan_where(self, cond: Any, values: Any) -> Any:
+        if self.torch is None:
+            return np.where(cond, np.nan, values)
+        return self.torch.where(cond, self.torch.full_like(values, math.nan), values)
+
+    def nan_to_zero(self, values: Any) -> Any:
+        return np.nan_to_num(values, nan=0.0) if self.torch is None else self.torch.nan_to_num(values, nan=0.0)
+
+    def same_kind(self, summed: Any, like: Any) -> Any:
+        """Sums of integer counts stay integers (NumPy)."""
+        if self.torch is None and np.issubdtype(np.asarray(like).dtype, np.integer):
+            return np.rint(summed).astype(np.int64)
+        return summed
+
+    def sqrt(self, x: Any) -> Any:
+        return np.sqrt(x) if self.torch is None else self.torch.sqrt(x)
+
+    def exp(self, x: Any) -> Any:
+        return np.exp(x) if self.torch is None else self.torch.exp(x)
+
+    def erf(self, x: Any) -> Any:
+        return erf(x) if self.torch is None else self.torch.special.erf(x)
+
+    def clamp0(self, x: Any) -> Any:
+        return np.maximum(x, 0.0) if self.torch is None else x.clamp_min(0.0)
+
+    def pairs(self, flow: Any) -> tuple[Any, Any]:
+        """Every ordered pair of distinct routes of one flow (routes of a flow contiguous)."""
+        f = flow if self.torch is None else flow.detach().cpu().numpy()
+        f = np.asarray(f, dtype=np.int64)
+        start = np.searchsorted(f, f, side="left")
+        count = np.searchsorted(f, f, side="right") - start
+        i = np.repeat(np.arange(len(f)), count)
+        j = np.repeat(start, count) + (np.arange(len(i)) - np.repeat(np.cumsum(count) - count, count))
+        keep = i != j
+        i, j = i[keep], j[keep]
+        if self.torch is None:
+            return i, j
+        return self.torch.as_tensor(i, device=flow.device), self.torch.as_tensor(j, device=flow.device)
