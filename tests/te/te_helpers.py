@@ -43,6 +43,22 @@ flows:
   - {src: a, dst: b}
 """
 
+# The two-routes network as a whole scenario, at megabit rates a simulation runs in a second or two: one Poisson flow
+# of 20 Mbit/s from a to b, best split 1/4 : 3/4 (MLU 0.5: a→b and a→c at 0.5, c→b at 0.25).
+NETWORK = """\
+name: two-routes
+topology:
+  nodes: [a, b, c]
+  defaults: {delay: 1ms, buffer: 64}
+  links:
+    - {src: a, dst: b, capacity: 10Mbps}
+    - {src: a, dst: c, capacity: 30Mbps}
+    - {src: c, dst: b, capacity: 60Mbps}
+flows:
+  - {src: a, dst: b, traffic: {model: poisson, rate: 20Mbps, packet_size: 1000}}
+simulation: {duration: 2s, seed: 5}
+"""
+
 GML = """\
 graph [
   name "two-routes"

@@ -1,10 +1,11 @@
 """Traffic engineering: min-MLU split ratios over k candidate paths.
 
-Instances (:class:`TEInstance`: a :class:`TEGraph`, demands, a :class:`PathSet`), the exact LP
-(:class:`LPSolver`), a Geminet-style learned dual-update solver (:class:`GeminetSolver`), DOTE
-(:class:`DOTESolver`), classic baselines, topology changes and evaluation. Your own topologies and traffic matrices:
-:mod:`nettwin.te.files`; split ratios by node name: :mod:`nettwin.te.splits`. Every solver follows one contract:
-``fit(instances) -> self``, ``solve(instance) -> split ratios``.
+Instances (:class:`TEInstance`: a :class:`TEGraph`, demands, a :class:`PathSet`), built from topologies or from the
+shared :class:`~nettwin.scenario.network.Network` (:func:`network_instance`, whose solutions :func:`apply_split`
+turns back into split flows); the exact LP (:class:`LPSolver`), a Geminet-style learned dual-update solver
+(:class:`GeminetSolver`), DOTE (:class:`DOTESolver`), classic baselines, topology changes and evaluation. Your own
+topologies and traffic matrices: :mod:`nettwin.te.files`; split ratios by node name: :mod:`nettwin.te.splits`.
+Every solver follows one contract: ``fit(instances) -> self``, ``solve(instance) -> split ratios``.
 
 Examples
 --------
@@ -22,11 +23,12 @@ from nettwin.te.checkpoint import load_solver, save_solver
 from nettwin.te.datasets import sequence_instances
 from nettwin.te.dote import DOTESolver
 from nettwin.te.evaluate import Evaluation, evaluate, plot_cdf
-from nettwin.te.files import file_instances, read_demands, read_topology
+from nettwin.te.files import file_instances, read_demands, read_network, read_topology
 from nettwin.te.geminet import GeminetNet, GeminetSolver
 from nettwin.te.graph import TEGraph, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.lp import LPSolver, solve_lp
+from nettwin.te.network import apply_split, flow_demands, network_graph, network_instance
 from nettwin.te.paths import PathSet, compute_paths
 from nettwin.te.splits import apply_splits, read_splits, write_splits
 from nettwin.te.suite import make_instances
@@ -47,16 +49,21 @@ __all__ = [
     "TEInstance",
     "TESolver",
     "compute_paths",
+    "apply_split",
     "apply_splits",
     "dynamic_sequence",
     "evaluate",
     "fail_links",
+    "flow_demands",
     "file_instances",
     "load_solver",
     "make_instances",
+    "network_graph",
+    "network_instance",
     "plot_cdf",
     "random_failures",
     "read_demands",
+    "read_network",
     "read_splits",
     "read_topology",
     "save_solver",

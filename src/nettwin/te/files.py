@@ -5,6 +5,10 @@ section is read exactly as a simulation reads it (any source, link defaults, ove
 sections are ignored), or a GML/GraphML file whose every link carries a ``capacity``. The two directions of a
 link share one physical link id, so a failure takes both down.
 
+**Networks** (:func:`read_network`): a scenario file read whole (topology, flows, routing) into the shared
+:class:`~nettwin.scenario.network.Network`, for instances built from it and splits applied back to it
+(:mod:`nettwin.te.network`).
+
 **Traffic matrices** (:func:`read_demands`), in bit/s, node order of the graph:
 
 * ``.csv`` — either a square matrix (header: a corner cell, then destination names; each row: a source name, then
@@ -26,21 +30,26 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import ValidationError
 
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.units import UnitError, parse_rate
-from nettwin.te.graph import TEGraph, one_capacity, te_graph
+from nettwin.te.graph import TEGraph, links_graph, one_capacity, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import compute_paths
+
+if TYPE_CHECKING:
+    from nettwin.scenario.network import Network
 
 __all__ = [
     "SCENARIO_SUFFIXES",
     "GRAPH_SUFFIXES",
     "is_topology_file",
     "read_topology",
+    "read_network",
     "read_demands",
     "file_instances",
 ]
@@ -101,14 +110,37 @@ def read_topology(path: str | Path, capacity: float | None = None) -> TEGraph:
             raise TEError(format_validation_error(err, f"{path}: topology.")) from err
         links = build_links(spec, path.parent)
     except ScenarioError as err:
-        # the scenario layer names the field (a link the capacity scale takes to 0 among them); say which file
-        raise TEError(str(err) if str(path) in str(err) else f"{path}: {err}") from err
-    edges = np.column_stack([links.link_src, links.link_dst]).astype(np.int64)
-    physical: dict[tuple[int, int], int] = {}
-    link = np.array([physical.setdefault((min(u, v), max(u, v)), len(physical)) for u, v in edges.tolist()])
-    caps = one_capacity(capacity, len(edges)) if capacity is not None else links.capacity
+        raise _in_file(path, err) from err
+    caps = one_capacity(capacity, len(links.link_src)) if capacity is not None else links.capacity
     name = str(data.get("name") or path.stem)
-    return TEGraph(name, links.nodes, edges, caps, links.delay, link)
+    return links_graph(name, links.nodes, links.link_src, links.link_dst, caps, links.delay)
+
+
+def read_network(path: str | Path) -> Network:
+    """The :class:`~nettwin.scenario.network.Network` of a scenario file: its topology, flows, routing and
+    simulation settings, read exactly as a simulation reads them.
+
+    Raises
+    ------
+    TEError
+        One line per problem, naming the file and the field.
+    """
+    from nettwin.scenario.io import load_scenario
+    from nettwin.scenario.network import build_network
+
+    path = Path(path)
+    if path.suffix.lower() not in SCENARIO_SUFFIXES:
+        raise TEError(f"scenario file '{path}': the extension must be one of {', '.join(SCENARIO_SUFFIXES)}")
+    try:
+        return build_network(load_scenario(path), base_dir=path.parent)
+    except ScenarioError as err:
+        raise _in_file(path, err) from err
+
+
+def _in_file(path: Path, err: ScenarioError) -> TEError:
+    """A scenario-layer error as a TE error naming ``path``: the scenario layer names the field (a link the
+    capacity scale takes to 0 among them), not always the file."""
+    return TEError(str(err) if str(path) in str(err) else f"{path}: {err}")
 
 
 # ---------------------------------------------------------------------------------------- demands

@@ -24,7 +24,7 @@ from nettwin._validation import finite
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.sources import TopologyData, builtin_topology, topohub_topology
 
-__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "betweenness_capacity", "one_capacity"]
+__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "links_graph", "betweenness_capacity", "one_capacity"]
 
 CAPACITY_TIERS = (10e9, 25e9, 40e9, 100e9)
 """Capacities (bit/s) the betweenness rule assigns, smallest first."""
@@ -260,3 +260,33 @@ def te_graph(source: TopologyData | str, capacity: float | None = None) -> TEGra
     return TEGraph(
         topo.name, topo.nodes, edges, np.repeat(caps, 2), np.repeat(delays, 2), np.repeat(np.arange(len(fwd)), 2)
     )
+
+
+def links_graph(
+    name: str,
+    nodes: tuple[str, ...],
+    link_src: np.ndarray,
+    link_dst: np.ndarray,
+    capacity: np.ndarray,
+    delay: np.ndarray,
+) -> TEGraph:
+    """The TE graph of directed links given by their ends, in their order; a link and its reverse share one
+    physical link id, so that a failure takes both down.
+
+    Raises
+    ------
+    TEError
+        If two links join the same nodes in the same direction (TE routes over at most one link per direction).
+    """
+    ends = np.column_stack([link_src, link_dst]).astype(np.int64)
+    first: dict[tuple[int, int], int] = {}
+    for i, (u, v) in enumerate(ends.tolist()):
+        j = first.setdefault((u, v), i)
+        if j != i:
+            raise TEError(
+                f"'{name}': links {j} and {i} both go {nodes[u]}→{nodes[v]}; traffic engineering routes over at most "
+                "one link per direction between two nodes"
+            )
+    physical: dict[tuple[int, int], int] = {}
+    link = np.array([physical.setdefault((min(u, v), max(u, v)), len(physical)) for u, v in ends.tolist()])
+    return TEGraph(name, nodes, ends, capacity, delay, link)

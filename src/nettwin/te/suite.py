@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from nettwin.errors import TEError
+from nettwin.scenario.network import Network
 from nettwin.te.changes import dynamic_sequence, random_failures
 from nettwin.te.datasets import sequence_instances
 from nettwin.te.files import file_instances, is_topology_file, read_demands, read_topology
 from nettwin.te.graph import TEGraph, one_capacity, te_graph
 from nettwin.te.instance import TEInstance
+from nettwin.te.network import network_graph, network_instance
 from nettwin.te.paths import check_k
 from nettwin.te.traffic import split_by_time
 
@@ -22,7 +24,7 @@ SPLITS = ("all", "train", "test")
 
 
 def make_instances(
-    topology: str | Path | TEGraph,
+    topology: str | Path | TEGraph | Network,
     steps: int = 96,
     traffic: str | None = None,
     seed: int = 0,
@@ -43,7 +45,9 @@ def make_instances(
     Parameters
     ----------
     topology : topohub key, built-in name, a topology file (a scenario's ``topology`` section, GML or GraphML with
-        capacities; see :func:`~nettwin.te.files.read_topology`) or a :class:`TEGraph`.
+        capacities; see :func:`~nettwin.te.files.read_topology`), a :class:`TEGraph`, or a
+        :class:`~nettwin.scenario.network.Network`: its links (same indices and capacities), and its own flows as
+        the one traffic matrix unless ``demands`` or ``traffic`` say otherwise (:mod:`nettwin.te.network`).
     steps : time steps (demand matrices).
     traffic : ``"sndlib"``, ``"gravity"`` or ``"bimodal"``; None picks ``"sndlib"`` for SNDlib topologies and
         ``"gravity"`` otherwise.
@@ -70,9 +74,16 @@ def make_instances(
     if split not in SPLITS:
         raise TEError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     check_k(k)  # before any topology is read or path computed
-    own = isinstance(topology, TEGraph | Path) or is_topology_file(topology)
+    own = isinstance(topology, TEGraph | Path | Network) or is_topology_file(topology)
     if own or demands is not None:
-        if isinstance(topology, TEGraph):
+        if isinstance(topology, Network):
+            if capacity is not None:
+                raise TEError("capacity: a network keeps its own link capacities; change them in the network")
+            if demands is None and traffic is None and not dynamic and endpoints is None:
+                out = [network_instance(topology, k=k, method=method, progress=progress)]
+                return _finish(out, split, train_fraction, failures, seed)
+            graph = network_graph(topology)
+        elif isinstance(topology, TEGraph):
             graph = topology if capacity is None else topology.with_capacity(one_capacity(capacity, topology.n_edges))
         else:
             graph = read_topology(topology, capacity) if own else te_graph(str(topology), capacity)
