@@ -25,10 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nettwin.data import storage
+from nettwin.data.routes import pin_routes
 from nettwin.data.spec import SPLITS, DatasetSpec
 from nettwin.errors import DatasetError
 from nettwin.scenario.io import parse_scenario
-from nettwin.scenario.network import Network, build_links, build_network, node_ref
+from nettwin.scenario.network import Network, build_links, build_network
 from nettwin.scenario.spec import Scenario
 from nettwin.sim.kpi import FLOW_COLUMNS, FLOW_KPIS, LINK_COLUMNS
 
@@ -72,7 +73,7 @@ class Sample:
 
     def network(self) -> Network:
         """The scenario resolved by :func:`nettwin.scenario.build_network`, each flow on the path the engine routed
-        it in run 0 (:attr:`paths`).
+        it in run 0 (:attr:`paths`), a split flow on every path it was recorded on, with its share (:attr:`routes`).
 
         Pinning the recorded paths matters where the engine routes by itself: ns-3's OLSR sends wireless flows over
         several hops although every node is in radio range of the others, so the scenario's own shortest paths
@@ -84,11 +85,8 @@ class Sample:
             # paths hold node indices; a flow names nodes as the scenario format reads them (a number is a name where
             # the topology names nodes by numbers, e.g. a topohub network of AS numbers)
             nodes = build_links(scenario.topology).nodes
-            flows = [
-                f.model_copy(update={"path": [node_ref(nodes, n) for n in p]})
-                for f, p in zip(scenario.flows, paths, strict=True)
-            ]
-            scenario = scenario.model_copy(update={"flows": flows})
+            routes = self._get("routes")
+            scenario = pin_routes(scenario, nodes, paths, routes, routes and self._get("route_shares"))
         return build_network(scenario)
 
     @property
@@ -111,6 +109,19 @@ class Sample:
     def paths(self) -> tuple[tuple[int, ...], ...]:
         """Node path of each flow, source first."""
         return tuple(tuple(p) for p in self._get("paths") or ())
+
+    @property
+    def routes(self) -> tuple[tuple[tuple[int, ...], ...], ...] | None:
+        """Node paths of every path of each flow, source first (their shares: :attr:`route_shares`); None when no
+        flow of the sample splits over several paths (or the dataset predates split flows)."""
+        routes = self._get("routes")
+        return None if routes is None else tuple(tuple(tuple(p) for p in flow) for flow in routes)
+
+    @property
+    def route_shares(self) -> tuple[tuple[float, ...], ...] | None:
+        """The share of each flow's packets each of its :attr:`routes` carries; None as :attr:`routes`."""
+        shares = self._get("route_shares")
+        return None if shares is None else tuple(tuple(s) for s in shares)
 
     @property
     def link_capacity(self) -> np.ndarray:

@@ -2,7 +2,8 @@
 :mod:`nettwin.data.table`).
 
 Importing the exported file gives back the same rows: the stored scenario (each flow pinned to its recorded
-path), the per-run columns the dataset holds, the splits, ``wall_seconds`` and ``meta``.
+path, a split flow to its recorded paths and shares), the per-run columns the dataset holds, the splits,
+``wall_seconds`` and ``meta``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 import pyarrow.compute as pc
 
 from nettwin.data.dataset import Dataset
+from nettwin.data.routes import pinned_route
 from nettwin.data.table import COLUMNS, SCENARIO_FIELDS, table_kind, write_records
 from nettwin.data.writer import RUN_COLUMNS
 from nettwin.errors import DatasetError
-from nettwin.scenario.network import build_links, node_ref
+from nettwin.scenario.network import build_links
 from nettwin.scenario.spec import TopologySpec
 
 __all__ = ["EXPORTERS", "export_dataset", "table_records"]
@@ -30,14 +32,19 @@ _BATCH = 512
 def table_records(dataset: Dataset) -> Iterator[dict[str, Any]]:
     """The table-layout record of each ok sample of ``dataset``, in id order."""
     columns = _run_columns(dataset)
-    wanted = ["sample_id", "split", "scenario", "paths", "n_runs", "wall_seconds", "meta", *columns]
+    wanted = ["sample_id", "split", "scenario", "paths", "routes", "route_shares", "n_runs", "wall_seconds", "meta"]
+    wanted += columns
     table = dataset.table()
     table = table.filter(pc.equal(table["status"], "ok")).select(wanted)
     for row in (r for batch in table.to_batches(max_chunksize=_BATCH) for r in batch.to_pylist()):
         scenario = json.loads(row["scenario"])
         nodes = _node_names(json.dumps(scenario["topology"], sort_keys=True))
-        for flow, path in zip(scenario["flows"], row["paths"], strict=True):
-            flow["path"] = [node_ref(nodes, n) for n in path]
+        routes, shares = row["routes"], row["route_shares"]
+        for i, (flow, path) in enumerate(zip(scenario["flows"], row["paths"], strict=True)):
+            pinned = pinned_route(nodes, path, routes and routes[i], shares and shares[i])
+            flow.pop("path", None)
+            flow.pop("paths", None)
+            flow.update({k: v for k, v in pinned.items() if v is not None})
         record: dict[str, Any] = {"split": row["split"], **{k: scenario[k] for k in SCENARIO_FIELDS if k in scenario}}
         record.update({c: row[c] for c in columns})
         record["wall_seconds"] = row["wall_seconds"]

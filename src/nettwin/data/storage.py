@@ -61,7 +61,9 @@ __all__ = [
 ]
 
 FORMAT = "nettwin-dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: a sample records every path of a split flow (``routes``, ``route_shares``). Version 1 datasets are read as
+they are: their shards lack those columns, read as null (no flow splits)."""
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
 LOCK = ".lock"
@@ -90,6 +92,8 @@ SCHEMA = pa.schema(
         pa.field("flow_src", pa.list_(pa.int32())),
         pa.field("flow_dst", pa.list_(pa.int32())),
         pa.field("paths", pa.list_(pa.list_(pa.int32()))),
+        pa.field("routes", pa.list_(pa.list_(pa.list_(pa.int32())))),
+        pa.field("route_shares", pa.list_(pa.list_(pa.float64()))),
         pa.field("link_src", pa.list_(pa.int32())),
         pa.field("link_dst", pa.list_(pa.int32())),
         pa.field("link_capacity", pa.list_(pa.float64())),
@@ -102,10 +106,11 @@ SCHEMA = pa.schema(
     ]
 )
 """One row per sample. ``status`` is ``ok`` or ``failed`` (then ``error`` says why and the KPI columns are null).
-``scenario`` is the sample's full scenario as JSON (SI units); ``paths`` the node path of each flow;
-``max_load`` the largest offered load / capacity over links. Every per-flow column of
-:data:`nettwin.sim.kpi.FLOW_COLUMNS` is a list of runs, each a list over flows; per-link columns are prefixed
-``link_``. ``meta`` holds each run's engine metadata as JSON."""
+``scenario`` is the sample's full scenario as JSON (SI units); ``paths`` the node path of each flow (a split flow's:
+the path with the largest share); ``routes`` and ``route_shares`` every path of every flow and its share of the
+flow's packets, null when no flow of the sample splits (:mod:`nettwin.data.routes`); ``max_load`` the largest
+offered load / capacity over links. Every per-flow column of :data:`nettwin.sim.kpi.FLOW_COLUMNS` is a list of runs,
+each a list over flows; per-link columns are prefixed ``link_``. ``meta`` holds each run's engine metadata as JSON."""
 
 
 def now() -> str:
@@ -185,14 +190,26 @@ def read_table(
     return table.sort_by("sample_id")
 
 
+LATER_COLUMNS = ("routes", "route_shares")
+"""Columns added to :data:`SCHEMA` after format version 1: a shard written before lacks them, and reads them as null."""
+
+
 def _read_shard(path: Path, columns: list[str] | None) -> pa.Table:
     try:
-        return pq.read_table(path, columns=columns)
+        present = set(pq.read_schema(path).names)
+        wanted = columns or SCHEMA.names
+        absent = [c for c in LATER_COLUMNS if c in wanted and c not in present]
+        table = pq.read_table(path, columns=None if columns is None else [c for c in columns if c not in absent])
     except (pa.ArrowException, OSError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DatasetError(
             f"{path}: cannot read this shard ({first}); delete it and run generate again to redo its samples"
         ) from err
+    for c in absent:
+        field = SCHEMA.field(c)
+        at = SCHEMA.get_field_index(c) if columns is None else columns.index(c)
+        table = table.add_column(min(at, table.num_columns), field, pa.nulls(table.num_rows, field.type))
+    return table
 
 
 def _check_shards(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nettwin._lifeline import alarm
+from nettwin.data.routes import route_columns
 from nettwin.data.sampling import draw_scenario, sample_seed, scenario_json
 from nettwin.data.spec import DatasetSpec
 from nettwin.errors import NettwinError
@@ -140,6 +141,7 @@ def _sample_row(spec: DatasetSpec, task: Task) -> dict[str, Any]:
         "flow_dst": [f.dst for f in network.flows],
         # The reference run's paths: what the engine actually routed (OLSR may differ from the static routes).
         "paths": [list(p) for p in results[0].paths],
+        **route_columns(network),
         "link_src": network.link_src.tolist(),
         "link_dst": network.link_dst.tolist(),
         "link_capacity": network.capacity.astype(float).tolist(),

@@ -45,12 +45,13 @@ import numpy as np
 
 from nettwin._json import write_json
 from nettwin.data import storage
+from nettwin.data.routes import pin_routes, route_columns
 from nettwin.data.sampling import scenario_json
 from nettwin.data.spec import SPLITS, Splits
 from nettwin.errors import DatasetError, NettwinError
 from nettwin.scenario.io import parse_scenario
 from nettwin.scenario.limits import MAX_SEED
-from nettwin.scenario.network import build_network, node_ref
+from nettwin.scenario.network import build_network
 from nettwin.scenario.spec import Scenario
 from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
 
@@ -196,14 +197,10 @@ class DatasetWriter:
             network = build_network(scenario)
         except NettwinError as err:
             raise DatasetError(_prefixed(where, err)) from err
-        nodes = network.nodes
         paths = [[int(network.link_src[f.path[0]]), *(int(network.link_dst[k]) for k in f.path)] for f in network.flows]
-        # The stored scenario names each flow's route, so the dataset says which paths its KPIs were measured on.
-        pinned = [
-            f.model_copy(update={"path": [node_ref(nodes, n) for n in p]})
-            for f, p in zip(scenario.flows, paths, strict=True)
-        ]
-        scenario = scenario.model_copy(update={"flows": pinned})
+        routes = route_columns(network)
+        # The stored scenario names each flow's route(s), so the dataset says which paths its KPIs were measured on.
+        scenario = pin_routes(scenario, network.nodes, paths, routes["routes"], routes["route_shares"])
         runs = self._runs(kpis, network.n_flows, network.n_links, where)
         n_runs = len(next(iter(runs.values())))
         if meta is not None and (
@@ -227,6 +224,7 @@ class DatasetWriter:
             "flow_src": [f.src for f in network.flows],
             "flow_dst": [f.dst for f in network.flows],
             "paths": paths,
+            **routes,
             "link_src": network.link_src.tolist(),
             "link_dst": network.link_dst.tolist(),
             "link_capacity": network.capacity.astype(float).tolist(),
