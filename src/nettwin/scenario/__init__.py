@@ -1,5 +1,23 @@
 """Scenarios: topology sources, links, flows, traffic models, routing, units, validation and file I/O."""
 
+from nettwin.scenario.edits import (
+    AddFlow,
+    AddLink,
+    ChangeDestination,
+    ChangeLink,
+    ChangePaths,
+    ChangeRate,
+    Edit,
+    Edits,
+    FailLink,
+    FailNode,
+    RemoveFlow,
+    RestoreLink,
+    RestoreNode,
+    apply_edits,
+    stranded_flows,
+    to_scenario,
+)
 from nettwin.scenario.io import dump_scenario, load_scenario, parse_scenario
 from nettwin.scenario.network import Flow, Links, Network, build_links, build_network
 from nettwin.scenario.spec import (
@@ -17,6 +35,16 @@ from nettwin.scenario.spec import (
 from nettwin.scenario.traffic import PacketSize, Traffic
 
 __all__ = [
+    "AddFlow",
+    "AddLink",
+    "ChangeDestination",
+    "ChangeLink",
+    "ChangePaths",
+    "ChangeRate",
+    "Edit",
+    "Edits",
+    "FailLink",
+    "FailNode",
     "Flow",
     "FlowSpec",
     "GridSpec",
@@ -26,15 +54,21 @@ __all__ = [
     "Network",
     "NodeSpec",
     "PacketSize",
+    "RemoveFlow",
+    "RestoreLink",
+    "RestoreNode",
     "RoutingSpec",
     "Scenario",
     "SimulationSpec",
     "TopologySpec",
     "Traffic",
     "WirelessSpec",
+    "apply_edits",
     "build_links",
     "build_network",
     "dump_scenario",
     "load_scenario",
     "parse_scenario",
+    "stranded_flows",
+    "to_scenario",
 ]

@@ -21,6 +21,7 @@ from nettwin.scenario.spec import (
     LinkSpec,
     NodeRef,
     NodeSpec,
+    RoutingSpec,
     Scenario,
     SchedulerSpec,
     SimulationSpec,
@@ -38,6 +39,7 @@ __all__ = [
     "Flow",
     "Links",
     "Network",
+    "EditState",
     "build_links",
     "build_network",
     "node_index",
@@ -120,6 +122,10 @@ class Network:
     ``tos``. ``queue_buffer`` counts packets waiting (not the one being sent); ``queue_weight`` is 0 where the
     policy uses no weights. ``buffer[i]`` is the link's total: its one queue (FIFO) or the sum over its queues.
     Left out, the scheduling arrays make every link one FIFO queue of ``buffer``.
+
+    ``routing`` is how flows are routed (the scenario's); edits (:mod:`nettwin.scenario.edits`) reroute by it and
+    keep in ``edit_state`` what they need beyond what engines see. Through edits a link keeps its identity
+    :attr:`link_id` and a flow its :attr:`flow_id`, while indices shift as links fail and flows come and go.
     """
 
     name: str
@@ -139,6 +145,8 @@ class Network:
     queue_ptr: np.ndarray = None  # type: ignore[assignment]
     queue_buffer: np.ndarray = None  # type: ignore[assignment]
     queue_weight: np.ndarray = None  # type: ignore[assignment]
+    routing: RoutingSpec = dataclasses.field(default_factory=RoutingSpec)
+    edit_state: EditState | None = None
 
     def __post_init__(self) -> None:
         if self.policy is None:
@@ -233,12 +241,53 @@ class Network:
         )
         return dataclasses.replace(self, flows=flows, scenario=None)
 
+    @cached_property
+    def link_id(self) -> np.ndarray:
+        """(L,) each link's identity: its index in the network as built, kept through edits (a failed link's id
+        leaves with it and returns when it is restored; an added link gets the next unused id). Ascending."""
+        state = self.edit_state
+        if state is not None and state.link_src is self.link_src:
+            return state.link_id
+        return np.arange(self.n_links, dtype=np.int64)
+
+    @cached_property
+    def flow_id(self) -> np.ndarray:
+        """(F,) each flow's identity: its index in the network as built, kept through edits (removed flows' ids
+        are not reused; an added flow gets the next unused id). Ascending."""
+        state = self.edit_state
+        if state is not None and state.flows is self.flows:
+            return state.flow_id
+        return np.arange(self.n_flows, dtype=np.int64)
+
     def link_index(self, src: int, dst: int) -> int:
         """Index of the first link ``src→dst``."""
         hits = np.nonzero((self.link_src == src) & (self.link_dst == dst))[0]
         if len(hits) == 0:
             raise ScenarioError(f"no link {self.nodes[src]}→{self.nodes[dst]}")
         return int(hits[0])
+
+
+@dataclass(frozen=True, eq=False)
+class EditState:
+    """What a network changed by edits (:mod:`nettwin.scenario.edits`) remembers beyond what engines see.
+
+    ``links`` holds every link the network has had, failed ones included, row ``k`` being the link of id ``k``;
+    ``link_id`` names the live ones (the network's links, in this order). ``pinned[f]`` is flow ``f``'s own paths
+    (tuples of link ids) and shares, or None where routing chooses its paths. ``stranded`` holds the flows that lost
+    their destination, as ``(flow id, flow, pinned)``, to return when it is reachable again. A state describes the
+    ``link_src`` and ``flows`` of the network it came with; a network changed otherwise starts a new history.
+    """
+
+    links: Links
+    link_id: np.ndarray
+    links_down: frozenset[int]
+    nodes_down: frozenset[int]
+    flow_id: np.ndarray
+    pinned: tuple[tuple[tuple[tuple[int, ...], ...], tuple[float, ...]] | None, ...]
+    stranded: tuple[tuple[int, Flow, tuple[tuple[tuple[int, ...], ...], tuple[float, ...]] | None], ...]
+    next_flow_id: int
+    link_src: np.ndarray
+    flows: tuple[Flow, ...]
 
 
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)")
@@ -576,6 +625,7 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
         queue_ptr=links.queue_ptr,
         queue_buffer=links.queue_buffer,
         queue_weight=links.queue_weight,
+        routing=routing,
     )
 
 
