@@ -9,6 +9,10 @@ every per-hop quantity lives in one (E,) "step-major" layout shared by all model
   within the path (0 = first link).
 - ``order`` (P,): original path index of each sorted position; ``inv_order`` its inverse.
 
+A flow split over several paths is one path per path (:func:`~nettwin.twin.graph.graph_from_network`); models
+predict per path, and ``path_flow`` and ``path_share`` take the predictions to the flows, whose targets ``y`` are
+(:mod:`nettwin.twin.flows`).
+
 Graph convolutions read precomputed symmetric-normalised coefficients of the weighted topology with self-loops
 (``gcn_coef`` per link, ``self_coef`` per node): :math:`\\hat A = A + I`, :math:`\\hat D_{vv} = \\sum_u \\hat A_{uv}`,
 coefficient of link :math:`u \\to v` is :math:`w_{uv} / \\sqrt{\\hat D_{uu} \\hat D_{vv}}`.
@@ -32,15 +36,18 @@ _WEIGHT = LINK_FEATURES.index("weight")
 
 @dataclass(frozen=True, eq=False)
 class GraphBatch:
-    """Tensors of a batch of ``n_graphs`` networks (N nodes, L links, P paths, E hops in total).
+    """Tensors of a batch of ``n_graphs`` networks (N nodes, L links, P paths, F flows, E hops in total; P = F
+    without split flows).
 
     Built by :meth:`collate`. Normalised features: ``node_x`` (N, Fn), ``link_x`` (L, Fl), ``path_x`` (P, Fp); raw
     ones ``link_raw``, ``path_raw`` (SI units, see :mod:`nettwin.twin.graph`). Indices are global (offset per graph).
-    ``y`` maps each KPI to its (P,) normalised target (NaN where unknown) when targets were given.
-    ``packets`` (P,): the packets :math:`n` each flow sends over the measured window (the binomial drops head's
-    trial count) — the targets' observed ``tx_packets`` where they carry it, else the expected count of the graph.
-    ``tx_time``, ``propagation`` (P,): each flow's transmission times and propagation along its path (s), what
-    relative KPIs are relative to.
+    ``y`` maps each KPI to its (F,) normalised target (NaN where unknown) when targets were given.
+    ``flow_packets`` (F,): the packets :math:`n` each flow sends over the measured window (the binomial drops head's
+    trial count) — the targets' observed ``tx_packets`` where they carry it, else the expected count of the graph;
+    ``packets`` (P,) each path's share of them. ``tx_time``, ``propagation`` (P,): each path's transmission times and
+    propagation (s), what relative KPIs are relative to; ``flow_tx_time``, ``flow_propagation`` (F,) the flows'
+    (:meth:`~nettwin.twin.graph.Graph.flow_parts`). ``path_flow`` (P,) the flow of each path (global index),
+    ``path_share`` (P,) its share of the flow's packets.
     """
 
     n_graphs: int
@@ -70,6 +77,12 @@ class GraphBatch:
     packets: torch.Tensor
     tx_time: torch.Tensor
     propagation: torch.Tensor
+    flow_counts: tuple[int, ...]
+    path_flow: torch.Tensor
+    path_share: torch.Tensor
+    flow_packets: torch.Tensor
+    flow_tx_time: torch.Tensor
+    flow_propagation: torch.Tensor
     y: dict[str, torch.Tensor] | None = None
 
     @property
@@ -83,6 +96,15 @@ class GraphBatch:
     @property
     def n_paths(self) -> int:
         return int(self.path_x.shape[0])
+
+    @property
+    def n_flows(self) -> int:
+        return int(self.flow_packets.shape[0])
+
+    @property
+    def splits(self) -> bool:
+        """Whether some flow splits over several paths (then P > F)."""
+        return self.n_flows != self.n_paths
 
     @property
     def n_hops(self) -> int:
@@ -111,6 +133,10 @@ class GraphBatch:
     def split_paths(self, values: torch.Tensor) -> list[torch.Tensor]:
         """Split a (P, ...) per-path tensor into one tensor per graph."""
         return list(torch.split(values, list(self.path_counts)))
+
+    def split_flows(self, values: torch.Tensor) -> list[torch.Tensor]:
+        """Split a (F, ...) per-flow tensor into one tensor per graph."""
+        return list(torch.split(values, list(self.flow_counts)))
 
     @classmethod
     def collate(
@@ -173,16 +199,24 @@ class GraphBatch:
         deg = 1.0 + np.bincount(link_dst, weights=w, minlength=n)
         gcn_coef = w / np.sqrt(deg[link_src] * deg[link_dst]) if len(w) else np.zeros(0)
 
-        packets = cat([np.asarray(g.path_packets, dtype=float) for g in graphs], 0) if graphs else np.zeros(0)
+        n_flows = np.array([g.n_flows for g in graphs], dtype=np.int64)
+        flow_off = np.concatenate([[0], np.cumsum(n_flows)[:-1]]) if len(graphs) else np.zeros(0, np.int64)
+        path_flow = cat([g.route_flow + o for g, o in zip(graphs, flow_off, strict=True)])
+        path_share = cat([g.route_share for g in graphs], 0) if graphs else np.zeros(0)
+        expected = cat([np.asarray(g.path_packets, dtype=float) for g in graphs], 0) if graphs else np.zeros(0)
+        packets = np.bincount(path_flow, weights=expected, minlength=int(n_flows.sum()))
         parts = delay_parts(path_raw)
+        flow_parts = [g.flow_parts() for g in graphs]
+        flow_tx = cat([p[0] for p in flow_parts], 0) if graphs else np.zeros(0)
+        flow_propagation = cat([p[1] for p in flow_parts], 0) if graphs else np.zeros(0)
         y = None
         if targets is not None:
             y = {}
             for k in kpis:
                 vals = cat([np.asarray(t[k], dtype=float) for t in targets], 0) if len(targets) else np.zeros(0)
-                y[k] = torch.as_tensor(norm.kpi(k, vals, parts), dtype=dtype)
+                y[k] = torch.as_tensor(norm.kpi(k, vals, (flow_tx, flow_propagation)), dtype=dtype)
             observed = [
-                np.asarray(t["tx_packets"], dtype=float) if "tx_packets" in t else np.full(g.n_paths, np.nan)
+                np.asarray(t["tx_packets"], dtype=float) if "tx_packets" in t else np.full(g.n_flows, np.nan)
                 for g, t in zip(graphs, targets, strict=True)
             ]
             tx = cat(observed, 0) if observed else np.zeros(0)
@@ -219,8 +253,14 @@ class GraphBatch:
             step_pos=i(step_pos),
             gcn_coef=f(gcn_coef),
             self_coef=f(1.0 / deg),
-            packets=f(packets),
+            packets=f(path_share * packets[path_flow]),
             tx_time=f(parts[0]),
             propagation=f(parts[1]),
+            flow_counts=tuple(int(c) for c in n_flows),
+            path_flow=i(path_flow),
+            path_share=f(path_share),
+            flow_packets=f(packets),
+            flow_tx_time=f(flow_tx),
+            flow_propagation=f(flow_propagation),
             y=y,
         )

@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,8 @@ from nettwin.scenario.network import Network
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import TwinModel
 from nettwin.twin.checkpoint import read_checkpoint, write_checkpoint
+from nettwin.twin.flows import flow_predictions, path_predictions
 from nettwin.twin.graph import Graph, graph_from_network
-from nettwin.twin.likelihood import decode
 from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
 from nettwin.twin.normalise import RELATIVE_KPIS, Normalisation, kpi_iqr
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges, describe
@@ -57,6 +58,9 @@ __all__ = [
 ]
 
 NONNEGATIVE = set(KPIS)
+
+_DECODED = ("packets", "tx_time", "propagation", "path_share", "flow_packets", "flow_tx_time", "flow_propagation")
+"""The batch's tensors predictions are decoded and aggregated with."""
 
 
 @contextmanager
@@ -160,7 +164,7 @@ class BaseTwin:
     ) -> BaseTwin:
         raise NotImplementedError
 
-    def predict(self, networks: Any) -> Any:
+    def predict(self, networks: Any, *, per_path: bool = False) -> Any:
         raise NotImplementedError
 
     @property
@@ -513,15 +517,19 @@ class Twin(BaseTwin):
         return dict.fromkeys(self.kpis_, model)
 
     @torch.inference_mode()
-    def predict_graphs(self, graphs: Sequence[Graph], batch_size: int = 256) -> list[dict[str, np.ndarray]]:
-        """Predictions for pre-encoded graphs, ``batch_size`` networks per forward pass."""
+    def predict_graphs(
+        self, graphs: Sequence[Graph], batch_size: int = 256, *, per_path: bool = False
+    ) -> list[dict[str, np.ndarray]]:
+        """Predictions for pre-encoded graphs, ``batch_size`` networks per forward pass (``per_path``: see
+        :meth:`predict`)."""
         self._check_fitted()
         with torch_threads(self.threads):
-            return self._predict_graphs(graphs, batch_size)
+            return self._predict_graphs(graphs, batch_size, per_path)
 
-    def _predict_graphs(self, graphs: Sequence[Graph], batch_size: int) -> list[dict[str, np.ndarray]]:
+    def _predict_graphs(self, graphs: Sequence[Graph], batch_size: int, per_path: bool) -> list[dict[str, np.ndarray]]:
         device = next(iter(self.models_.values())).parameters().__next__().device
         per_kpi = self._kpi_model()
+        heads = {k: per_kpi[k].head(k) for k in self.kpis_}
         out: list[dict[str, np.ndarray]] = []
         norm = self.normalisation_
         for i in range(0, len(graphs), batch_size):
@@ -530,26 +538,39 @@ class Twin(BaseTwin):
             for model in {id(m): m for m in per_kpi.values()}.values():
                 model.eval()
                 results.update(model(batch))
-            parts: dict[str, list[np.ndarray]] = {}
-            cuts = np.cumsum(batch.path_counts)[:-1]
-            packets = batch.packets.double().cpu()
-            tx, propagation = batch.tx_time.double().cpu(), batch.propagation.double().cpu()
+            # Decoding and aggregating in double precision on the CPU.
+            host = replace(
+                batch,
+                **{n: getattr(batch, n).double().cpu() for n in _DECODED},
+                path_flow=batch.path_flow.cpu(),
+            )
+            outputs = {k: v.double().cpu() for k, v in results.items()}
+            means, stds = path_predictions(heads, outputs, host, norm, self.kpis_)
+            means = {k: v.clamp_min(0.0) if k in NONNEGATIVE else v for k, v in means.items()}
+            if per_path:
+                first = np.cumsum((0, *host.flow_counts[:-1]))  # each graph's first flow in the batch
+                local = host.path_flow - torch.as_tensor(np.repeat(first, host.path_counts))
+                table = {"flow": local, "share": host.path_share}
+                split = host.split_paths
+            else:
+                means, stds = flow_predictions(means, stds, host)
+                table = {}
+                split = host.split_flows
             for k in self.kpis_:
-                mean, std = decode(
-                    per_kpi[k].head(k), results[k].double().cpu(), packets, norm.kpi_center[k], norm.kpi_scale[k]
-                )
-                mean, std = norm.absolute(k, mean, std, tx, propagation)
-                value = mean.numpy()
-                if k in NONNEGATIVE:
-                    value = np.maximum(value, 0.0)
-                parts[k] = np.split(value, cuts)
-                if std is not None:
-                    parts[f"{k}_std"] = np.split(std.numpy(), cuts)
-            out += [{k: v[j] for k, v in parts.items()} for j in range(batch.n_graphs)]
+                table[k] = means[k]
+                if k in stds:
+                    table[f"{k}_std"] = stds[k]
+            parts = {k: split(v) for k, v in table.items()}
+            out += [{k: v[j].numpy() for k, v in parts.items()} for j in range(batch.n_graphs)]
         return out
 
-    def predict(self, networks: Any, batch_size: int = 256) -> Any:
+    def predict(self, networks: Any, batch_size: int = 256, *, per_path: bool = False) -> Any:
         """Per-flow KPIs (SI units) of one network (→ dict) or of a sequence of networks (→ list of dicts).
+
+        A flow split over several paths is predicted path by path, each path carrying its share of the traffic, and
+        its KPIs aggregate its paths' by share (:mod:`nettwin.twin.flows`). With ``per_path``, each network's dict
+        holds the paths' own predictions instead, (R,) arrays over every path of every flow, flow by flow, with
+        ``flow`` (the flow of each) and ``share`` (its share of the flow's packets).
 
         Raises
         ------
@@ -561,7 +582,7 @@ class Twin(BaseTwin):
         items = [networks] if single else list(networks)
         graphs = [as_graph(x) for x in items]
         self._warn_outside(graphs)
-        preds = self.predict_graphs(graphs, batch_size=batch_size)
+        preds = self.predict_graphs(graphs, batch_size=batch_size, per_path=per_path)
         return preds[0] if single else preds
 
     def _warn_outside(self, graphs: Sequence[Graph]) -> None:

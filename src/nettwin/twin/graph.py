@@ -38,6 +38,11 @@ node: ``out_load``, ``in_load`` (mean ``load`` of the node's outgoing and incomi
 
 Besides the features, each path carries ``path_packets``: the packets the flow is expected to send during the
 measured window (:func:`expected_packets`), the :math:`n` of the binomial drops head.
+
+A flow split over several paths is one path entry per path, each a flow of its own carrying the path's share of the
+traffic (:meth:`~nettwin.scenario.network.Network.subflows`: the features above are those of that share);
+``path_flow`` and ``path_share`` map the entries back to their flows, whose KPIs aggregate their paths' by share
+(:func:`nettwin.sim.kpi.aggregate_routes`).
 """
 
 from __future__ import annotations
@@ -89,13 +94,15 @@ SCALE_FREE = {
 
 @dataclass(frozen=True, eq=False)
 class Graph:
-    """Raw arrays of one network. Shapes: N nodes, L links, P paths (flows), E path-link entries.
+    """Raw arrays of one network. Shapes: N nodes, L links, P paths, F flows (P = F without split flows), E path-link
+    entries.
 
     ``node_x`` (N, len(NODE_FEATURES)), ``link_x`` (L, len(LINK_FEATURES)), ``path_x`` (P, len(PATH_FEATURES)),
     ``link_src``/``link_dst`` (L,) node indices, ``path_ptr`` (P+1,) and ``path_links`` (E,): path ``p`` uses links
     ``path_links[path_ptr[p]:path_ptr[p+1]]`` in packet order; ``flow_src``/``flow_dst`` (P,) node indices;
-    ``path_packets`` (P,) expected packets sent per flow over the measured window; ``medium`` the network's
-    (``wired`` or ``wireless``), which no feature holds but a twin's training ranges record.
+    ``path_packets`` (P,) expected packets sent per path over the measured window; ``medium`` the network's
+    (``wired`` or ``wireless``), which no feature holds but a twin's training ranges record. ``path_flow`` (P,) the
+    flow of each path (increasing) and ``path_share`` (P,) its share of the flow's packets; None: one path per flow.
     """
 
     node_x: np.ndarray
@@ -110,6 +117,36 @@ class Graph:
     path_packets: np.ndarray
     name: str = ""
     medium: str = "wired"
+    path_flow: np.ndarray | None = None
+    path_share: np.ndarray | None = None
+
+    @property
+    def splits(self) -> bool:
+        """Whether some flow splits over several paths."""
+        return self.path_flow is not None and len(self.path_flow) > 0 and int(self.path_flow[-1]) + 1 < self.n_paths
+
+    @property
+    def n_flows(self) -> int:
+        return int(self.path_flow[-1]) + 1 if self.splits else self.n_paths
+
+    @property
+    def route_flow(self) -> np.ndarray:
+        """(P,) the flow of each path (0..P-1 without split flows)."""
+        return np.asarray(self.path_flow, np.int64) if self.splits else np.arange(self.n_paths)
+
+    @property
+    def route_share(self) -> np.ndarray:
+        """(P,) each path's share of its flow's packets (all 1 without split flows)."""
+        return np.asarray(self.path_share, float) if self.splits else np.ones(self.n_paths)
+
+    def flow_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(F,) :func:`delay_parts` per flow: a split flow's are its paths', weighed by their shares (the reference
+        its relative KPIs are taken against)."""
+        tx, propagation = delay_parts(self.path_x)
+        if not self.splits:
+            return tx, propagation
+        flow, share, n = self.route_flow, self.route_share, self.n_flows
+        return np.bincount(flow, share * tx, minlength=n), np.bincount(flow, share * propagation, minlength=n)
 
     @property
     def n_nodes(self) -> int:
@@ -158,6 +195,8 @@ def expected_packets(network: Network) -> np.ndarray:
 def graph_from_network(network: Network) -> Graph:
     """The raw arrays of a resolved network (see the module docstring for the feature columns).
 
+    A flow split over several paths gives one path entry per path (see the module docstring).
+
     Raises
     ------
     TwinError
@@ -171,10 +210,12 @@ def graph_from_network(network: Network) -> Graph:
     >>> graph_from_network(net)
     Graph('scenario', nodes=2, links=2, paths=1)
     """
+    whole, network = network, network.subflows()
     ptr = np.asarray(network.path_ptr, dtype=np.int64)
     if network.n_flows and np.any(np.diff(ptr) < 1):
         bad = int(np.nonzero(np.diff(ptr) < 1)[0][0])
-        raise TwinError(f"flow {bad} of network '{network.name}' has an empty path; a twin needs at least one link")
+        flow = int(whole.route_flow[bad])
+        raise TwinError(f"flow {flow} of network '{network.name}' has an empty path; a twin needs at least one link")
     path_x = np.zeros((network.n_flows, len(PATH_FEATURES)))
     for i, f in enumerate(network.flows):
         t = f.traffic
@@ -210,6 +251,8 @@ def graph_from_network(network: Network) -> Graph:
         path_packets=expected_packets(network),
         name=network.name,
         medium=network.medium,
+        path_flow=whole.route_flow,
+        path_share=whole.route_share,
     )
 
 

@@ -20,7 +20,7 @@ import torch
 
 from nettwin._validation import NumberMap, finite, short_repr, validate_params
 from nettwin.errors import TwinError
-from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, delay_parts
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph
 
 __all__ = ["Normalisation", "kpi_iqr", "RELATIVE_KPIS", "SPREAD_KPIS"]
 
@@ -100,7 +100,8 @@ class Normalisation:
         if bad:
             raise TwinError(f"KPI '{bad[0]}' cannot be learnt relative; those that can: {', '.join(RELATIVE_KPIS)}")
         center, scale, largest = {}, {}, {}
-        parts = delay_parts(np.concatenate([g.path_x for g in graphs]))
+        flow_parts = [g.flow_parts() for g in graphs]
+        parts = (np.concatenate([p[0] for p in flow_parts]), np.concatenate([p[1] for p in flow_parts]))
         for k in kpis:
             try:
                 y = np.concatenate([np.asarray(t[k], dtype=float) for t in targets])
@@ -129,9 +130,11 @@ class Normalisation:
         mean, std = getattr(self, kind)
         return (x - np.asarray(mean)) / np.asarray(std)
 
-    def kpi(self, name: str, y: np.ndarray, parts: Parts | None = None) -> np.ndarray:
-        """KPI values in normalised units; relative KPIs need the flows' delay ``parts``."""
-        y = np.asarray(y, dtype=float)
+    def kpi(self, name: str, y: np.ndarray | torch.Tensor, parts: Parts | None = None) -> np.ndarray | torch.Tensor:
+        """KPI values in normalised units; relative KPIs need the flows' delay ``parts``. Tensors stay tensors (and
+        differentiable)."""
+        if not isinstance(y, torch.Tensor):
+            y = np.asarray(y, dtype=float)
         if name in self.relative:
             y = _log_ratio(name, y, parts)
         return (y - self.kpi_center[name]) / self.kpi_scale[name]
@@ -218,4 +221,6 @@ def _log_ratio(name: str, y: np.ndarray, parts: Parts | None) -> np.ndarray:
         raise TwinError("a KPI learnt relative needs the flows' transmission times and propagation")
     tx, propagation = parts
     queueing = y if name in SPREAD_KPIS else y - propagation
+    if isinstance(y, torch.Tensor):
+        return torch.log(torch.maximum(queueing, _FLOOR * tx) / tx)
     return np.log(np.maximum(queueing, _FLOOR * tx) / tx)

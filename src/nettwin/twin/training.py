@@ -5,7 +5,9 @@
 - **TL** (transfer): pre-train an MTL model on ``source_kpis``, freeze its embedding, train new heads on the KPIs.
 
 Losses are computed on normalised KPIs (``(y − median) / IQR``), so the validation error in those units is the
-NMAE. Flows whose target is not finite (e.g. the delay of a flow that received nothing) do not count.
+NMAE. Flows whose target is not finite (e.g. the delay of a flow that received nothing) do not count. Targets are
+per flow: a flow split over several paths is predicted path by path and compared aggregated
+(:func:`nettwin.twin.flows.flow_outputs`).
 Early stopping follows each KPI on its own (:class:`KpiStopping`): a KPI that starts near its best (drops
 corrected from queueing theory's estimate) does not end training before the others have been learnt.
 Probabilistic heads are trained by likelihood instead (:mod:`nettwin.twin.likelihood`).
@@ -26,6 +28,7 @@ from torch import Tensor
 
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import TwinModel
+from nettwin.twin.flows import flow_outputs
 from nettwin.twin.graph import Graph
 from nettwin.twin.likelihood import binomial_nll, decode, normal_nll
 from nettwin.twin.normalise import Normalisation
@@ -72,26 +75,29 @@ def batch_loss(
     heads: Mapping[str, str],
     norm: Normalisation,
 ) -> Tensor:
-    """Mean over KPIs of the masked per-flow loss.
+    """Mean over KPIs of the masked per-flow loss (``out``: the model's per-path outputs, aggregated to the flows
+    where flows split).
 
     ``heads`` maps each KPI to its head kind (:meth:`TwinModel.head`): ``point`` heads use the regression loss
     ``kind`` (``mae`` (L1), ``mse``, ``huber``) on normalised values, ``normal`` heads the Normal NLL on normalised
     values, ``binomial`` heads the binomial NLL per packet of the raw counts (``norm`` turns the targets back into
-    packets) out of ``batch.packets``. Flows with a non-finite target, or no packets for a binomial head, do not count.
+    packets) out of ``batch.flow_packets``. Flows with a non-finite target, or no packets for a binomial head, do not
+    count.
     """
     assert batch.y is not None
+    out = flow_outputs(heads, out, batch, norm, kpis)
     total = out[kpis[0]].new_zeros(())
     for k in kpis:
         pred, y = out[k], batch.y[k]
         ok = torch.isfinite(y)
         head = heads[k]
         if head == "binomial":
-            ok &= batch.packets > 0
+            ok &= batch.flow_packets > 0
         if not bool(ok.any()):
             continue
         y = y[ok]
         if head == "binomial":
-            n = batch.packets[ok]
+            n = batch.flow_packets[ok]
             count = y * norm.kpi_scale[k] + norm.kpi_center[k]
             total = total + (binomial_nll(pred[ok], count, n) / n).mean()
         elif head == "normal":
@@ -108,9 +114,10 @@ def batch_loss(
 def normalised_mean(
     model: TwinModel, out: dict[str, Tensor], batch: GraphBatch, kpi: str, norm: Normalisation
 ) -> Tensor:
-    """(P,) the prediction of ``kpi`` in normalised units, whatever its head (binomial: :math:`n p`)."""
+    """(F,) the prediction of ``kpi`` for each flow in normalised units, whatever its head (binomial: :math:`n p`);
+    ``out`` holds the model's outputs for the batch's flows (:func:`~nettwin.twin.flows.flow_outputs`)."""
     center, scale = norm.kpi_center[kpi], norm.kpi_scale[kpi]
-    mean, _ = decode(model.head(kpi), out[kpi], batch.packets, center, scale)
+    mean, _ = decode(model.head(kpi), out[kpi], batch.flow_packets, center, scale)
     return (mean - center) / scale
 
 
@@ -130,8 +137,9 @@ def validation_nmae(
     model.eval()
     err = dict.fromkeys(kpis, 0.0)
     count = dict.fromkeys(kpis, 0)
+    heads = {k: model.head(k) for k in kpis}
     for b in batches:
-        out = model(b)
+        out = flow_outputs(heads, model(b), b, norm, kpis)
         for k in kpis:
             pred = normalised_mean(model, out, b, k, norm)
             y = b.y[k]

@@ -90,16 +90,27 @@ class QueueingTwin(BaseTwin):
 
         return QueueingModel()
 
-    def predict_network(self, network: Network) -> dict[str, np.ndarray]:
-        result = self._model().simulate(network)
-        return {k: np.asarray(result.flows[k], dtype=float) for k in self.kpis_}
+    def predict_network(self, network: Network, *, per_path: bool = False) -> dict[str, np.ndarray]:
+        """The model's KPIs of one network's flows (``per_path``: of its paths, see :meth:`predict`)."""
+        if per_path:
+            result = self._model().simulate(network.subflows())
+            table = {"flow": network.route_flow, "share": network.route_share}
+        else:
+            result = self._model().simulate(network)
+            table = {}
+        return table | {k: np.asarray(result.flows[k], dtype=float) for k in self.kpis_}
 
-    def predict(self, networks: Any) -> Any:
-        """Per-flow KPIs (SI units) of one network (→ dict) or a sequence of networks (→ list of dicts)."""
+    def predict(self, networks: Any, *, per_path: bool = False) -> Any:
+        """Per-flow KPIs (SI units) of one network (→ dict) or a sequence of networks (→ list of dicts).
+
+        A flow split over several paths aggregates its paths' KPIs by share (:mod:`nettwin.analytic.model`). With
+        ``per_path``, each dict holds the paths' own KPIs instead, (R,) arrays over every path of every flow, flow by
+        flow, with ``flow`` (the flow of each) and ``share`` (its share of the flow's packets).
+        """
         self._check_fitted()
         single = not isinstance(networks, list | tuple)
         nets = [as_network(x) for x in ([networks] if single else networks)]
-        preds = [self.predict_network(n) for n in nets]
+        preds = [self.predict_network(n, per_path=per_path) for n in nets]
         return preds[0] if single else preds
 
     def save(self, path: str | Path) -> None:
