@@ -37,7 +37,7 @@ def main() -> None:
     insts = make_instances(args.topology, steps=args.instances, endpoints=args.endpoints)
     i0 = insts[0]
     print(
-        f"{args.topology}: {i0.n_nodes} nodes, {i0.n_edges} directed links, {i0.n_pairs} pairs, "
+        f"{args.topology}: {i0.n_nodes} nodes, {i0.n_links} directed links, {i0.n_pairs} pairs, "
         f"{i0.n_paths} paths, {i0.paths.nnz} incidences; built in {time.perf_counter() - start:.0f} s",
         flush=True,
     )

@@ -22,7 +22,7 @@ from nettwin.te.instance import pair_sums
 def test_failure_zeroes_both_directions_and_prunes_paths():
     inst = triangle()
     failed = fail_links(inst, [2])  # the direct a–c link
-    assert failed.graph.capacity[failed.graph.link == 2].tolist() == [0.0, 0.0]
+    assert failed.graph.capacity[failed.graph.physical == 2].tolist() == [0.0, 0.0]
     assert failed.n_paths == 1 and failed.origin.tolist() == [1]
     assert solve_mlu(failed) == pytest.approx(3.4)
 

@@ -6,12 +6,12 @@ import torch
 from te_helpers import random_instance
 
 from nettwin.te import ECMPSolver, TEError, TEInstance
-from nettwin.te.tensors import TEBatch, edge_loads, edge_sums, graph_mlu, path_sums, segment_softmax, utilisation
+from nettwin.te.tensors import TEBatch, graph_mlu, link_loads, link_sums, path_sums, segment_softmax, utilisation
 
 
 def _mlu_by_loop(inst: TEInstance, x: np.ndarray) -> float:
-    """MLU the slow, obvious way: walk every path and add its flow to each of its edges."""
-    load = np.zeros(inst.n_edges)
+    """MLU the slow, obvious way: walk every path and add its flow to each of its links."""
+    load = np.zeros(inst.n_links)
     for q in range(inst.n_paths):
         for e in inst.paths.path(q):
             load[e] += inst.demand[inst.paths.path_pair[q]] * x[q]
@@ -27,7 +27,7 @@ def test_mlu_three_ways_agree():
         xs.append(w / np.bincount(inst.paths.path_pair, w)[inst.paths.path_pair])
     batch = TEBatch.from_instances(insts, torch.device("cpu"))
     x_all = torch.tensor(np.concatenate(xs), dtype=torch.float32)
-    torch_mlu = graph_mlu(batch, utilisation(batch, edge_loads(batch, x_all))).numpy()
+    torch_mlu = graph_mlu(batch, utilisation(batch, link_loads(batch, x_all))).numpy()
     for i, (inst, x) in enumerate(zip(insts, xs, strict=True)):
         # the batch divides capacities and demands by the same scale, so the MLU is unchanged
         assert inst.mlu(x) == pytest.approx(_mlu_by_loop(inst, x), rel=1e-12)
@@ -65,13 +65,13 @@ def test_segment_softmax_matches_a_softmax_per_segment_values_and_gradients():
 def test_incidence_sums_equal_dense_products_with_gradients():
     insts = [random_instance(s) for s in range(2)]
     batch = TEBatch.from_instances(insts, torch.device("cpu"))
-    dense = batch.path_edge.to_dense()
-    torch.testing.assert_close(batch.edge_path.to_dense(), dense.T)
+    dense = batch.path_link.to_dense()
+    torch.testing.assert_close(batch.link_path.to_dense(), dense.T)
     rows = torch.zeros_like(dense)
-    rows[batch.nnz_path, batch.nnz_edge] = 1.0
+    rows[batch.nnz_path, batch.nnz_link] = 1.0
     torch.testing.assert_close(dense, rows)
     gen = torch.Generator().manual_seed(0)
-    for op, mat in ((path_sums, dense), (edge_sums, dense.T)):
+    for op, mat in ((path_sums, dense), (link_sums, dense.T)):
         for cols in ((), (3,)):
             v = torch.randn((mat.shape[1], *cols), generator=gen, requires_grad=True)
             out = op(batch, v)

@@ -55,7 +55,7 @@ def test_an_instance_from_a_network_routes_over_its_links_with_their_capacities(
     net = random_network(0)
     inst = network_instance(net)
     g = inst.graph
-    assert g.edges.tolist() == np.column_stack([net.link_src, net.link_dst]).tolist()
+    assert g.links.tolist() == np.column_stack([net.link_src, net.link_dst]).tolist()
     assert g.capacity.tolist() == net.capacity.tolist() and g.delay.tolist() == net.delay.tolist()
     assert g.nodes == net.nodes and g.name == inst.name == net.name
     # the demand of each pair is the sum of its flows' mean rates
@@ -66,10 +66,10 @@ def test_an_instance_from_a_network_routes_over_its_links_with_their_capacities(
     assert got == pytest.approx(expected)
     assert flow_demands(net).sum() == pytest.approx(sum(f.traffic.mean_rate for f in net.flows))
     # a link and its reverse are one physical link; a one-way link is one of its own
-    reverse = {(int(u), int(v)): i for i, (u, v) in enumerate(g.edges)}
-    for i, (u, v) in enumerate(g.edges.tolist()):
+    reverse = {(int(u), int(v)): i for i, (u, v) in enumerate(g.links)}
+    for i, (u, v) in enumerate(g.links.tolist()):
         j = reverse.get((v, u))
-        assert (g.link[i] == g.link[j]) if j is not None else (np.sum(g.link == g.link[i]) == 1)
+        assert (g.physical[i] == g.physical[j]) if j is not None else (np.sum(g.physical == g.physical[i]) == 1)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -19,13 +19,13 @@ def test_yen_lists_paths_shortest_first_and_loop_free():
     lengths = ps.path_lengths.tolist()
     assert lengths == sorted(lengths) and lengths[0] == 1 and ps.n_paths == 3
     for q in range(ps.n_paths):
-        nodes = [int(g.edges[e, 0]) for e in ps.path(q)] + [2]
+        nodes = [int(g.links[e, 0]) for e in ps.path(q)] + [2]
         assert nodes[0] == 0 and len(set(nodes)) == len(nodes)
         for e1, e2 in zip(ps.path(q), ps.path(q)[1:], strict=False):
-            assert g.edges[e1, 1] == g.edges[e2, 0]  # consecutive edges meet
+            assert g.links[e1, 1] == g.links[e2, 0]  # consecutive links meet
 
 
-def test_disjoint_paths_share_no_edge():
+def test_disjoint_paths_share_no_link():
     ps = compute_paths(square(), np.array([[0, 2], [1, 3]]), k=4, method="disjoint")
     for p in range(ps.n_pairs):
         used = [e for q in np.nonzero(ps.path_pair == p)[0] for e in ps.path(q)]
@@ -36,18 +36,18 @@ def test_all_pairs_by_default_and_csr_is_consistent():
     g = te_graph("sndlib/abilene")
     ps = compute_paths(g, k=2)
     assert ps.n_pairs == 12 * 11
-    inc = ps.incidence(g.n_edges)
-    assert inc.shape == (ps.n_paths, g.n_edges) and inc.sum() == ps.nnz
+    inc = ps.incidence(g.n_links)
+    assert inc.shape == (ps.n_paths, g.n_links) and inc.sum() == ps.nnz
     assert np.array_equal(ps.pair_ptr[1:] - ps.pair_ptr[:-1], np.bincount(ps.path_pair))
 
 
-def test_failed_edges_are_never_used_and_unreachable_pairs_are_reported():
+def test_failed_links_are_never_used_and_unreachable_pairs_are_reported():
     g = square()
     cap = g.capacity.copy()
-    cap[g.link == 4] = 0.0  # a–c down
+    cap[g.physical == 4] = 0.0  # a–c down
     ps = compute_paths(g.with_capacity(cap), np.array([[0, 2]]), k=4)
     assert all(cap[e] > 0 for q in range(ps.n_paths) for e in ps.path(q))
-    cut = g.with_capacity(np.where(np.isin(g.link, [0, 3, 4]), 0.0, g.capacity))  # a isolated
+    cut = g.with_capacity(np.where(np.isin(g.physical, [0, 3, 4]), 0.0, g.capacity))  # a isolated
     with pytest.raises(TEError, match="no working path from 'a' to 'c'"):
         compute_paths(cut, np.array([[0, 2]]))
     assert compute_paths(cut, np.array([[0, 2], [1, 2]]), drop_unreachable=True).pairs.tolist() == [[1, 2]]

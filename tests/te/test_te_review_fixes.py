@@ -28,7 +28,7 @@ def test_a_zero_capacity_for_a_scenario_topology_is_refused_before_any_instance_
 
 def test_a_bad_link_capacity_names_the_link():
     with pytest.raises(
-        TEError, match=r"^graph 'graph': edge 2 \(b→c\): capacity must be a finite number of bit/s ≥ 0, got -5\.0$"
+        TEError, match=r"^graph 'graph': link 2 \(b→c\): capacity must be a finite number of bit/s ≥ 0, got -5\.0$"
     ):
         TEGraph.from_links(["a", "b", "c"], [("a", "b", 10.0), ("b", "c", -5.0)])
 

@@ -63,7 +63,7 @@ Steps = Annotated[int, typer.Option(min=1, help="Demand matrices (15-minute step
 Traffic = Annotated[str | None, typer.Option(help="sndlib | gravity | bimodal; default: sndlib where available.")]
 Seed = Annotated[int, typer.Option(min=0, help="Seed of traffic, changes and training.")]
 K = Annotated[int, typer.Option("--k", min=1, help="Candidate paths per pair.")]
-Method = Annotated[str, typer.Option(help="Candidate paths: yen (k shortest) or disjoint (edge-disjoint).")]
+Method = Annotated[str, typer.Option(help="Candidate paths: yen (k shortest) or disjoint (link-disjoint).")]
 Endpoints = Annotated[int | None, typer.Option(min=2, help="Route only among this many sampled nodes.")]
 Dynamic = Annotated[bool, typer.Option("--dynamic", help="Changing-topology snapshots (DynGeant-like).")]
 Failures = Annotated[int, typer.Option(min=0, help="Random link failures per instance (paths pruned).")]
@@ -257,14 +257,14 @@ def _solve_payload(solver: str, inst, x, mlu: float, optimum: float, seconds: fl
         "pairs": inst.n_pairs,
         "paths": inst.n_paths,
         "links": [
-            {"src": g.nodes[g.edges[e, 0]], "dst": g.nodes[g.edges[e, 1]], "utilisation": float(util[e])}
+            {"src": g.nodes[g.links[e, 0]], "dst": g.nodes[g.links[e, 1]], "utilisation": float(util[e])}
             for e in np.argsort(-util)[:top]
         ],
     }
 
 
 def _named_ratios(inst, x) -> list[dict]:  # noqa: ANN001
-    """Split ratios per pair, as in ``--out``: node names and each path's directed-edge ids."""
+    """Split ratios per pair, as in ``--out``: node names and each path's link ids."""
     g = inst.graph
     return [
         {

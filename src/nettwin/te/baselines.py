@@ -20,9 +20,9 @@ __all__ = ["ShortestPathSolver", "ECMPSolver", "RescaleSolver", "working_paths"]
 
 
 def working_paths(instance: TEInstance) -> np.ndarray:
-    """``(Q,)`` True for paths that cross no failed edge."""
+    """``(Q,)`` True for paths that cross no failed link."""
     paths = instance.paths
-    weights = instance.graph.capacity[paths.edge_ids] <= 0
+    weights = instance.graph.capacity[paths.link_ids] <= 0
     return np.bincount(paths.path_of_nnz, weights=weights, minlength=paths.n_paths) == 0
 
 

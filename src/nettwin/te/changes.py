@@ -3,7 +3,7 @@
 **Failures** (:func:`fail_links`) set the capacity of both directions of the failed physical links to 0 and
 fix the candidate paths in one of two ways:
 
-* ``repath="prune"`` — drop the paths that cross a failed edge; a pair left without any path gets fresh
+* ``repath="prune"`` — drop the paths that cross a failed link; a pair left without any path gets fresh
   k-shortest paths on the surviving graph (its demand is dropped, and counted in ``meta["dropped_demand"]``,
   only if the failure disconnected it);
 * ``repath="recompute"`` — compute all candidate paths again on the surviving graph.
@@ -16,7 +16,7 @@ a time series of snapshots, each one random event away from the previous one —
 a link's capacity halves or doubles (within ¼× … 2× of nominal), a node goes down (with its links and its
 demands) or comes back, or a new link joins two nodes two hops apart (40 Gbit/s). Events keep the active part
 connected. Each snapshot carries the demand matrix of its time step and its own recomputed candidate paths, so
-the edge set, pair set and path set all change along the sequence.
+the link set, pair set and path set all change along the sequence.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def fail_links(
     Parameters
     ----------
     instance : the instance before the failure.
-    links : physical link ids (``graph.link`` values).
+    links : physical link ids (``graph.physical`` values).
     repath : ``"prune"`` or ``"recompute"`` (module docstring).
     k, method : for paths computed afresh.
 
@@ -73,10 +73,10 @@ def fail_links(
         raise TEError(f"repath must be one of {', '.join(REPATH_MODES)}, got {repath!r}")
     graph = instance.graph
     links = np.asarray(list(links), dtype=np.int64)
-    unknown = np.setdiff1d(links, graph.link)
+    unknown = np.setdiff1d(links, graph.physical)
     if unknown.size:
         raise TEError(f"graph '{graph.name}' has no physical link {int(unknown[0])}")
-    dead = np.isin(graph.link, links) | graph.failed
+    dead = np.isin(graph.physical, links) | graph.failed
     new_graph = graph.with_capacity(np.where(dead, 0.0, graph.capacity))
     paths = instance.paths
     if repath == "recompute":
@@ -85,7 +85,7 @@ def fail_links(
         new_paths = fresh
         keep_pairs = _pair_rows(paths.pairs, fresh.pairs)
     else:
-        alive, orphans = paths.without_edges(dead)
+        alive, orphans = paths.without_links(dead)
         lists: list[list[list[int]]] = [[] for _ in range(paths.n_pairs)]
         origins: list[list[int]] = [[] for _ in range(paths.n_pairs)]
         for q in np.nonzero(alive)[0]:
@@ -133,18 +133,18 @@ def random_failures(
     """Fail ``n_links`` physical links drawn at random (not disconnecting the graph when ``keep_connected``)."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     graph = instance.graph
-    working = np.unique(graph.link[~graph.failed])
+    working = np.unique(graph.physical[~graph.failed])
     order = rng.permutation(working)
     chosen: list[int] = []
     g = nx.Graph()
     g.add_edges_from(
         (int(u), int(v), {"link": int(lk)})
-        for (u, v), lk in zip(graph.edges[~graph.failed], graph.link[~graph.failed], strict=True)
+        for (u, v), lk in zip(graph.links[~graph.failed], graph.physical[~graph.failed], strict=True)
     )
     for lk in order:
         if len(chosen) == n_links:
             break
-        ends = graph.edges[graph.link == lk][0]
+        ends = graph.links[graph.physical == lk][0]
         if keep_connected:
             h = g.copy()
             h.remove_edge(int(ends[0]), int(ends[1]))
@@ -161,7 +161,7 @@ def scale_capacity(instance: TEInstance, links: Sequence[int], factor: float) ->
     """``instance`` with the capacity of physical links ``links`` multiplied by ``factor`` (> 0)."""
     if not factor > 0:
         raise TEError(f"capacity factor must be > 0, got {factor!r}; use fail_links to take a link down")
-    mask = np.isin(instance.graph.link, np.asarray(list(links)))
+    mask = np.isin(instance.graph.physical, np.asarray(list(links)))
     graph = instance.graph.with_capacity(np.where(mask, instance.graph.capacity * factor, instance.graph.capacity))
     return TEInstance(graph, instance.paths, instance.demand, instance.name, dict(instance.meta))
 
@@ -195,7 +195,7 @@ def dynamic_sequence(
     rng = np.random.default_rng(seed)
     full = te_graph(source, capacity)
     n = full.n_nodes
-    fwd = full.edges[0::2]
+    fwd = full.links[0::2]
     nominal_cap = full.capacity[0::2].copy()
     base = base_matrix(source, full, traffic, seed)
     pairs0 = demand_pairs(base)
@@ -217,7 +217,7 @@ def dynamic_sequence(
         e2 = np.empty((2 * len(edges), 2), dtype=np.int64)
         e2[0::2], e2[1::2] = np.array(edges), np.array(edges)[:, ::-1]
         caps = np.repeat([links[lk] for lk in edges], 2)
-        graph = TEGraph(full.name, full.nodes, e2, caps, link=np.repeat(np.arange(len(edges)), 2))
+        graph = TEGraph(full.name, full.nodes, e2, caps, physical=np.repeat(np.arange(len(edges)), 2))
         up = np.ones(n, dtype=bool)
         up[list(down_nodes)] = False
         mask = up[pairs0[:, 0]] & up[pairs0[:, 1]]

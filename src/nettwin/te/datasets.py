@@ -61,7 +61,7 @@ def ecmp_mlu(graph: TEGraph, paths: PathSet, demand: np.ndarray) -> float:
     """MLU of splitting every pair equally over its candidate paths."""
     counts = np.bincount(paths.path_pair, minlength=paths.n_pairs)
     x = 1.0 / counts[paths.path_pair]
-    load = paths.incidence(graph.n_edges).T @ (x * demand[paths.path_pair])
+    load = paths.incidence(graph.n_links).T @ (x * demand[paths.path_pair])
     cap = graph.capacity
     return float(np.max(np.where(cap > 0, load / np.where(cap > 0, cap, 1.0), 0.0)))
 

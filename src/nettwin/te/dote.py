@@ -34,7 +34,7 @@ from nettwin.scenario.limits import MAX_SEED
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import PathSet
-from nettwin.te.tensors import TEBatch, default_device, edge_loads, equal_split, graph_mlu, pair_softmax, utilisation
+from nettwin.te.tensors import TEBatch, default_device, equal_split, graph_mlu, link_loads, pair_softmax, utilisation
 from nettwin.te.training import train_model
 
 __all__ = ["DOTENet", "DOTESolver", "layout_key"]
@@ -43,7 +43,7 @@ __all__ = ["DOTENet", "DOTESolver", "layout_key"]
 def layout_key(paths: PathSet) -> str:
     """A fingerprint of a pair and path layout; two instances DOTE can share have the same one."""
     h = hashlib.sha256()
-    for arr in (paths.pairs, paths.path_pair, paths.ptr, paths.edge_ids):
+    for arr in (paths.pairs, paths.path_pair, paths.ptr, paths.link_ids):
         h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()[:16]
 
@@ -81,8 +81,8 @@ class DOTENet(nn.Module):
 
 def _loss(model: nn.Module, batch: TEBatch) -> torch.Tensor:
     x = model(batch)
-    m = graph_mlu(batch, utilisation(batch, edge_loads(batch, x)))
-    r = graph_mlu(batch, utilisation(batch, edge_loads(batch, equal_split(batch)))).clamp_min(1e-12)
+    m = graph_mlu(batch, utilisation(batch, link_loads(batch, x)))
+    r = graph_mlu(batch, utilisation(batch, link_loads(batch, equal_split(batch)))).clamp_min(1e-12)
     return (m / r).mean()
 
 

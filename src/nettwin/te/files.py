@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.units import UnitError, parse_rate
-from nettwin.te.graph import TEGraph, links_graph, one_capacity, te_graph
+from nettwin.te.graph import TEGraph, graph_from_links, one_capacity, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import compute_paths
 
@@ -113,7 +113,7 @@ def read_topology(path: str | Path, capacity: float | None = None) -> TEGraph:
         raise _in_file(path, err) from err
     caps = one_capacity(capacity, len(links.link_src)) if capacity is not None else links.capacity
     name = str(data.get("name") or path.stem)
-    return links_graph(name, links.nodes, links.link_src, links.link_dst, caps, links.delay)
+    return graph_from_links(name, links.nodes, links.link_src, links.link_dst, caps, links.delay)
 
 
 def read_network(path: str | Path) -> Network:

@@ -1,8 +1,8 @@
-"""A Geminet-style learned solver: a topology-agnostic update operator on edge dual variables.
+"""A Geminet-style learned solver: a topology-agnostic update operator on link dual variables.
 
 After Liu et al., *Geminet: Learning the Duality-based Iterative Process for Lightweight Traffic Engineering
-in Changing Topologies* (2025). The solver keeps one dual variable ``λ_e ≥ 0`` per edge; a path costs the sum of
-its edges' duals and each pair splits its demand by a softmin over its candidate paths' costs:
+in Changing Topologies* (2025). The solver keeps one dual variable ``λ_e ≥ 0`` per link; a path costs the sum of
+its links' duals and each pair splits its demand by a softmin over its candidate paths' costs:
 
 .. math::
 
@@ -10,7 +10,7 @@ its edges' duals and each pair splits its demand by a softmin over its candidate
 
 **Initial duals.** Per path, ``φ(log(1 + a_q), log b̃_q)`` with ``a_q = d_q / (b_q r)`` (the share of the
 bottleneck capacity ``b_q`` the whole demand would take, relative to ``r``, the instance's MLU under equal
-splitting) is averaged over the paths crossing each edge and, with the edge's own quantities (equal-split
+splitting) is averaged over the paths crossing each link and, with the link's own quantities (equal-split
 utilisation ``u⁰_e / r``, ``log(1 + Σ_{q∋e} d_q / (c_e r))``, ``log c̃_e``), mapped by ``ψ`` to ``z⁰_e``.
 
 **Updates.** For ``t = 1 … T``, with ``λ = softplus(z)``, loads ``ℓ_e = Σ_{q∋e} d_q x_q`` and
@@ -20,11 +20,11 @@ utilisation ``u⁰_e / r``, ``log(1 + Σ_{q∋e} d_q / (c_e r))``, ``log c̃_e``
 
     z^{t}_e = z^{t-1}_e + f\\big(u_e / M,\\; \\log(M / r),\\; λ_e,\\; \\log c̃_e,\\; u⁰_e / r,\\; t / T\\big)
 
-with one small MLP ``f`` shared by every edge and every step. The network only ever sees these per-edge and
+with one small MLP ``f`` shared by every link and every step. The network only ever sees these per-link and
 per-path quantities, never the topology's shape or size, so one trained model runs on any topology.
-Sums along the path–edge incidences (path costs, edge loads, the aggregation of path embeddings to edges)
+Sums along the path–link incidences (path costs, link loads, the aggregation of path embeddings to links)
 are sparse incidence-matrix products, the rest gathers and segment reductions (see :mod:`nettwin.te.tensors`):
-memory grows with edges + incidences, not with pairs × paths × hidden size. Trained end to end on the
+memory grows with links + incidences, not with pairs × paths × hidden size. Trained end to end on the
 differentiable MLU (:mod:`nettwin.te.training`).
 
 Parameters
@@ -51,10 +51,10 @@ from nettwin.te.instance import TEInstance
 from nettwin.te.tensors import (
     TEBatch,
     default_device,
-    edge_loads,
-    edge_sums,
     equal_split,
     graph_mlu,
+    link_loads,
+    link_sums,
     pair_softmax,
     path_sums,
     utilisation,
@@ -83,6 +83,7 @@ class GeminetNet(nn.Module):
         self.hidden = hidden
         self.steps = steps
         self.path_enc = _mlp([2, hidden, hidden])
+        # "edge_init", not "link_init": its weights are stored under this name in checkpoints already written
         self.edge_init = _mlp([hidden + 3, hidden, 1])
         self.update = _mlp([6, hidden, hidden, 1])
         self.beta_raw = nn.Parameter(torch.zeros(()))
@@ -108,43 +109,43 @@ class GeminetNet(nn.Module):
     def forward(self, batch: TEBatch, trace: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Split ratios ``(Q,)``; with ``trace``, appends each step's per-instance MLU to it."""
         alive = batch.path_alive
-        u0 = utilisation(batch, edge_loads(batch, equal_split(batch)))
+        u0 = utilisation(batch, link_loads(batch, equal_split(batch)))
         r = graph_mlu(batch, u0).clamp_min(1e-12)
-        r_edge = r.index_select(0, batch.edge_graph)
+        r_link = r.index_select(0, batch.link_graph)
         path_graph = batch.pair_graph.index_select(0, batch.path_pair)
         log_cap = torch.log(batch.cap.clamp_min(1e-6))
-        # initial duals from per-path (demand, bottleneck) aggregated to edges
+        # initial duals from per-path (demand, bottleneck) aggregated to links
         bottleneck = torch.full((batch.n_paths,), torch.inf, device=batch.cap.device)
         bottleneck = bottleneck.scatter_reduce(
-            0, batch.nnz_path, batch.cap.index_select(0, batch.nnz_edge), "amin", include_self=True
+            0, batch.nnz_path, batch.cap.index_select(0, batch.nnz_link), "amin", include_self=True
         )
         bottleneck = bottleneck.clamp_min(1e-6)
         a = torch.where(alive, batch.path_demand / (bottleneck * r.index_select(0, path_graph)), 0.0)
-        # φ ends in an affine layer, which commutes with the mean over the paths crossing an edge: apply it to the
-        # E means instead of the Q paths (same values, and no (Q, hidden) output to write)
+        # φ ends in an affine layer, which commutes with the mean over the paths crossing a link: apply it to the
+        # L means instead of the Q paths (same values, and no (Q, hidden) output to write)
         s = self.path_enc[0](torch.stack([torch.log1p(a), torch.log(bottleneck)], dim=1))
         if s.requires_grad:
             s = self.path_enc[1](s) * alive.unsqueeze(1)
         else:  # nothing to differentiate: keep to the one (Q, hidden) buffer, which is costly to allocate
             nn.functional.silu(s, inplace=True).mul_(alive.unsqueeze(1))
-        count = edge_sums(batch, alive.float())
-        agg = self.path_enc[-1](edge_sums(batch, s) / count.clamp_min(1).unsqueeze(1)) * (count > 0).unsqueeze(1)
-        pot = utilisation(batch, edge_sums(batch, batch.path_demand * alive)) / r_edge
-        u0r = u0 / r_edge
+        count = link_sums(batch, alive.float())
+        agg = self.path_enc[-1](link_sums(batch, s) / count.clamp_min(1).unsqueeze(1)) * (count > 0).unsqueeze(1)
+        pot = utilisation(batch, link_sums(batch, batch.path_demand * alive)) / r_link
+        u0r = u0 / r_link
         x0 = torch.cat([agg, torch.stack([u0r, torch.log1p(pot), log_cap], 1)], 1)
         z = self.edge_init(x0).squeeze(1)
         for t in range(self.steps):
             lam = nn.functional.softplus(z)
             x = self._ratios(batch, lam)
-            u = utilisation(batch, edge_loads(batch, x))
+            u = utilisation(batch, link_loads(batch, x))
             m = graph_mlu(batch, u).clamp_min(1e-12)
             if trace is not None:
                 trace.append(m / r)
-            m_edge = m.index_select(0, batch.edge_graph)
+            m_link = m.index_select(0, batch.link_graph)
             feats = torch.stack(
                 [
-                    u / m_edge,
-                    torch.log(m_edge / r_edge),
+                    u / m_link,
+                    torch.log(m_link / r_link),
                     lam,
                     log_cap,
                     u0r,
@@ -163,9 +164,9 @@ def relative_mlu_loss(model: nn.Module, batch: TEBatch, trace_weight: float = 0.
     """Mean over the batch of MLU ÷ equal-split MLU (plus ``trace_weight`` × the same at every step)."""
     trace: list[torch.Tensor] = []
     x = model(batch, trace=trace if trace_weight else None)
-    u = utilisation(batch, edge_loads(batch, x))
+    u = utilisation(batch, link_loads(batch, x))
     m = graph_mlu(batch, u)
-    r = graph_mlu(batch, utilisation(batch, edge_loads(batch, equal_split(batch)))).clamp_min(1e-12)
+    r = graph_mlu(batch, utilisation(batch, link_loads(batch, equal_split(batch)))).clamp_min(1e-12)
     loss = (m / r).mean()
     if trace:
         loss = loss + trace_weight * torch.stack(trace).mean()

@@ -24,7 +24,7 @@ from nettwin._validation import finite
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.sources import TopologyData, builtin_topology, topohub_topology
 
-__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "links_graph", "betweenness_capacity", "one_capacity"]
+__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "graph_from_links", "betweenness_capacity", "one_capacity"]
 
 CAPACITY_TIERS = (10e9, 25e9, 40e9, 100e9)
 """Capacities (bit/s) the betweenness rule assigns, smallest first."""
@@ -38,10 +38,10 @@ class TEGraph:
     ----------
     name : the topology's name.
     nodes : node names; node ``i`` is ``nodes[i]``.
-    edges : ``(E, 2)`` int64 array of directed links ``(src, dst)``, no duplicates or self loops.
-    capacity : ``(E,)`` float64 capacities in bit/s, ≥ 0; 0 marks a failed link that no traffic may cross.
-    delay : ``(E,)`` float64 propagation delays in seconds, NaN where unknown. Defaults to all NaN.
-    link : ``(E,)`` int64 physical link ids: the two directions of a bidirectional link share one.
+    links : ``(L, 2)`` int64 array of directed links ``(src, dst)``, no duplicates or self loops.
+    capacity : ``(L,)`` float64 capacities in bit/s, ≥ 0; 0 marks a failed link that no traffic may cross.
+    delay : ``(L,)`` float64 propagation delays in seconds, NaN where unknown. Defaults to all NaN.
+    physical : ``(L,)`` int64 physical link ids: the two directions of a bidirectional link share one.
         Defaults to one id per directed link.
 
     Raises
@@ -53,48 +53,50 @@ class TEGraph:
     --------
     >>> g = TEGraph.from_links(["a", "b", "c"], [("a", "b", 10.0), ("b", "c", 5.0)])
     >>> g
-    TEGraph(name='graph', nodes=3, edges=4, failed=0)
-    >>> g.edges.tolist(), g.link.tolist()
+    TEGraph(name='graph', nodes=3, links=4, failed=0)
+    >>> g.links.tolist(), g.physical.tolist()
     ([[0, 1], [1, 0], [1, 2], [2, 1]], [0, 0, 1, 1])
     """
 
     name: str
     nodes: tuple[str, ...]
-    edges: np.ndarray
+    links: np.ndarray
     capacity: np.ndarray
     delay: np.ndarray | None = None
-    link: np.ndarray | None = None
+    physical: np.ndarray | None = None
     _index: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         nodes = tuple(self.nodes)
         if len(nodes) < 2 or len(set(nodes)) != len(nodes):
             raise TEError(f"graph '{self.name}': needs at least 2 nodes with unique names, got {len(nodes)}")
-        edges = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        links = np.asarray(self.links, dtype=np.int64).reshape(-1, 2)
         n = len(nodes)
-        if edges.size and (edges.min() < 0 or edges.max() >= n):
-            raise TEError(f"graph '{self.name}': an edge names a node outside 0..{n - 1}")
-        if np.any(edges[:, 0] == edges[:, 1]):
-            i = int(np.nonzero(edges[:, 0] == edges[:, 1])[0][0])
-            raise TEError(f"graph '{self.name}': edge {i} is a self loop on node '{nodes[edges[i, 0]]}'")
+        if links.size and (links.min() < 0 or links.max() >= n):
+            raise TEError(f"graph '{self.name}': a link names a node outside 0..{n - 1}")
+        if np.any(links[:, 0] == links[:, 1]):
+            i = int(np.nonzero(links[:, 0] == links[:, 1])[0][0])
+            raise TEError(f"graph '{self.name}': link {i} is a self loop on node '{nodes[links[i, 0]]}'")
         capacity = np.asarray(self.capacity, dtype=np.float64).reshape(-1)
-        if capacity.shape != (len(edges),):
-            raise TEError(f"graph '{self.name}': {capacity.size} capacities for {len(edges)} edges")
+        if capacity.shape != (len(links),):
+            raise TEError(f"graph '{self.name}': {capacity.size} capacities for {len(links)} links")
         if not np.all(np.isfinite(capacity)) or np.any(capacity < 0):
             i = int(np.nonzero(~(np.isfinite(capacity) & (capacity >= 0)))[0][0])
-            u, v = (nodes[j] for j in edges[i])
+            u, v = (nodes[j] for j in links[i])
             raise TEError(
-                f"graph '{self.name}': edge {i} ({u}→{v}): capacity must be a finite number of bit/s ≥ 0, "
+                f"graph '{self.name}': link {i} ({u}→{v}): capacity must be a finite number of bit/s ≥ 0, "
                 f"got {float(capacity[i])!r}"
             )
-        delay = np.full(len(edges), np.nan) if self.delay is None else np.asarray(self.delay, np.float64)
-        link = np.arange(len(edges), dtype=np.int64) if self.link is None else np.asarray(self.link, np.int64)
-        if delay.shape != (len(edges),) or link.shape != (len(edges),):
-            raise TEError(f"graph '{self.name}': delay and link need one entry per edge ({len(edges)})")
-        index = {(int(u), int(v)): i for i, (u, v) in enumerate(edges)}
-        if len(index) != len(edges):
-            raise TEError(f"graph '{self.name}': a directed edge appears more than once")
-        for name, arr in (("edges", edges), ("capacity", capacity), ("delay", delay), ("link", link)):
+        delay = np.full(len(links), np.nan) if self.delay is None else np.asarray(self.delay, np.float64)
+        physical = (
+            np.arange(len(links), dtype=np.int64) if self.physical is None else np.asarray(self.physical, np.int64)
+        )
+        if delay.shape != (len(links),) or physical.shape != (len(links),):
+            raise TEError(f"graph '{self.name}': delay and physical need one entry per link ({len(links)})")
+        index = {(int(u), int(v)): i for i, (u, v) in enumerate(links)}
+        if len(index) != len(links):
+            raise TEError(f"graph '{self.name}': a directed link appears more than once")
+        for name, arr in (("links", links), ("capacity", capacity), ("delay", delay), ("physical", physical)):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
         object.__setattr__(self, "nodes", nodes)
@@ -110,18 +112,19 @@ class TEGraph:
         directed: bool = False,
         name: str = "graph",
     ) -> TEGraph:
-        """A graph from ``(src, dst, capacity)`` triples naming nodes; undirected links become two edges."""
+        """A graph from ``(src, dst, capacity)`` triples naming nodes; an undirected link becomes two directed
+        links sharing a physical link id."""
         index = {n: i for i, n in enumerate(nodes)}
-        edges, caps, link = [], [], []
+        ends, caps, physical = [], [], []
         for k, (u, v, c) in enumerate(links):
             if u not in index or v not in index:
                 raise TEError(f"graph '{name}': link {k} ({u!r}, {v!r}) names an unknown node")
             pairs = [(index[u], index[v])] if directed else [(index[u], index[v]), (index[v], index[u])]
             for p in pairs:
-                edges.append(p)
+                ends.append(p)
                 caps.append(float(c))
-                link.append(k)
-        return cls(name, tuple(nodes), np.array(edges, dtype=np.int64), np.array(caps), link=np.array(link))
+                physical.append(k)
+        return cls(name, tuple(nodes), np.array(ends, dtype=np.int64), np.array(caps), physical=np.array(physical))
 
     # ------------------------------------------------------------------------------------ accessors
 
@@ -131,49 +134,50 @@ class TEGraph:
         return len(self.nodes)
 
     @property
-    def n_edges(self) -> int:
-        """Number of directed edges, failed ones included."""
-        return len(self.edges)
+    def n_links(self) -> int:
+        """Number of directed links, failed ones included."""
+        return len(self.links)
 
     @property
     def failed(self) -> np.ndarray:
-        """Boolean ``(E,)`` mask of edges with capacity 0."""
+        """Boolean ``(L,)`` mask of links with capacity 0."""
         return self.capacity <= 0
 
-    def edge_id(self, src: int, dst: int) -> int:
-        """The id of directed edge ``src→dst``; raises :class:`TEError` if there is none."""
+    def link_id(self, src: int, dst: int) -> int:
+        """The index of directed link ``src→dst``; raises :class:`TEError` if there is none."""
         try:
             return self._index[(int(src), int(dst))]
         except KeyError as err:
-            raise TEError(f"graph '{self.name}' has no edge {src}→{dst}") from err
+            raise TEError(f"graph '{self.name}' has no link {src}→{dst}") from err
 
     def with_capacity(self, capacity: np.ndarray, name: str | None = None) -> TEGraph:
         """The same graph with other capacities (0 = failed)."""
-        return TEGraph(name or self.name, self.nodes, self.edges, capacity, self.delay, self.link)
+        return TEGraph(name or self.name, self.nodes, self.links, capacity, self.delay, self.physical)
 
     def to_networkx(self, weight: str = "hops") -> nx.DiGraph:
-        """Working edges (capacity > 0) as a DiGraph with edge attributes ``id`` and ``weight``.
+        """Working links (capacity > 0) as a DiGraph whose edges carry the attributes ``id`` (the link's index) and
+        ``weight``.
 
-        ``weight`` is ``"hops"`` (every edge 1) or ``"delay"`` (seconds; edges of unknown delay count 1 ms).
+        ``weight`` is ``"hops"`` (every link 1) or ``"delay"`` (seconds; links of unknown delay count 1 ms).
         """
         if weight not in ("hops", "delay"):
             raise TEError(f"path weight must be 'hops' or 'delay', got {weight!r}")
         g = nx.DiGraph()
         g.add_nodes_from(range(self.n_nodes))
-        w = np.ones(self.n_edges) if weight == "hops" else np.nan_to_num(self.delay, nan=1e-3)
+        w = np.ones(self.n_links) if weight == "hops" else np.nan_to_num(self.delay, nan=1e-3)
         for i in np.nonzero(self.capacity > 0)[0]:
-            u, v = self.edges[i]
+            u, v = self.links[i]
             g.add_edge(int(u), int(v), id=int(i), weight=float(max(w[i], 1e-9)))
         return g
 
     def __repr__(self) -> str:
         return (
-            f"TEGraph(name={self.name!r}, nodes={self.n_nodes}, edges={self.n_edges}, failed={int(self.failed.sum())})"
+            f"TEGraph(name={self.name!r}, nodes={self.n_nodes}, links={self.n_links}, failed={int(self.failed.sum())})"
         )
 
 
 def betweenness_capacity(topology: TopologyData) -> np.ndarray:
-    """Capacities (bit/s) per topology edge by the betweenness rule described in this module's docstring."""
+    """Capacities (bit/s) per topology link by the betweenness rule described in this module's docstring."""
     g = nx.DiGraph() if topology.directed else nx.Graph()
     g.add_nodes_from(range(topology.n_nodes))
     g.add_edges_from(topology.edges)
@@ -221,8 +225,8 @@ def te_graph(source: TopologyData | str, capacity: float | None = None) -> TEGra
     Returns
     -------
     TEGraph
-        Undirected links become two directed edges sharing a physical link id; edges ``2i`` and ``2i+1``
-        are the two directions of topology edge ``i``.
+        An undirected link becomes two directed links sharing a physical link id; links ``2i`` and ``2i+1``
+        are the two directions of the topology's link ``i``.
 
     Raises
     ------
@@ -232,7 +236,7 @@ def te_graph(source: TopologyData | str, capacity: float | None = None) -> TEGra
     Examples
     --------
     >>> g = te_graph("sndlib/abilene")
-    >>> g.n_nodes, g.n_edges, sorted(set(g.capacity.tolist()))[-1]
+    >>> g.n_nodes, g.n_links, sorted(set(g.capacity.tolist()))[-1]
     (12, 30, 100000000000.0)
     """
     if isinstance(source, str):
@@ -252,17 +256,17 @@ def te_graph(source: TopologyData | str, capacity: float | None = None) -> TEGra
         caps = betweenness_capacity(topo)
     delays = np.array([a.get("delay", np.nan) for a in topo.edge_attrs], dtype=np.float64)
     if topo.directed:
-        edges = np.array(topo.edges, dtype=np.int64).reshape(-1, 2)
-        return TEGraph(topo.name, topo.nodes, edges, caps, delays, np.arange(len(edges)))
+        ends = np.array(topo.edges, dtype=np.int64).reshape(-1, 2)
+        return TEGraph(topo.name, topo.nodes, ends, caps, delays, np.arange(len(ends)))
     fwd = np.array(topo.edges, dtype=np.int64).reshape(-1, 2)
-    edges = np.empty((2 * len(fwd), 2), dtype=np.int64)
-    edges[0::2], edges[1::2] = fwd, fwd[:, ::-1]
+    ends = np.empty((2 * len(fwd), 2), dtype=np.int64)
+    ends[0::2], ends[1::2] = fwd, fwd[:, ::-1]
     return TEGraph(
-        topo.name, topo.nodes, edges, np.repeat(caps, 2), np.repeat(delays, 2), np.repeat(np.arange(len(fwd)), 2)
+        topo.name, topo.nodes, ends, np.repeat(caps, 2), np.repeat(delays, 2), np.repeat(np.arange(len(fwd)), 2)
     )
 
 
-def links_graph(
+def graph_from_links(
     name: str,
     nodes: tuple[str, ...],
     link_src: np.ndarray,
@@ -287,6 +291,6 @@ def links_graph(
                 f"'{name}': links {j} and {i} both go {nodes[u]}→{nodes[v]}; traffic engineering routes over at most "
                 "one link per direction between two nodes"
             )
-    physical: dict[tuple[int, int], int] = {}
-    link = np.array([physical.setdefault((min(u, v), max(u, v)), len(physical)) for u, v in ends.tolist()])
-    return TEGraph(name, nodes, ends, capacity, delay, link)
+    ids: dict[tuple[int, int], int] = {}
+    physical = np.array([ids.setdefault((min(u, v), max(u, v)), len(ids)) for u, v in ends.tolist()])
+    return TEGraph(name, nodes, ends, capacity, delay, physical)

@@ -1,8 +1,8 @@
 """A traffic-engineering instance — graph, demands, candidate paths — and the maximum link utilisation (MLU).
 
 A solution is a vector of **split ratios** ``x`` with one entry per candidate path: the share of its pair's
-demand sent on that path (``x ≥ 0``, summing to 1 over each pair's paths). The load of edge ``e`` is
-``Σ_q d_pair(q) x_q [e ∈ q]`` and the MLU is ``max_e load_e / c_e``. An edge with capacity 0 (failed) that carries
+demand sent on that path (``x ≥ 0``, summing to 1 over each pair's paths). The load of link ``e`` is
+``Σ_q d_pair(q) x_q [e ∈ q]`` and the MLU is ``max_e load_e / c_e``. A link with capacity 0 (failed) that carries
 traffic has infinite utilisation.
 """
 
@@ -58,8 +58,8 @@ class TEInstance:
         if not np.all(np.isfinite(demand)) or np.any(demand < 0):
             i = int(np.nonzero(~(np.isfinite(demand) & (demand >= 0)))[0][0])
             raise TEError(f"instance '{self.name}': demand must be ≥ 0 bit/s, got {demand[i]!r} for pair {i}")
-        if self.paths.nnz and self.paths.edge_ids.max() >= self.graph.n_edges:
-            raise TEError(f"instance '{self.name}': a path uses an edge the graph does not have")
+        if self.paths.nnz and self.paths.link_ids.max() >= self.graph.n_links:
+            raise TEError(f"instance '{self.name}': a path uses a link the graph does not have")
         if self.paths.n_pairs and self.paths.pairs.max() >= self.graph.n_nodes:
             raise TEError(f"instance '{self.name}': a pair names a node the graph does not have")
         demand.setflags(write=False)
@@ -77,8 +77,8 @@ class TEInstance:
         return self.graph.n_nodes
 
     @property
-    def n_edges(self) -> int:
-        return self.graph.n_edges
+    def n_links(self) -> int:
+        return self.graph.n_links
 
     @property
     def n_pairs(self) -> int:
@@ -100,12 +100,12 @@ class TEInstance:
     # ------------------------------------------------------------------------------------ metrics
 
     def loads(self, ratios: np.ndarray) -> np.ndarray:
-        """``(E,)`` traffic (bit/s) on every edge under split ``ratios``."""
+        """``(L,)`` traffic (bit/s) on every link under split ``ratios``."""
         x = check_ratios(self, ratios)
-        return self.paths.incidence(self.n_edges).T @ (x * self.path_demand)
+        return self.paths.incidence(self.n_links).T @ (x * self.path_demand)
 
     def utilisation(self, ratios: np.ndarray) -> np.ndarray:
-        """``(E,)`` load / capacity; 0 on an idle failed edge, inf on a loaded one."""
+        """``(L,)`` load / capacity; 0 on an idle failed link, inf on a loaded one."""
         load = self.loads(ratios)
         cap = self.graph.capacity
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,7 +118,7 @@ class TEInstance:
 
     def __repr__(self) -> str:
         return (
-            f"TEInstance(name={self.name!r}, nodes={self.n_nodes}, edges={self.n_edges}, "
+            f"TEInstance(name={self.name!r}, nodes={self.n_nodes}, links={self.n_links}, "
             f"pairs={self.n_pairs}, paths={self.n_paths})"
         )
 

@@ -6,7 +6,7 @@
     \\sum_{q \\ni e} d_{p(q)}\\, x_q \\le U\\, c_e \\;\\forall e, \\qquad x \\ge 0,\\; U \\ge 0.
 
 There is deliberately **no** bound ``U ≤ 1``: an overloaded network has an optimum above 1 and the LP returns it
-(some published baselines bound U by 1 and report such instances as infeasible). A failed edge (``c_e = 0``)
+(some published baselines bound U by 1 and report such instances as infeasible). A failed link (``c_e = 0``)
 forces zero flow on every path through it. Demands and capacities are divided by the median working capacity
 before solving, which keeps coefficients near 1. The time of :func:`solve_lp` includes building the model.
 """
@@ -57,7 +57,7 @@ def solve_lp(instance: TEInstance, time_limit: float | None = None, threads: int
     Raises
     ------
     TEError
-        If highspy is missing, a pair has demand but every candidate path crosses a failed edge, or HiGHS does
+        If highspy is missing, a pair has demand but every candidate path crosses a failed link, or HiGHS does
         not reach the optimum.
 
     Examples
@@ -82,9 +82,9 @@ def solve_lp(instance: TEInstance, time_limit: float | None = None, threads: int
     rows_nnz = paths.path_of_nnz
     coef = d[rows_nnz]
     keep = coef > 0
-    used_edges, edge_row = np.unique(paths.edge_ids[keep], return_inverse=True)
-    n_pairs, n_paths, n_erows = paths.n_pairs, paths.n_paths, len(used_edges)
-    dead_paths = np.bincount(rows_nnz[keep], weights=cap[paths.edge_ids[keep]] <= 0, minlength=n_paths) > 0
+    used_links, link_row = np.unique(paths.link_ids[keep], return_inverse=True)
+    n_pairs, n_paths, n_erows = paths.n_pairs, paths.n_paths, len(used_links)
+    dead_paths = np.bincount(rows_nnz[keep], weights=cap[paths.link_ids[keep]] <= 0, minlength=n_paths) > 0
     demand_pairs = instance.demand > 0
     alive_per_pair = pair_sums(paths, (~dead_paths).astype(np.float64))
     stuck = np.nonzero(demand_pairs & (alive_per_pair == 0))[0]
@@ -94,10 +94,10 @@ def solve_lp(instance: TEInstance, time_limit: float | None = None, threads: int
             f"instance '{instance.name}': every candidate path of pair {graph.nodes[s]}→{graph.nodes[t]} crosses "
             "a failed link; recompute or prune paths after failures (nettwin.te.changes)"
         )
-    # columns: x_0..x_{Q-1}, U ; rows: P pair rows, then one row per used edge
-    r = np.concatenate([paths.path_pair, n_pairs + edge_row, n_pairs + np.arange(n_erows)])
+    # columns: x_0..x_{Q-1}, U ; rows: P pair rows, then one row per used link
+    r = np.concatenate([paths.path_pair, n_pairs + link_row, n_pairs + np.arange(n_erows)])
     c = np.concatenate([np.arange(n_paths), rows_nnz[keep], np.full(n_erows, n_paths)])
-    v = np.concatenate([np.ones(n_paths), coef[keep], -cap[used_edges] / scale])
+    v = np.concatenate([np.ones(n_paths), coef[keep], -cap[used_links] / scale])
     a = sp.csc_matrix((v, (r, c)), shape=(n_pairs + n_erows, n_paths + 1))
     a.sum_duplicates()
     inf = highspy.kHighsInf

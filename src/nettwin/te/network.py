@@ -34,7 +34,7 @@ import numpy as np
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.network import Network, split_flow
 from nettwin.te.files import file_instances
-from nettwin.te.graph import TEGraph, links_graph
+from nettwin.te.graph import TEGraph, graph_from_links
 from nettwin.te.instance import TEInstance, check_ratios
 
 __all__ = ["network_graph", "flow_demands", "network_instance", "apply_split", "MIN_SHARE"]
@@ -52,7 +52,9 @@ def network_graph(network: Network) -> TEGraph:
     TEError
         If two links join the same nodes in the same direction.
     """
-    return links_graph(network.name, network.nodes, network.link_src, network.link_dst, network.capacity, network.delay)
+    return graph_from_links(
+        network.name, network.nodes, network.link_src, network.link_dst, network.capacity, network.delay
+    )
 
 
 def flow_demands(network: Network) -> np.ndarray:
@@ -116,9 +118,9 @@ def apply_split(network: Network, instance: TEInstance, ratios: np.ndarray, min_
     """
     graph = instance.graph
     if (
-        graph.n_edges != network.n_links
-        or not np.array_equal(graph.edges[:, 0], network.link_src)
-        or not np.array_equal(graph.edges[:, 1], network.link_dst)
+        graph.n_links != network.n_links
+        or not np.array_equal(graph.links[:, 0], network.link_src)
+        or not np.array_equal(graph.links[:, 1], network.link_dst)
     ):
         raise TEError(
             f"instance '{instance.name}' does not route over the links of network '{network.name}'; build it with "

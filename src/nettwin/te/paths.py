@@ -1,12 +1,12 @@
-"""Candidate paths: k per source–destination pair, stored as a sparse path-to-edge incidence.
+"""Candidate paths: k per source–destination pair, stored as a sparse path-to-link incidence.
 
 Two ways to pick the k candidates of a pair:
 
 * ``"yen"`` — the k shortest loop-free paths (Yen's algorithm, through networkx's ``shortest_simple_paths``);
-* ``"disjoint"`` — up to k edge-disjoint paths: the shortest path, then the shortest avoiding every edge already
+* ``"disjoint"`` — up to k link-disjoint paths: the shortest path, then the shortest avoiding every link already
   used by this pair's earlier paths, and so on. Fewer than k when the graph runs out of disjoint routes.
 
-Length is counted in hops (``weight="hops"``) or propagation delay (``weight="delay"``). Only working edges
+Length is counted in hops (``weight="hops"``) or propagation delay (``weight="delay"``). Only working links
 (capacity > 0) are used.
 """
 
@@ -63,8 +63,8 @@ class PathSet:
     ----------
     pairs : ``(P, 2)`` int64 ``(src, dst)`` node ids.
     path_pair : ``(Q,)`` int64 pair index of each path, non-decreasing; every pair has at least one path.
-    ptr : ``(Q + 1,)`` int64 offsets: path ``q`` is ``edge_ids[ptr[q]:ptr[q + 1]]``, edges in travel order.
-    edge_ids : ``(nnz,)`` int64 directed-edge ids.
+    ptr : ``(Q + 1,)`` int64 offsets: path ``q`` is ``link_ids[ptr[q]:ptr[q + 1]]``, links in travel order.
+    link_ids : ``(nnz,)`` int64 link ids.
 
     Examples
     --------
@@ -78,25 +78,25 @@ class PathSet:
     pairs: np.ndarray
     path_pair: np.ndarray
     ptr: np.ndarray
-    edge_ids: np.ndarray
+    link_ids: np.ndarray
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         pairs = np.asarray(self.pairs, dtype=np.int64).reshape(-1, 2)
         path_pair = np.asarray(self.path_pair, dtype=np.int64).reshape(-1)
         ptr = np.asarray(self.ptr, dtype=np.int64).reshape(-1)
-        edge_ids = np.asarray(self.edge_ids, dtype=np.int64).reshape(-1)
-        if ptr.shape != (len(path_pair) + 1,) or ptr[0] != 0 or ptr[-1] != len(edge_ids):
-            raise TEError("path set: ptr must have one entry per path plus one, from 0 to len(edge_ids)")
+        link_ids = np.asarray(self.link_ids, dtype=np.int64).reshape(-1)
+        if ptr.shape != (len(path_pair) + 1,) or ptr[0] != 0 or ptr[-1] != len(link_ids):
+            raise TEError("path set: ptr must have one entry per path plus one, from 0 to len(link_ids)")
         if np.any(np.diff(ptr) < 1):
-            raise TEError("path set: every path needs at least one edge")
+            raise TEError("path set: every path needs at least one link")
         if len(path_pair) and (np.any(np.diff(path_pair) < 0) or path_pair[0] < 0):
             raise TEError("path set: paths must be grouped by pair (path_pair non-decreasing)")
         counts = np.bincount(path_pair, minlength=len(pairs))
         if len(counts) != len(pairs) or np.any(counts == 0):
             missing = int(np.nonzero(counts == 0)[0][0]) if np.any(counts == 0) else len(pairs)
             raise TEError(f"path set: pair {missing} has no candidate path (or a path names a missing pair)")
-        for name, arr in (("pairs", pairs), ("path_pair", path_pair), ("ptr", ptr), ("edge_ids", edge_ids)):
+        for name, arr in (("pairs", pairs), ("path_pair", path_pair), ("ptr", ptr), ("link_ids", link_ids)):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
@@ -112,8 +112,8 @@ class PathSet:
 
     @property
     def nnz(self) -> int:
-        """Number of (path, edge) incidences."""
-        return len(self.edge_ids)
+        """Number of (path, link) incidences."""
+        return len(self.link_ids)
 
     @property
     def path_lengths(self) -> np.ndarray:
@@ -130,36 +130,36 @@ class PathSet:
 
     @property
     def path_of_nnz(self) -> np.ndarray:
-        """``(nnz,)`` path index of each incidence (the row of :attr:`edge_ids`)."""
+        """``(nnz,)`` path index of each incidence (the row of :attr:`link_ids`)."""
         if "rows" not in self._cache:
             self._cache["rows"] = np.repeat(np.arange(self.n_paths, dtype=np.int64), self.path_lengths)
         return self._cache["rows"]
 
     def path(self, q: int) -> list[int]:
-        """The edge ids of path ``q``."""
-        return self.edge_ids[self.ptr[q] : self.ptr[q + 1]].tolist()
+        """The link ids of path ``q``."""
+        return self.link_ids[self.ptr[q] : self.ptr[q + 1]].tolist()
 
-    def incidence(self, n_edges: int) -> sp.csr_matrix:
-        """The ``(Q, E)`` 0/1 path-to-edge incidence matrix (cached)."""
-        key = f"inc{n_edges}"
+    def incidence(self, n_links: int) -> sp.csr_matrix:
+        """The ``(Q, L)`` 0/1 path-to-link incidence matrix (cached)."""
+        key = f"inc{n_links}"
         if key not in self._cache:
             data = np.ones(self.nnz)
-            self._cache[key] = sp.csr_matrix((data, self.edge_ids, self.ptr), shape=(self.n_paths, n_edges))
+            self._cache[key] = sp.csr_matrix((data, self.link_ids, self.ptr), shape=(self.n_paths, n_links))
         return self._cache[key]
 
-    def without_edges(self, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Which paths survive when the edges in boolean mask ``dead`` fail.
+    def without_links(self, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which paths survive when the links in boolean mask ``dead`` fail.
 
-        Returns ``(alive, orphan_pairs)``: a ``(Q,)`` mask of paths avoiding every dead edge, and the indices of
+        Returns ``(alive, orphan_pairs)``: a ``(Q,)`` mask of paths avoiding every dead link, and the indices of
         pairs left without any surviving path.
         """
-        alive = np.bincount(self.path_of_nnz, weights=dead[self.edge_ids], minlength=self.n_paths) == 0
+        alive = np.bincount(self.path_of_nnz, weights=dead[self.link_ids], minlength=self.n_paths) == 0
         left = np.bincount(self.path_pair[alive], minlength=self.n_pairs)
         return alive, np.nonzero(left == 0)[0]
 
     @staticmethod
     def from_lists(pairs: np.ndarray, paths: list[list[list[int]]]) -> PathSet:
-        """A path set from, per pair, a list of paths given as lists of edge ids."""
+        """A path set from, per pair, a list of paths given as lists of link ids."""
         path_pair, lengths, flat = [], [], []
         for p, plist in enumerate(paths):
             for path in plist:
@@ -175,13 +175,13 @@ class PathSet:
         return f"PathSet(pairs={self.n_pairs}, paths={self.n_paths}, nnz={self.nnz})"
 
 
-def _edge_path(g: nx.DiGraph, nodes: list[int]) -> list[int]:
+def _link_path(g: nx.DiGraph, nodes: list[int]) -> list[int]:
     return [g[u][v]["id"] for u, v in itertools.pairwise(nodes)]
 
 
 def _yen(g: nx.DiGraph, s: int, t: int, k: int) -> list[list[int]]:
     try:
-        return [_edge_path(g, p) for p in itertools.islice(nx.shortest_simple_paths(g, s, t, "weight"), k)]
+        return [_link_path(g, p) for p in itertools.islice(nx.shortest_simple_paths(g, s, t, "weight"), k)]
     except nx.NetworkXNoPath:
         return []
 
@@ -198,7 +198,7 @@ def _disjoint(g: nx.DiGraph, s: int, t: int, k: int) -> list[list[int]]:
             nodes = nx.dijkstra_path(g, s, t, weight=weight)
         except nx.NetworkXNoPath:
             break
-        path = _edge_path(g, nodes)
+        path = _link_path(g, nodes)
         out.append(path)
         used.update(path)
     return out
@@ -213,14 +213,14 @@ def compute_paths(
     drop_unreachable: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> PathSet:
-    """Up to ``k`` candidate paths for every pair over the graph's working edges.
+    """Up to ``k`` candidate paths for every pair over the graph's working links.
 
     Parameters
     ----------
-    graph : the graph; edges with capacity 0 are never used.
+    graph : the graph; links with capacity 0 are never used.
     pairs : ``(P, 2)`` node-id pairs; None means every ordered pair of distinct nodes.
     k : candidates per pair, ≥ 1.
-    method : ``"yen"`` (k shortest loop-free paths) or ``"disjoint"`` (edge-disjoint paths).
+    method : ``"yen"`` (k shortest loop-free paths) or ``"disjoint"`` (link-disjoint paths).
     weight : ``"hops"`` or ``"delay"``.
     drop_unreachable : leave out pairs with no route instead of raising.
     progress : called with ``(pairs done, pairs)`` after each pair (a progress bar on large topologies).

@@ -143,5 +143,5 @@ def apply_splits(instance: TEInstance, splits: Mapping[tuple[str, str], NamedPat
 
 def _path_nodes(instance: TEInstance, q: int) -> list[str]:
     """The node names of candidate path ``q``, source first."""
-    g, edges = instance.graph, instance.paths.path(q)
-    return [g.nodes[g.edges[edges[0], 0]]] + [g.nodes[g.edges[e, 1]] for e in edges]
+    g, links = instance.graph, instance.paths.path(q)
+    return [g.nodes[g.links[links[0], 0]]] + [g.nodes[g.links[e, 1]] for e in links]

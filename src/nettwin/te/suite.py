@@ -84,7 +84,7 @@ def make_instances(
                 return _finish(out, split, train_fraction, failures, seed)
             graph = network_graph(topology)
         elif isinstance(topology, TEGraph):
-            graph = topology if capacity is None else topology.with_capacity(one_capacity(capacity, topology.n_edges))
+            graph = topology if capacity is None else topology.with_capacity(one_capacity(capacity, topology.n_links))
         else:
             graph = read_topology(topology, capacity) if own else te_graph(str(topology), capacity)
         if dynamic:

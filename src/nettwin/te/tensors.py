@@ -1,12 +1,12 @@
 """Instances as sparse torch tensors, and the differentiable operations every learned solver shares.
 
-A :class:`TEBatch` stacks one or more instances as one disjoint graph: edges, pairs and paths are concatenated
-with offsets, and ``edge_graph``/``pair_graph`` say which instance each belongs to. Paths and edges meet only
-through the path–edge incidences, held twice: as the list ``(nnz_path, nnz_edge)`` and as the 0/1 incidence
-matrix in both orientations, ``path_edge`` (Q × E) and ``edge_path`` (E × Q), sparse CSR. Sums along the
-incidences (:func:`path_sums`, :func:`edge_sums`) are sparse matrix products, which never materialise one value
+A :class:`TEBatch` stacks one or more instances as one disjoint graph: links, pairs and paths are concatenated
+with offsets, and ``link_graph``/``pair_graph`` say which instance each belongs to. Paths and links meet only
+through the path–link incidences, held twice: as the list ``(nnz_path, nnz_link)`` and as the 0/1 incidence
+matrix in both orientations, ``path_link`` (Q × L) and ``link_path`` (L × Q), sparse CSR. Sums along the
+incidences (:func:`path_sums`, :func:`link_sums`) are sparse matrix products, which never materialise one value
 per incidence; everything else is a gather, an ``index_add`` or a ``scatter_reduce``. Memory grows with
-edges + path incidences, never with pairs × paths.
+links + path incidences, never with pairs × paths.
 
 Units: demands and capacities are divided by each instance's median working capacity (``scale``), so an
 instance and the same instance in other units give the same tensors.
@@ -27,8 +27,8 @@ __all__ = [
     "TEBatch",
     "default_device",
     "segment_softmax",
-    "edge_loads",
-    "edge_sums",
+    "link_loads",
+    "link_sums",
     "equal_split",
     "graph_mlu",
     "pair_softmax",
@@ -48,31 +48,31 @@ class TEBatch:
 
     Attributes
     ----------
-    cap : ``(E,)`` capacities ÷ scale (0 = failed).
-    edge_graph : ``(E,)`` instance of each edge.
-    nnz_path, nnz_edge : ``(nnz,)`` incidences.
-    path_edge, edge_path : the ``(Q, E)`` incidence matrix and its transpose, sparse CSR float32.
+    cap : ``(L,)`` capacities ÷ scale (0 = failed).
+    link_graph : ``(L,)`` instance of each link.
+    nnz_path, nnz_link : ``(nnz,)`` incidences.
+    path_link, link_path : the ``(Q, L)`` incidence matrix and its transpose, sparse CSR float32.
     path_pair : ``(Q,)`` pair of each path, non-decreasing.
     pair_size : ``(P,)`` number of candidate paths of each pair.
     path_demand : ``(Q,)`` demand of each path's pair ÷ scale.
-    path_alive : ``(Q,)`` False for a path crossing a failed edge.
+    path_alive : ``(Q,)`` False for a path crossing a failed link.
     pair_graph : ``(P,)`` instance of each pair.
-    n_graphs, n_edges, n_pairs, n_paths : sizes.
+    n_graphs, n_links, n_pairs, n_paths : sizes.
     """
 
     cap: torch.Tensor
-    edge_graph: torch.Tensor
+    link_graph: torch.Tensor
     nnz_path: torch.Tensor
-    nnz_edge: torch.Tensor
+    nnz_link: torch.Tensor
     path_pair: torch.Tensor
     pair_size: torch.Tensor
     path_demand: torch.Tensor
     path_alive: torch.Tensor
     pair_graph: torch.Tensor
-    path_edge: torch.Tensor
-    edge_path: torch.Tensor
+    path_link: torch.Tensor
+    link_path: torch.Tensor
     n_graphs: int
-    n_edges: int
+    n_links: int
     n_pairs: int
     n_paths: int
 
@@ -89,20 +89,20 @@ class TEBatch:
             scale = float(np.median(working)) if working.size else 1.0
             paths = inst.paths
             caps.append(cap / scale)
-            eg.append(np.full(inst.n_edges, g))
+            eg.append(np.full(inst.n_links, g))
             np_.append(paths.path_of_nnz + q_off)
-            ne.append(paths.edge_ids + e_off)
+            ne.append(paths.link_ids + e_off)
             pp.append(paths.path_pair + p_off)
             ps.append(np.diff(paths.pair_ptr))
             pd.append(inst.path_demand / scale)
-            dead = np.bincount(paths.path_of_nnz, weights=cap[paths.edge_ids] <= 0, minlength=paths.n_paths) > 0
+            dead = np.bincount(paths.path_of_nnz, weights=cap[paths.link_ids] <= 0, minlength=paths.n_paths) > 0
             pa.append(~dead)
             pg.append(np.full(inst.n_pairs, g))
-            by_edge = paths.incidence(inst.n_edges).tocsc()  # counting sort of the incidences by edge
+            by_link = paths.incidence(inst.n_links).tocsc()  # counting sort of the incidences by link
             row_ptr.append(paths.ptr[1:] + nnz_off)
-            col_ptr.append(by_edge.indptr[1:] + nnz_off)
-            col_path.append(by_edge.indices + q_off)
-            e_off += inst.n_edges
+            col_ptr.append(by_link.indptr[1:] + nnz_off)
+            col_path.append(by_link.indices + q_off)
+            e_off += inst.n_links
             p_off += inst.n_pairs
             q_off += inst.n_paths
             nnz_off += paths.nnz
@@ -110,31 +110,31 @@ class TEBatch:
         def t(parts: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
             return torch.from_numpy(np.concatenate(parts)).to(device=device, dtype=dtype)
 
-        nnz_edge = t(ne, torch.long)
+        nnz_link = t(ne, torch.long)
         ones = torch.ones(nnz_off, device=device)
         idx = torch.int32 if max(nnz_off, q_off) < 2**31 else torch.long  # int32 skips a conversion per product
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
-            path_edge = torch.sparse_csr_tensor(
-                t(row_ptr, idx), nnz_edge.to(idx), ones, (q_off, e_off), check_invariants=False
+            path_link = torch.sparse_csr_tensor(
+                t(row_ptr, idx), nnz_link.to(idx), ones, (q_off, e_off), check_invariants=False
             )
-            edge_path = torch.sparse_csr_tensor(
+            link_path = torch.sparse_csr_tensor(
                 t(col_ptr, idx), t(col_path, idx), ones, (e_off, q_off), check_invariants=False
             )
         return cls(
             cap=t(caps, torch.float32),
-            edge_graph=t(eg, torch.long),
+            link_graph=t(eg, torch.long),
             nnz_path=t(np_, torch.long),
-            nnz_edge=nnz_edge,
+            nnz_link=nnz_link,
             path_pair=t(pp, torch.long),
             pair_size=t(ps, torch.long),
             path_demand=t(pd, torch.float32),
             path_alive=t(pa, torch.bool),
             pair_graph=t(pg, torch.long),
-            path_edge=path_edge,
-            edge_path=edge_path,
+            path_link=path_link,
+            link_path=link_path,
             n_graphs=len(instances),
-            n_edges=e_off,
+            n_links=e_off,
             n_pairs=p_off,
             n_paths=q_off,
         )
@@ -200,24 +200,24 @@ def _spmm(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
     return torch.mv(a, dense) if dense.dim() == 1 else torch.mm(a, dense)
 
 
-def path_sums(batch: TEBatch, edge_values: torch.Tensor) -> torch.Tensor:
-    """``(Q,)`` or ``(Q, k)``: for every path, the sum of ``edge_values`` (``(E,)`` or ``(E, k)``) over its edges."""
-    return _IncidenceProduct.apply(batch.path_edge, batch.edge_path, edge_values)
+def path_sums(batch: TEBatch, link_values: torch.Tensor) -> torch.Tensor:
+    """``(Q,)`` or ``(Q, k)``: for every path, the sum of ``link_values`` (``(L,)`` or ``(L, k)``) over its links."""
+    return _IncidenceProduct.apply(batch.path_link, batch.link_path, link_values)
 
 
-def edge_sums(batch: TEBatch, path_values: torch.Tensor) -> torch.Tensor:
-    """``(E,)`` or ``(E, k)``: for every edge, the sum of ``path_values`` (``(Q,)`` or ``(Q, k)``) over the paths
+def link_sums(batch: TEBatch, path_values: torch.Tensor) -> torch.Tensor:
+    """``(L,)`` or ``(L, k)``: for every link, the sum of ``path_values`` (``(Q,)`` or ``(Q, k)``) over the paths
     crossing it."""
-    return _IncidenceProduct.apply(batch.edge_path, batch.path_edge, path_values)
+    return _IncidenceProduct.apply(batch.link_path, batch.path_link, path_values)
 
 
-def edge_loads(batch: TEBatch, ratios: torch.Tensor) -> torch.Tensor:
-    """``(E,)`` load of every edge (scaled units) under per-path ``ratios``."""
-    return edge_sums(batch, ratios * batch.path_demand)
+def link_loads(batch: TEBatch, ratios: torch.Tensor) -> torch.Tensor:
+    """``(L,)`` load of every link (scaled units) under per-path ``ratios``."""
+    return link_sums(batch, ratios * batch.path_demand)
 
 
 def utilisation(batch: TEBatch, loads: torch.Tensor) -> torch.Tensor:
-    """Load ÷ capacity; failed edges count 0 (solvers never route on them)."""
+    """Load ÷ capacity; failed links count 0 (solvers never route on them)."""
     safe = torch.where(batch.cap > 0, batch.cap, torch.ones_like(batch.cap))
     return torch.where(batch.cap > 0, loads / safe, torch.zeros_like(loads))
 
@@ -225,4 +225,4 @@ def utilisation(batch: TEBatch, loads: torch.Tensor) -> torch.Tensor:
 def graph_mlu(batch: TEBatch, util: torch.Tensor) -> torch.Tensor:
     """``(n_graphs,)`` maximum utilisation of each instance."""
     out = util.new_zeros(batch.n_graphs)
-    return out.scatter_reduce(0, batch.edge_graph, util, reduce="amax", include_self=True)
+    return out.scatter_reduce(0, batch.link_graph, util, reduce="amax", include_self=True)
