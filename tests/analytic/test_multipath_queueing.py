@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.special import gammainc
 
 from nettwin.analytic import QueueingModel, estimates
 from nettwin.scenario import build_network, parse_scenario
@@ -78,6 +79,22 @@ def test_a_70_30_split_is_the_share_weighted_mean_of_the_two_paths():
     var = 0.7 * (_path_var(0.7 * lam) + w_a**2) + 0.3 * (_path_var(0.3 * lam) + w_b**2) - mean**2
     assert r.flows["delay_std"][0] == pytest.approx(math.sqrt(var), rel=1e-9)
     assert r.links["utilisation"] == pytest.approx([0.7 * lam / MU] * 2 + [0.3 * lam / MU] * 2, rel=1e-9)
+
+
+def test_delay_percentiles_of_a_split_flow_are_the_quantiles_of_its_paths_mixture():
+    lam = 150.0
+    even = _diamond(lam * 8 * SIZE)
+    whole, parts = QueueingModel().simulate(even), QueueingModel().simulate(even.subflows())
+    for q in (50, 90, 99):  # two equal paths: the mixture is either path's law
+        assert whole.flows[f"delay_p{q}"][0] == pytest.approx(parts.flows[f"delay_p{q}"][0], rel=1e-9)
+    net = _diamond(lam * 8 * SIZE, shares=(0.7, 0.3))
+    whole, parts = QueueingModel().simulate(net), QueueingModel().simulate(net.subflows())
+    mean, std = parts.flows["delay"], parts.flows["delay_std"]
+    shape, scale = (mean / std) ** 2, std**2 / mean  # no propagation: the delay is the gamma law itself
+    for q in (50, 90, 99):
+        x = whole.flows[f"delay_p{q}"][0]
+        assert 0.7 * gammainc(shape[0], x / scale[0]) + 0.3 * gammainc(shape[1], x / scale[1]) == pytest.approx(q / 100)
+        assert min(parts.flows[f"delay_p{q}"]) < x < max(parts.flows[f"delay_p{q}"])
 
 
 def test_a_split_flow_is_the_aggregate_of_its_paths_taken_as_flows():
