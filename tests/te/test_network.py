@@ -164,3 +164,29 @@ def test_parallel_links_in_one_direction_are_refused_in_one_line():
         "'two-routes': links 0 and 5 both go a→b; traffic engineering routes over at most one link per direction "
         "between two nodes"
     )
+
+
+def test_a_split_network_is_pinned_to_its_paths_for_later_edits():
+    from nettwin.scenario.edits import FailLink, RestoreLink, apply_edits
+
+    net = two_routes()
+    inst = network_instance(net)
+    split = apply_split(net, inst, np.array([0.25, 0.75]))
+    cut = apply_edits(split, [FailLink("a", "b", bidirectional=True)])
+    # the detour is what remains of the split; restoring the direct link brings the split back
+    assert [cut.path_nodes(0)] == [(0, 2, 1)] and not cut.multipath
+    back = apply_edits(cut, [RestoreLink("a", "b", bidirectional=True)])
+    assert back.flows[0].route_shares == pytest.approx((0.25, 0.75)) and back.offered_load == pytest.approx(
+        split.offered_load
+    )
+
+
+def test_under_per_flow_hashing_each_flow_takes_one_path_of_its_split():
+    doc = yaml.safe_load(NETWORK)
+    doc["routing"] = {"split": "flow"}
+    doc["flows"] *= 8
+    net = build_network(parse_scenario(doc))
+    inst = network_instance(net)
+    split = apply_split(net, inst, np.array([0.25, 0.75]))
+    assert not split.multipath
+    assert {split.path_nodes(i) for i in range(split.n_flows)} == {(0, 1), (0, 2, 1)}

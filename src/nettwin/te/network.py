@@ -7,7 +7,7 @@ applied back to it as split flows.
   source–destination pair.
 * :func:`network_instance` — a TE instance over the network's links, for its own flows or a given matrix.
 * :func:`apply_split` — the network with every flow of a pair the instance routes split over the pair's candidate
-  paths by the solver's ratios (:func:`~nettwin.scenario.network.split_flow`).
+  paths by the solver's ratios (a network edit, :class:`~nettwin.scenario.edits.ChangePaths`).
 
 Examples
 --------
@@ -26,13 +26,13 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
 from nettwin.errors import ScenarioError, TEError
-from nettwin.scenario.network import Network, split_flow
+from nettwin.scenario.edits import ChangePaths, apply_edits
+from nettwin.scenario.network import Network
 from nettwin.te.files import file_instances
 from nettwin.te.graph import TEGraph, graph_from_links
 from nettwin.te.instance import TEInstance, check_ratios
@@ -104,17 +104,20 @@ def network_instance(
 def apply_split(network: Network, instance: TEInstance, ratios: np.ndarray, min_share: float = MIN_SHARE) -> Network:
     """``network`` with its flows split over their pair's candidate paths by ``ratios``.
 
-    Every flow whose source–destination pair the instance routes takes that pair's split (paths with a ratio at
-    or below ``min_share`` left out, the others renormalised), through
-    :func:`~nettwin.scenario.network.split_flow`; a pair's flows share its ratios. Flows of pairs the instance does
-    not route (no demand in its traffic matrix) keep their paths. When the instance's traffic matrix is the
-    network's flows (:func:`network_instance` without ``demands``), the result's
-    :attr:`~nettwin.scenario.network.Network.offered_load` is :meth:`TEInstance.loads` of ``ratios``.
+    Every flow whose source–destination pair the instance routes is pinned to that pair's split (paths with a ratio
+    at or below ``min_share`` left out, the others renormalised) by the network edit
+    :class:`~nettwin.scenario.edits.ChangePaths`, so that the result is a validated network later edits treat as any
+    other; a pair's flows share its ratios. Flows of pairs the instance does not route (no demand in its traffic
+    matrix) keep their paths. When the instance's traffic matrix is the network's flows (:func:`network_instance`
+    without ``demands``), the result's :attr:`~nettwin.scenario.network.Network.offered_load` is
+    :meth:`TEInstance.loads` of ``ratios`` — unless the network's ``routing.split`` is ``flow``, under which each flow
+    takes one of its pair's paths, drawn by the ratios from its hash (as the scenario format does).
 
     Raises
     ------
     TEError
-        If ``instance`` was not built over ``network``'s links, or ``ratios`` are not split ratios of it.
+        If ``instance`` was not built over ``network``'s links, ``ratios`` are not split ratios of it, or the
+        network refuses a split (a flow's class without a queue on a path, for one).
     """
     graph = instance.graph
     if (
@@ -128,16 +131,18 @@ def apply_split(network: Network, instance: TEInstance, ratios: np.ndarray, min_
         )
     x = check_ratios(instance, ratios)
     ps = instance.paths
-    pair_of = {(int(s), int(t)): p for p, (s, t) in enumerate(ps.pairs.tolist())}
-    flows = []
-    for i, flow in enumerate(network.flows):
-        p = pair_of.get((flow.src, flow.dst))
-        if p is None:
-            flows.append(flow)
-            continue
+    splits: dict[int, tuple[list[list[str]], list[float]]] = {}
+    for p, (s, _) in enumerate(ps.pairs.tolist()):
         qs = [q for q in range(ps.pair_ptr[p], ps.pair_ptr[p + 1]) if x[q] > min_share]
-        try:
-            flows.append(split_flow(flow.src, flow.dst, flow.traffic, [ps.path(q) for q in qs], x[qs], flow.tos))
-        except ScenarioError as err:
-            raise TEError(f"flow {i} ({network.nodes[flow.src]}→{network.nodes[flow.dst]}): {err}") from err
-    return dataclasses.replace(network, flows=tuple(flows), scenario=None)
+        nodes = [[network.nodes[s], *(network.nodes[network.link_dst[link]] for link in ps.path(q))] for q in qs]
+        splits[p] = (nodes, x[qs].tolist())
+    pair_of = {(int(s), int(t)): p for p, (s, t) in enumerate(ps.pairs.tolist())}
+    edits = [
+        ChangePaths(i, *splits[pair_of[(f.src, f.dst)]])
+        for i, f in enumerate(network.flows)
+        if (f.src, f.dst) in pair_of
+    ]
+    try:
+        return apply_edits(network, edits)
+    except ScenarioError as err:
+        raise TEError(f"network '{network.name}' refuses the split: {err}") from err
