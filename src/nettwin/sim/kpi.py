@@ -19,6 +19,7 @@ A flow split over several paths has the same KPIs; a model that takes each path 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -231,8 +232,11 @@ def aggregate_routes(
     if len(route_flow) == n_flows:
         return dict(routes)
     ops = _Ops(route_share)
-    flow = route_flow
-    share = route_share
+    if ops.torch is None:
+        routes = {k: np.asarray(v) for k, v in routes.items()}
+        received = None if received is None else np.asarray(received, dtype=float)
+    flow = route_flow if ops.torch is not None else np.asarray(route_flow, dtype=np.int64)
+    share = route_share if ops.torch is not None else np.asarray(route_share, dtype=float)
 
     def per_flow(values: Any) -> Any:
         return ops.scatter(values, flow, n_flows)
@@ -287,7 +291,8 @@ class _Ops:
     tensors, without importing torch where it is not used."""
 
     def __init__(self, like: Any) -> None:
-        self.torch = None if isinstance(like, np.ndarray | float | int) else __import__("torch")
+        torch = sys.modules.get("torch")  # a tensor's module is loaded; without one, torch need not be
+        self.torch = torch if torch is not None and isinstance(like, torch.Tensor) else None
 
     def scatter(self, values: Any, index: Any, n: int) -> Any:
         if self.torch is None:
