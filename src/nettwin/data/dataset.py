@@ -107,7 +107,8 @@ class Sample:
 
     @property
     def paths(self) -> tuple[tuple[int, ...], ...]:
-        """Node path of each flow, source first."""
+        """Node path of each flow, source first (a split flow's: the path with the largest share; every one of them
+        with its share: :attr:`routes`)."""
         return tuple(tuple(p) for p in self._get("paths") or ())
 
     @property
