@@ -58,6 +58,9 @@ def test_an_instance_from_a_network_routes_over_its_links_with_their_capacities(
     assert g.links.tolist() == np.column_stack([net.link_src, net.link_dst]).tolist()
     assert g.capacity.tolist() == net.capacity.tolist() and g.delay.tolist() == net.delay.tolist()
     assert g.nodes == net.nodes and g.name == inst.name == net.name
+    assert g.network is net  # a view of the network's links, not a copy of them
+    failed = g.with_capacity(np.where(np.arange(net.n_links) == 0, 0.0, net.capacity))
+    assert failed.network.flows is net.flows and failed.network.capacity[0] == 0 and net.capacity[0] > 0
     # the demand of each pair is the sum of its flows' mean rates
     expected: dict[tuple[int, int], float] = {}
     for f in net.flows:

@@ -217,7 +217,7 @@ def dynamic_sequence(
         e2 = np.empty((2 * len(edges), 2), dtype=np.int64)
         e2[0::2], e2[1::2] = np.array(edges), np.array(edges)[:, ::-1]
         caps = np.repeat([links[lk] for lk in edges], 2)
-        graph = TEGraph(full.name, full.nodes, e2, caps, physical=np.repeat(np.arange(len(edges)), 2))
+        graph = TEGraph.from_arrays(full.name, full.nodes, e2, caps, physical=np.repeat(np.arange(len(edges)), 2))
         up = np.ones(n, dtype=bool)
         up[list(down_nodes)] = False
         mask = up[pairs0[:, 0]] & up[pairs0[:, 1]]

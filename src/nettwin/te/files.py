@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.units import UnitError, parse_rate
-from nettwin.te.graph import TEGraph, graph_from_links, one_capacity, te_graph
+from nettwin.te.graph import TEGraph, one_capacity, paired_physical, te_graph
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import compute_paths
 
@@ -113,7 +113,9 @@ def read_topology(path: str | Path, capacity: float | None = None) -> TEGraph:
         raise _in_file(path, err) from err
     caps = one_capacity(capacity, len(links.link_src)) if capacity is not None else links.capacity
     name = str(data.get("name") or path.stem)
-    return graph_from_links(name, links.nodes, links.link_src, links.link_dst, caps, links.delay)
+    ends = np.column_stack([links.link_src, links.link_dst])
+    physical = paired_physical(name, links.nodes, links.link_src, links.link_dst)
+    return TEGraph.from_arrays(name, links.nodes, ends, caps, links.delay, physical)
 
 
 def read_network(path: str | Path) -> Network:

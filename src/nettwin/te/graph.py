@@ -1,8 +1,8 @@
-"""The directed, capacitated graph a traffic-engineering instance routes over.
+"""The directed, capacitated graph a traffic-engineering instance routes over: a view of a network's links.
 
-A :class:`TEGraph` holds directed links ``src→dst`` with a capacity in bit/s (0 marks a failed link) and an optional
-propagation delay. Bidirectional links of an undirected topology become two directed links that share a *physical
-link id*, so that a failure takes both directions down together.
+A :class:`TEGraph` views the links of a :class:`~nettwin.scenario.network.Network` — directed links ``src→dst``
+with a capacity in bit/s (0 marks a failed link) and a propagation delay — and adds their *physical link ids*:
+the two directions of a bidirectional link share one, so that a failure takes both directions down together.
 
 **Capacity rule.** topohub 1.5 carries no capacities. When the topology provides a capacity on every link, those
 are used. Otherwise every physical link gets a tier from its hop-count edge betweenness ``b`` (the number of node
@@ -14,6 +14,7 @@ paths matter. Topologies with more than 1000 nodes estimate ``b`` from 256 sampl
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,9 +23,11 @@ import numpy as np
 
 from nettwin._validation import finite
 from nettwin.errors import ScenarioError, TEError
+from nettwin.scenario.network import Network
 from nettwin.scenario.sources import TopologyData, builtin_topology, topohub_topology
+from nettwin.scenario.spec import LinkDefaults, SimulationSpec
 
-__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "graph_from_links", "betweenness_capacity", "one_capacity"]
+__all__ = ["TEGraph", "CAPACITY_TIERS", "te_graph", "paired_physical", "betweenness_capacity", "one_capacity"]
 
 CAPACITY_TIERS = (10e9, 25e9, 40e9, 100e9)
 """Capacities (bit/s) the betweenness rule assigns, smallest first."""
@@ -32,77 +35,122 @@ CAPACITY_TIERS = (10e9, 25e9, 40e9, 100e9)
 
 @dataclass(frozen=True, eq=False)
 class TEGraph:
-    """Directed links with capacities.
+    """The links of a :class:`~nettwin.scenario.network.Network` as traffic engineering reads them: a thin view.
+
+    Link ``i`` of the graph is link ``i`` of ``network`` (its ends, capacity in bit/s and delay in seconds); a
+    capacity of 0 marks a failed link that no traffic may cross. The view adds only the physical link ids. A graph
+    of a topology without flows (topohub, built-in, a TE file) views a network holding just its links
+    (:meth:`from_arrays`).
 
     Parameters
     ----------
-    name : the topology's name.
-    nodes : node names; node ``i`` is ``nodes[i]``.
-    links : ``(L, 2)`` int64 array of directed links ``(src, dst)``, no duplicates or self loops.
-    capacity : ``(L,)`` float64 capacities in bit/s, ≥ 0; 0 marks a failed link that no traffic may cross.
-    delay : ``(L,)`` float64 propagation delays in seconds, NaN where unknown. Defaults to all NaN.
+    network : the network whose links the graph views.
     physical : ``(L,)`` int64 physical link ids: the two directions of a bidirectional link share one.
         Defaults to one id per directed link.
+
+    Attributes
+    ----------
+    name, nodes : the network's name and node names (node ``i`` is ``nodes[i]``).
+    links : ``(L, 2)`` int64 array of directed links ``(src, dst)``, no duplicates or self loops.
+    capacity, delay : ``(L,)`` float64, the network's (read-only views); delay NaN where unknown.
 
     Raises
     ------
     TEError
-        If a field is malformed; the message quotes the bad value.
+        If the network's links do not make a TE graph; the message quotes the bad value.
 
     Examples
     --------
     >>> g = TEGraph.from_links(["a", "b", "c"], [("a", "b", 10.0), ("b", "c", 5.0)])
     >>> g
     TEGraph(name='graph', nodes=3, links=4, failed=0)
-    >>> g.links.tolist(), g.physical.tolist()
-    ([[0, 1], [1, 0], [1, 2], [2, 1]], [0, 0, 1, 1])
+    >>> g.links.tolist(), g.physical.tolist(), g.network.n_links
+    ([[0, 1], [1, 0], [1, 2], [2, 1]], [0, 0, 1, 1], 4)
     """
 
-    name: str
-    nodes: tuple[str, ...]
-    links: np.ndarray
-    capacity: np.ndarray
-    delay: np.ndarray | None = None
+    network: Network
     physical: np.ndarray | None = None
-    _index: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)
+    links: np.ndarray = field(init=False, repr=False)
+    capacity: np.ndarray = field(init=False, repr=False)
+    delay: np.ndarray = field(init=False, repr=False)
+    _index: dict[tuple[int, int], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        nodes = tuple(self.nodes)
+        net, name = self.network, self.network.name
+        nodes = tuple(net.nodes)
         if len(nodes) < 2 or len(set(nodes)) != len(nodes):
-            raise TEError(f"graph '{self.name}': needs at least 2 nodes with unique names, got {len(nodes)}")
-        links = np.asarray(self.links, dtype=np.int64).reshape(-1, 2)
+            raise TEError(f"graph '{name}': needs at least 2 nodes with unique names, got {len(nodes)}")
+        links = np.column_stack([net.link_src, net.link_dst]).astype(np.int64).reshape(-1, 2)
         n = len(nodes)
         if links.size and (links.min() < 0 or links.max() >= n):
-            raise TEError(f"graph '{self.name}': a link names a node outside 0..{n - 1}")
+            raise TEError(f"graph '{name}': a link names a node outside 0..{n - 1}")
         if np.any(links[:, 0] == links[:, 1]):
             i = int(np.nonzero(links[:, 0] == links[:, 1])[0][0])
-            raise TEError(f"graph '{self.name}': link {i} is a self loop on node '{nodes[links[i, 0]]}'")
-        capacity = np.asarray(self.capacity, dtype=np.float64).reshape(-1)
+            raise TEError(f"graph '{name}': link {i} is a self loop on node '{nodes[links[i, 0]]}'")
+        capacity = np.asarray(net.capacity, dtype=np.float64).reshape(-1)
         if capacity.shape != (len(links),):
-            raise TEError(f"graph '{self.name}': {capacity.size} capacities for {len(links)} links")
+            raise TEError(f"graph '{name}': {capacity.size} capacities for {len(links)} links")
         if not np.all(np.isfinite(capacity)) or np.any(capacity < 0):
             i = int(np.nonzero(~(np.isfinite(capacity) & (capacity >= 0)))[0][0])
             u, v = (nodes[j] for j in links[i])
             raise TEError(
-                f"graph '{self.name}': link {i} ({u}→{v}): capacity must be a finite number of bit/s ≥ 0, "
+                f"graph '{name}': link {i} ({u}→{v}): capacity must be a finite number of bit/s ≥ 0, "
                 f"got {float(capacity[i])!r}"
             )
-        delay = np.full(len(links), np.nan) if self.delay is None else np.asarray(self.delay, np.float64)
+        delay = np.asarray(net.delay, np.float64).reshape(-1)
         physical = (
             np.arange(len(links), dtype=np.int64) if self.physical is None else np.asarray(self.physical, np.int64)
         )
         if delay.shape != (len(links),) or physical.shape != (len(links),):
-            raise TEError(f"graph '{self.name}': delay and physical need one entry per link ({len(links)})")
-        index = {(int(u), int(v)): i for i, (u, v) in enumerate(links)}
+            raise TEError(f"graph '{name}': delay and physical need one entry per link ({len(links)})")
+        index = {(int(u), int(v)): i for i, (u, v) in enumerate(links.tolist())}
         if len(index) != len(links):
-            raise TEError(f"graph '{self.name}': a directed link appears more than once")
-        for name, arr in (("links", links), ("capacity", capacity), ("delay", delay), ("physical", physical)):
-            arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
-        object.__setattr__(self, "nodes", nodes)
+            raise TEError(f"graph '{name}': a directed link appears more than once")
+        for attr, arr in (("links", links), ("capacity", capacity), ("delay", delay), ("physical", physical)):
+            view = arr.view()  # read-only here without freezing the network's own arrays
+            view.setflags(write=False)
+            object.__setattr__(self, attr, view)
         object.__setattr__(self, "_index", index)
 
     # ------------------------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_arrays(
+        cls,
+        name: str,
+        nodes: Sequence[str],
+        links: np.ndarray,
+        capacity: np.ndarray,
+        delay: np.ndarray | None = None,
+        physical: np.ndarray | None = None,
+    ) -> TEGraph:
+        """A graph of the directed ``links`` (``(L, 2)`` node indices) with ``capacity`` (bit/s) and ``delay`` (s,
+        default unknown: NaN), viewing a network that holds just these links (no flows, default link settings
+        otherwise).
+
+        Raises
+        ------
+        TEError
+            If a field is malformed.
+        """
+        ends = np.asarray(links, dtype=np.int64).reshape(-1, 2)
+        n = len(ends)
+        cap = np.asarray(capacity, dtype=np.float64).reshape(-1)
+        dly = np.full(n, np.nan) if delay is None else np.asarray(delay, dtype=np.float64).reshape(-1)
+        defaults = LinkDefaults()
+        network = Network(
+            name=name,
+            nodes=tuple(nodes),
+            link_src=ends[:, 0],
+            link_dst=ends[:, 1],
+            capacity=cap,
+            delay=dly,
+            buffer=np.full(n, defaults.buffer, dtype=np.int64),
+            weight=np.full(n, defaults.weight),
+            flows=(),
+            simulation=SimulationSpec(),
+        )
+        return cls(network, physical)
 
     @classmethod
     def from_links(
@@ -124,7 +172,17 @@ class TEGraph:
                 ends.append(p)
                 caps.append(float(c))
                 physical.append(k)
-        return cls(name, tuple(nodes), np.array(ends, dtype=np.int64), np.array(caps), physical=np.array(physical))
+        return cls.from_arrays(name, nodes, np.array(ends, dtype=np.int64), np.array(caps), physical=np.array(physical))
+
+    @property
+    def name(self) -> str:
+        """The network's name."""
+        return self.network.name
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The network's node names."""
+        return tuple(self.network.nodes)
 
     # ------------------------------------------------------------------------------------ accessors
 
@@ -151,8 +209,11 @@ class TEGraph:
             raise TEError(f"graph '{self.name}' has no link {src}→{dst}") from err
 
     def with_capacity(self, capacity: np.ndarray, name: str | None = None) -> TEGraph:
-        """The same graph with other capacities (0 = failed)."""
-        return TEGraph(name or self.name, self.nodes, self.links, capacity, self.delay, self.physical)
+        """The same graph with other capacities (0 = failed): a view of the network with those capacities."""
+        network = dataclasses.replace(
+            self.network, capacity=np.asarray(capacity, dtype=np.float64), name=name or self.name, scenario=None
+        )
+        return TEGraph(network, self.physical)
 
     def to_networkx(self, weight: str = "hops") -> nx.DiGraph:
         """Working links (capacity > 0) as a DiGraph whose edges carry the attributes ``id`` (the link's index) and
@@ -257,40 +318,38 @@ def te_graph(source: TopologyData | str, capacity: float | None = None) -> TEGra
     delays = np.array([a.get("delay", np.nan) for a in topo.edge_attrs], dtype=np.float64)
     if topo.directed:
         ends = np.array(topo.edges, dtype=np.int64).reshape(-1, 2)
-        return TEGraph(topo.name, topo.nodes, ends, caps, delays, np.arange(len(ends)))
+        return TEGraph.from_arrays(topo.name, topo.nodes, ends, caps, delays, np.arange(len(ends)))
     fwd = np.array(topo.edges, dtype=np.int64).reshape(-1, 2)
     ends = np.empty((2 * len(fwd), 2), dtype=np.int64)
     ends[0::2], ends[1::2] = fwd, fwd[:, ::-1]
-    return TEGraph(
+    return TEGraph.from_arrays(
         topo.name, topo.nodes, ends, np.repeat(caps, 2), np.repeat(delays, 2), np.repeat(np.arange(len(fwd)), 2)
     )
 
 
-def graph_from_links(
-    name: str,
-    nodes: tuple[str, ...],
-    link_src: np.ndarray,
-    link_dst: np.ndarray,
-    capacity: np.ndarray,
-    delay: np.ndarray,
-) -> TEGraph:
-    """The TE graph of directed links given by their ends, in their order; a link and its reverse share one
-    physical link id, so that a failure takes both down.
+def paired_physical(name: str, nodes: Sequence[str], link_src: np.ndarray, link_dst: np.ndarray) -> np.ndarray:
+    """``(L,)`` physical link ids of directed links given by their ends: a link and its reverse share one, so that a
+    failure takes both down.
 
     Raises
     ------
     TEError
         If two links join the same nodes in the same direction (TE routes over at most one link per direction).
+
+    Examples
+    --------
+    >>> paired_physical("net", "abc", np.array([0, 1, 1]), np.array([1, 0, 2])).tolist()
+    [0, 0, 1]
     """
-    ends = np.column_stack([link_src, link_dst]).astype(np.int64)
     first: dict[tuple[int, int], int] = {}
-    for i, (u, v) in enumerate(ends.tolist()):
+    ids: dict[tuple[int, int], int] = {}
+    out = []
+    for i, (u, v) in enumerate(zip(np.asarray(link_src).tolist(), np.asarray(link_dst).tolist(), strict=True)):
         j = first.setdefault((u, v), i)
         if j != i:
             raise TEError(
                 f"'{name}': links {j} and {i} both go {nodes[u]}→{nodes[v]}; traffic engineering routes over at most "
                 "one link per direction between two nodes"
             )
-    ids: dict[tuple[int, int], int] = {}
-    physical = np.array([ids.setdefault((min(u, v), max(u, v)), len(ids)) for u, v in ends.tolist()])
-    return TEGraph(name, nodes, ends, capacity, delay, physical)
+        out.append(ids.setdefault((min(u, v), max(u, v)), len(ids)))
+    return np.array(out, dtype=np.int64)

@@ -34,7 +34,7 @@ from nettwin.errors import ScenarioError, TEError
 from nettwin.scenario.edits import ChangePaths, apply_edits
 from nettwin.scenario.network import Network
 from nettwin.te.files import file_instances
-from nettwin.te.graph import TEGraph, graph_from_links
+from nettwin.te.graph import TEGraph, paired_physical
 from nettwin.te.instance import TEInstance, check_ratios
 
 __all__ = ["network_graph", "flow_demands", "network_instance", "apply_split", "MIN_SHARE"]
@@ -45,16 +45,15 @@ drops them and renormalises the rest."""
 
 
 def network_graph(network: Network) -> TEGraph:
-    """The TE graph of ``network``'s links: graph link ``i`` is network link ``i``, with its capacity and delay.
+    """The TE graph of ``network``: a view of its links (graph link ``i`` is network link ``i``, with its capacity
+    and delay; :attr:`TEGraph.network` is ``network``), a link and its reverse one physical link.
 
     Raises
     ------
     TEError
         If two links join the same nodes in the same direction.
     """
-    return graph_from_links(
-        network.name, network.nodes, network.link_src, network.link_dst, network.capacity, network.delay
-    )
+    return TEGraph(network, paired_physical(network.name, network.nodes, network.link_src, network.link_dst))
 
 
 def flow_demands(network: Network) -> np.ndarray:
