@@ -180,19 +180,13 @@ def _tight_hops(
     n_nodes: int, link_src: np.ndarray, link_dst: np.ndarray, link_cost: np.ndarray, dist: np.ndarray, dest: int
 ) -> np.ndarray:
     """Fewest links from each node to ``dest`` over links that lie on shortest paths (a large number if none)."""
-    into: list[list[int]] = [[] for _ in range(n_nodes)]
-    for u, v, c in zip(link_src.tolist(), link_dst.tolist(), link_cost.tolist(), strict=True):
-        if np.isfinite(dist[u]) and _tight(c, dist[v], dist[u]):
-            into[v].append(u)
+    here, there = dist[link_src], dist[link_dst]
+    with np.errstate(invalid="ignore"):  # links between nodes that cannot reach dest: inf - inf, never tight
+        tight = np.isfinite(here) & (np.abs(link_cost + there - here) <= _REL_TOL * np.maximum(1.0, here))
+    # Breadth-first from dest over the tight links reversed: hop counts of an unweighted search.
+    into = csr_matrix((np.ones(int(tight.sum())), (link_dst[tight], link_src[tight])), shape=(n_nodes, n_nodes))
+    found = dijkstra(into, directed=True, indices=dest, unweighted=True)
     hops = np.full(n_nodes, np.iinfo(np.int64).max, dtype=np.int64)
-    hops[dest] = 0
-    frontier = [dest]
-    while frontier:
-        nearer = []
-        for v in frontier:
-            for u in into[v]:
-                if hops[u] > hops[v] + 1:
-                    hops[u] = hops[v] + 1
-                    nearer.append(u)
-        frontier = nearer
+    reached = np.isfinite(found)
+    hops[reached] = found[reached].astype(np.int64)
     return hops
