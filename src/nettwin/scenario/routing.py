@@ -183,10 +183,19 @@ def _tight_hops(
     here, there = dist[link_src], dist[link_dst]
     with np.errstate(invalid="ignore"):  # links between nodes that cannot reach dest: inf - inf, never tight
         tight = np.isfinite(here) & (np.abs(link_cost + there - here) <= _REL_TOL * np.maximum(1.0, here))
-    # Breadth-first from dest over the tight links reversed: hop counts of an unweighted search.
-    into = csr_matrix((np.ones(int(tight.sum())), (link_dst[tight], link_src[tight])), shape=(n_nodes, n_nodes))
-    found = dijkstra(into, directed=True, indices=dest, unweighted=True)
+    tail, head = link_src[tight], link_dst[tight]
     hops = np.full(n_nodes, np.iinfo(np.int64).max, dtype=np.int64)
-    reached = np.isfinite(found)
-    hops[reached] = found[reached].astype(np.int64)
-    return hops
+    hops[dest] = 0
+    reached = np.zeros(n_nodes, dtype=bool)
+    reached[dest] = True
+    frontier = reached.copy()
+    level = 0
+    while True:  # breadth-first from dest over the tight links, backwards, one level at a time
+        nearer = tail[frontier[head] & ~reached[tail]]
+        if not len(nearer):
+            return hops
+        level += 1
+        hops[nearer] = level
+        reached[nearer] = True
+        frontier = np.zeros(n_nodes, dtype=bool)
+        frontier[nearer] = True
