@@ -16,6 +16,7 @@ from scipy.stats import poisson
 
 from nettwin.errors import EngineError
 from nettwin.scenario.network import Network
+from nettwin.scenario.spec import SHARE_TOLERANCE
 from nettwin.scenario.traffic import DEFAULT_SPREAD, Traffic
 from nettwin.sim import _kernel
 from nettwin.sim.engine import flow_seeds, register_engine
@@ -29,7 +30,7 @@ from nettwin.sim.kpi import (
     flow_kpis,
     link_stats,
 )
-from nettwin.sim.result import SimResult
+from nettwin.sim.result import ROUTE_COLUMNS, SimResult
 
 __all__ = ["BuiltinEngine"]
 
@@ -78,7 +79,9 @@ class BuiltinEngine:
     packets and picks the next packet to send when a transmission ends (see :mod:`nettwin.sim._kernel`). Sources
     send during ``[0, duration)``; packets sent from ``warmup`` on are measured and followed until received or
     dropped. Each flow draws from its own random stream (from
-    :func:`~nettwin.sim.engine.flow_seeds`), so a seed and run give bit-identical results on any machine.
+    :func:`~nettwin.sim.engine.flow_seeds`), so a seed and run give bit-identical results on any machine. A flow
+    that splits over several paths sends each packet down one of them, drawn by the paths' shares from the flow's
+    stream; the result then also reports each path (``SimResult.routes``).
 
     Examples
     --------
@@ -136,7 +139,7 @@ class BuiltinEngine:
         flows = _flow_arrays(network)
         rng = np.ascontiguousarray(flow_seeds(seed, run, network.n_flows))
         rng[~rng.any(axis=1), 0] = 1  # an all-zero state would stay zero
-        out = _kernel.new_counters(network.n_flows, network.n_links)
+        out = _kernel.new_counters(network.n_flows, network.n_links, len(flows.route_cum))
 
         t0 = time.perf_counter()
         packets, hops, events, counts = _kernel.run(
@@ -163,6 +166,20 @@ class BuiltinEngine:
             ),
             window,
         )
+        routes = None
+        if network.multipath:
+            route_cols = flow_kpis(
+                FlowCounters(
+                    tx_packets=out.route_tx,
+                    rx_packets=out.route_rx,
+                    rx_bytes=out.route_rx_bytes,
+                    delay_sum=out.route_delay_sum,
+                    delay_sq_sum=out.route_delay_sq_sum,
+                    jitter_sum=np.zeros(len(out.route_tx)),
+                ),
+                window,
+            )
+            routes = {c: route_cols[c] for c in ROUTE_COLUMNS}
         meta = {
             "engine": self.name,
             "version": _version(),
@@ -173,7 +190,7 @@ class BuiltinEngine:
             "packet_hops": int(hops),
             "events": int(events),
         }
-        return SimResult.from_network(network, flow_cols, link_cols, meta)
+        return SimResult.from_network(network, flow_cols, link_cols, meta, routes)
 
 
 def burst_room(traffic: Traffic) -> int:
@@ -198,15 +215,15 @@ def largest_packet(traffic: Traffic) -> float:
 def drr_quanta(network: Network) -> np.ndarray:
     """(Q,) DRR quantum of every queue, bytes: ``weight / (smallest weight of its link) × M``, with ``M`` the
     largest packet (:func:`largest_packet`) of the flows crossing the link, so that the smallest quantum holds the
-    largest packet (up to exponential sizes' tails). 0 for the queues of other policies."""
+    largest packet (up to exponential sizes' tails); a flow crosses every link of each of its paths. 0 for the
+    queues of other policies."""
     quantum = np.zeros(len(network.queue_weight))
     drr = np.nonzero(network.policy == _kernel.DRR)[0]
     if not len(drr):
         return quantum
     largest = np.zeros(network.n_links)
-    for flow in network.flows:
-        path = list(flow.path)
-        largest[path] = np.maximum(largest[path], largest_packet(flow.traffic))
+    per_flow = np.fromiter((largest_packet(f.traffic) for f in network.flows), float, network.n_flows)
+    np.maximum.at(largest, network.route_links, per_flow[network.route_flow].repeat(np.diff(network.route_ptr)))
     for link in drr:
         queues = slice(network.queue_ptr[link], network.queue_ptr[link + 1])
         weight = network.queue_weight[queues]
@@ -247,9 +264,12 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
             values.append(np.array([sizes, cum], dtype=float).reshape(2, -1))
             n_sizes[i] = values[-1].shape[1]
     table = np.concatenate(values, axis=1) if values else np.zeros((2, 0))
+    route_ptr, route_cum = _route_arrays(network)
     return _kernel.FlowArrays(
-        path_ptr=np.ascontiguousarray(network.path_ptr, dtype=np.int64),
-        path_links=np.ascontiguousarray(network.path_links, dtype=np.int64),
+        route_ptr=route_ptr,
+        route_cum=route_cum,
+        path_ptr=np.ascontiguousarray(network.route_ptr, dtype=np.int64),
+        path_links=np.ascontiguousarray(network.route_links, dtype=np.int64),
         tos=np.ascontiguousarray(network.tos, dtype=np.int64),
         model=model,
         rate=rate,
@@ -272,25 +292,38 @@ def _flow_arrays(network: Network) -> _kernel.FlowArrays:
     )
 
 
+def _route_arrays(network: Network) -> tuple[np.ndarray, np.ndarray]:
+    """(F+1,) CSR offsets of each flow's routes, and (R,) the cumulative share of each flow's routes up to each one,
+    the flow's last exactly 1 (shares divided by their sum)."""
+    route_flow, share = network.route_flow, network.route_share
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(route_flow, minlength=network.n_flows))]).astype(np.int64)
+    total = np.cumsum(share)
+    cum = total - (total - share)[ptr[:-1]][route_flow]
+    cum /= cum[ptr[1:] - 1][route_flow]
+    cum[ptr[1:] - 1] = 1.0
+    return ptr, cum
+
+
 def _suspect_flows(network: Network, queues: np.ndarray) -> np.ndarray:
     """(F,) bool: the flows that may fail a check of :func:`_check`, found with whole-array operations (every flow
     that fails one is among them; ppbp flows always are), so that only those are checked one by one."""
     n, n_links = network.n_flows, network.n_links
-    ptr, links = network.path_ptr, network.path_links
+    ptr, links, route_flow = network.route_ptr, network.route_links, network.route_flow
     lengths = np.diff(ptr)
-    owner = np.repeat(np.arange(n), lengths)
+    owner = np.repeat(route_flow, lengths)
     known = (links >= 0) & (links < n_links)
     safe = np.where(known, links, 0)
     src, dst = network.link_src[safe], network.link_dst[safe]
-    flow_src = np.fromiter((f.src for f in network.flows), np.int64, n)
-    flow_dst = np.fromiter((f.dst for f in network.flows), np.int64, n)
+    flow_src = np.fromiter((f.src for f in network.flows), np.int64, n)[route_flow]
+    flow_dst = np.fromiter((f.dst for f in network.flows), np.int64, n)[route_flow]
     joined = np.ones(len(links), bool)
     joined[1:] = src[1:] == dst[:-1]
     used = lengths > 0
     joined[ptr[:-1][used]] = src[ptr[:-1][used]] == flow_src[used]
     bad = ~known | ~joined | ((network.policy[safe] != _kernel.FIFO) & (queues[safe] <= network.tos[owner]))
-    suspect = ~used | (np.bincount(owner[bad], minlength=n) > 0)
-    suspect[used] |= dst[ptr[1:][used] - 1] != flow_dst[used]
+    bad_route = ~used | (np.bincount(np.repeat(np.arange(len(lengths)), lengths)[bad], minlength=len(lengths)) > 0)
+    bad_route[used] |= dst[ptr[1:][used] - 1] != flow_dst[used]
+    suspect = np.bincount(route_flow[bad_route], minlength=n) > 0
     traffic = [f.traffic for f in network.flows]
     rate = np.fromiter((tr.rate for tr in traffic), float, n)
     tau_on = np.fromiter((tr.tau_on or 0.0 for tr in traffic), float, n)
@@ -332,19 +365,20 @@ def _check(network: Network) -> None:
         weights = network.queue_weight[mine]
         if network.policy[i] in (_kernel.WFQ, _kernel.DRR) and not np.all((weights > 0) & np.isfinite(weights)):
             raise EngineError(f"queue weights must be finite and > 0, got {weights.tolist()} for {link_name(i)}")
+    _check_shares(network)
     for i in np.nonzero(_suspect_flows(network, queues))[0]:
         flow = network.flows[i]
-        path = flow.path
-        if len(path) == 0:
-            raise EngineError(f"flow {i} ({names[flow.src]}→{names[flow.dst]}) has an empty path")
-        if any(not 0 <= link < network.n_links for link in path):
-            raise EngineError(f"flow {i}: path {list(path)} names a link that does not exist")
-        short = [ln for ln in path if network.policy[ln] != _kernel.FIFO and queues[ln] <= flow.tos]
-        if short:
-            raise EngineError(f"flow {i}: class {flow.tos} has no queue at {link_name(short[0])}")
-        src, dst = network.link_src[list(path)], network.link_dst[list(path)]
-        if src[0] != flow.src or dst[-1] != flow.dst or np.any(src[1:] != dst[:-1]):
-            raise EngineError(f"flow {i}: path {list(path)} does not lead from node {flow.src} to node {flow.dst}")
+        for path in flow.routes:
+            if len(path) == 0:
+                raise EngineError(f"flow {i} ({names[flow.src]}→{names[flow.dst]}) has an empty path")
+            if any(not 0 <= link < network.n_links for link in path):
+                raise EngineError(f"flow {i}: path {list(path)} names a link that does not exist")
+            short = [ln for ln in path if network.policy[ln] != _kernel.FIFO and queues[ln] <= flow.tos]
+            if short:
+                raise EngineError(f"flow {i}: class {flow.tos} has no queue at {link_name(short[0])}")
+            src, dst = network.link_src[list(path)], network.link_dst[list(path)]
+            if src[0] != flow.src or dst[-1] != flow.dst or np.any(src[1:] != dst[:-1]):
+                raise EngineError(f"flow {i}: path {list(path)} does not lead from node {flow.src} to node {flow.dst}")
         tr = flow.traffic
         if not (tr.rate > 0 and np.isfinite(tr.rate)):
             raise EngineError(f"flow {i}: traffic rate must be finite and > 0, got {tr.rate}")
@@ -360,6 +394,18 @@ def _check(network: Network) -> None:
         raise EngineError(
             f"simulation.warmup must be in [0, duration), got warmup {sim.warmup} s, duration {sim.duration} s"
         )
+
+
+def _check_shares(network: Network) -> None:
+    """Refuse a flow whose paths and shares do not pair up, or whose shares are not positive summing to 1."""
+    for i, flow in enumerate(network.flows):
+        if not (flow.paths or flow.shares):
+            continue
+        shares = np.asarray(flow.shares, dtype=float)
+        if len(shares) != len(flow.paths):
+            raise EngineError(f"flow {i}: {len(flow.paths)} paths but {len(shares)} shares; give one share per path")
+        if not (np.all(np.isfinite(shares) & (shares > 0)) and abs(shares.sum() - 1.0) <= SHARE_TOLERANCE):
+            raise EngineError(f"flow {i}: path shares must be finite, > 0 and sum to 1, got {shares.tolist()}")
 
 
 register_engine("builtin", BuiltinEngine)

@@ -13,7 +13,11 @@ from nettwin._json import write_json
 from nettwin.scenario.network import Network
 from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
 
-__all__ = ["SimResult"]
+__all__ = ["SimResult", "ROUTE_COLUMNS"]
+
+ROUTE_COLUMNS = ("delay", "delay_std", "throughput", "drop_rate", "tx_packets", "rx_packets", "dropped")
+"""Per-route KPIs of split flows, defined as the per-flow KPIs of the same names (:mod:`nettwin.sim.kpi`) over the
+packets that took the route."""
 
 
 @dataclass(eq=False)
@@ -22,7 +26,13 @@ class SimResult:
 
     ``flows`` maps each column of :data:`nettwin.sim.kpi.FLOW_COLUMNS` to an (F,) array in scenario flow order;
     ``links`` maps :data:`~nettwin.sim.kpi.LINK_COLUMNS` to (L,) arrays in network link order. ``paths`` holds each
-    flow's node path. ``meta`` records engine, version, seed, wall seconds, packets and events.
+    flow's node path (a split flow's: the path with the largest share). ``meta`` records engine, version, seed, wall
+    seconds, packets and events.
+
+    When the network has flows that split their packets over several paths and the engine follows each path,
+    ``routes`` maps ``flow``, ``share`` and :data:`ROUTE_COLUMNS` to (R,) arrays, one entry per path of every flow
+    (the network's routes, flow by flow: ``Network.route_flow``), and ``route_paths`` holds each one's node path;
+    otherwise ``routes`` is None and ``route_paths`` empty.
     """
 
     flow_src: np.ndarray
@@ -33,19 +43,40 @@ class SimResult:
     link_dst: np.ndarray
     links: dict[str, np.ndarray]
     meta: dict[str, Any] = field(default_factory=dict)
+    routes: dict[str, np.ndarray] | None = None
+    route_paths: tuple[tuple[int, ...], ...] = ()
 
     @classmethod
     def from_network(
-        cls, network: Network, flows: dict[str, np.ndarray], links: dict[str, np.ndarray], meta: dict[str, Any]
+        cls,
+        network: Network,
+        flows: dict[str, np.ndarray],
+        links: dict[str, np.ndarray],
+        meta: dict[str, Any],
+        routes: dict[str, np.ndarray] | None = None,
     ) -> SimResult:
-        """Wrap engine output for ``network``, checking that every column is present with the right length."""
-        for cols, data, n, what in (
-            (FLOW_COLUMNS, flows, network.n_flows, "flow"),
-            (LINK_COLUMNS, links, network.n_links, "link"),
-        ):
+        """Wrap engine output for ``network``, checking that every column is present with the right length.
+
+        ``routes`` holds :data:`ROUTE_COLUMNS` per route of the network; kept only when some flow splits.
+        """
+        keep_routes = routes is not None and network.multipath
+        checks = [(FLOW_COLUMNS, flows, network.n_flows, "flow"), (LINK_COLUMNS, links, network.n_links, "link")]
+        if keep_routes:
+            checks.append((ROUTE_COLUMNS, routes, len(network.route_flow), "route"))
+        for cols, data, n, what in checks:
             for c in cols:
                 if c not in data or len(data[c]) != n:
                     raise ValueError(f"engine output lacks {what} column '{c}' of length {n}")
+        table, route_paths = None, ()
+        if keep_routes:
+            table = {
+                "flow": network.route_flow.copy(),
+                "share": network.route_share.copy(),
+                **{c: np.asarray(routes[c]) for c in ROUTE_COLUMNS},  # type: ignore[index]
+            }
+            route_paths = tuple(
+                (f.src, *(int(network.link_dst[link]) for link in path)) for f in network.flows for path in f.routes
+            )
         return cls(
             flow_src=np.array([f.src for f in network.flows], dtype=np.int64),
             flow_dst=np.array([f.dst for f in network.flows], dtype=np.int64),
@@ -55,6 +86,8 @@ class SimResult:
             link_dst=network.link_dst.copy(),
             links={c: np.asarray(links[c]) for c in LINK_COLUMNS},
             meta=dict(meta),
+            routes=table,
+            route_paths=route_paths,
         )
 
     @property
@@ -69,7 +102,8 @@ class SimResult:
             raise KeyError(f"unknown KPI '{name}'; known: {', '.join(self.flows)}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary: ``flows[]`` and ``links[]`` as records, plus ``meta``."""
+        """JSON-ready dictionary: ``flows[]`` and ``links[]`` as records, ``routes[]`` (flow, share, node path and
+        KPIs of every path of every flow) when the result has them, plus ``meta``."""
         flows = [
             {
                 "src": int(self.flow_src[i]),
@@ -87,12 +121,31 @@ class SimResult:
             }
             for i in range(len(self.link_src))
         ]
-        return {"flows": flows, "links": links, "meta": self.meta}
+        out: dict[str, Any] = {"flows": flows, "links": links}
+        if self.routes is not None:
+            out["routes"] = [
+                {
+                    "flow": int(self.routes["flow"][r]),
+                    "share": float(self.routes["share"][r]),
+                    "path": list(self.route_paths[r]),
+                    **{c: _scalar(self.routes[c][r]) for c in ROUTE_COLUMNS},
+                }
+                for r in range(len(self.route_paths))
+            ]
+        out["meta"] = self.meta
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimResult:
         """Inverse of :meth:`to_dict`."""
-        fl, ln = data["flows"], data["links"]
+        fl, ln, rt = data["flows"], data["links"], data.get("routes")
+        routes = None
+        if rt is not None:
+            routes = {
+                "flow": np.array([r["flow"] for r in rt], dtype=np.int64),
+                "share": np.array([r["share"] for r in rt], dtype=float),
+                **{c: np.array([_unscalar(r[c]) for r in rt]) for c in ROUTE_COLUMNS},
+            }
         return cls(
             flow_src=np.array([r["src"] for r in fl], dtype=np.int64),
             flow_dst=np.array([r["dst"] for r in fl], dtype=np.int64),
@@ -102,6 +155,8 @@ class SimResult:
             link_dst=np.array([r["dst"] for r in ln], dtype=np.int64),
             links={c: np.array([_unscalar(r[c]) for r in ln]) for c in LINK_COLUMNS},
             meta=dict(data.get("meta", {})),
+            routes=routes,
+            route_paths=tuple(tuple(r["path"]) for r in rt) if rt is not None else (),
         )
 
     def save(self, path: str | Path) -> None:
