@@ -1,4 +1,4 @@
-"""Flows split per packet over several paths in the built-in engine.
+"""Flows split per packet over several paths in the built-in engine, and ns-3's refusal of them.
 
 Every route draw comes from the flow's own stream, so these checks are exact where the route sequence can be
 replayed (counts, delays, jitter) and statistical, with bounds from the sampling law, where they test the split
@@ -21,6 +21,8 @@ from nettwin.sim import _kernel
 from nettwin.sim.builtin import BuiltinEngine, _flow_arrays, drr_quanta
 from nettwin.sim.engine import flow_seeds
 from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
+from nettwin.sim.ns3 import Ns3Engine, Ns3Options
+from nettwin.sim.ns3.job import make_job
 from nettwin.sim.result import ROUTE_COLUMNS, SimResult
 
 UPPER, LOWER = ["a", "b", "d"], ["a", "c", "d"]
@@ -244,6 +246,7 @@ def test_hashing_each_flow_onto_one_path_leaves_single_path_flows():
     result = BuiltinEngine().simulate(net)
     assert result.routes is None and result.route_paths == ()
     assert "routes" not in result.to_dict()
+    make_job(net, 1, 0, Ns3Options())  # ns-3 takes it: each flow is on one path
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -282,7 +285,7 @@ def test_streams_are_the_flows_own_whatever_other_flows_do():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Results and checks.
+# Results, checks and ns-3.
 
 
 def test_routes_survive_the_json_round_trip(tmp_path):
@@ -329,3 +332,16 @@ def test_a_broken_path_or_share_of_a_split_flow_is_refused(change, message):
     broken = dataclasses.replace(flow, **change(flow, bad_path))
     with pytest.raises(EngineError, match=message):
         BuiltinEngine().simulate(dataclasses.replace(net, flows=(broken,)))
+
+
+def test_ns3_refuses_a_split_flow_before_any_worker():
+    net = diamond([{"src": "a", "dst": "b", "traffic": poisson(1e5)}, split(poisson(1e5), (0.3, 0.7))])
+    message = (
+        r"^flow 1 \(a→d\) splits its packets over 2 paths; .* the ns-3 engine cannot split a flow by shares: run it "
+        r"with --engine builtin, or send each flow down one of its paths by hashing \(routing.split: flow\)$"
+    )
+    with pytest.raises(EngineError, match=message):
+        make_job(net, 1, 0, Ns3Options())
+    engine = Ns3Engine()
+    (out,) = engine.simulate_many([(net, 1, 0)])
+    assert isinstance(out, EngineError) and engine._pool is None

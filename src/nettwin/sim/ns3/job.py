@@ -208,6 +208,13 @@ def _check(network: Network) -> None:
                     "every packet before sending it, so a zero buffer would drop everything"
                 )
     for i, flow in enumerate(network.flows):
+        if flow.splits:
+            raise EngineError(
+                f"flow {i} ({names[flow.src]}→{names[flow.dst]}) splits its packets over {len(flow.paths)} paths; "
+                "ns-3 routes all packets to one address the same way, so the ns-3 engine cannot split a flow by "
+                "shares: run it with --engine builtin, or send each flow down one of its paths by hashing "
+                "(routing.split: flow)"
+            )
         _check_laws(i, f"{names[flow.src]}→{names[flow.dst]}", flow.traffic, wireless)
         ps = flow.traffic.packet_size
         sizes = list(ps.sizes) if ps.dist == "binomial" else ([ps.mean_bytes] if ps.dist == "fixed" else [])
