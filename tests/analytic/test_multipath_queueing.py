@@ -174,3 +174,28 @@ def test_aggregation_leaves_single_path_flows_and_agrees_in_torch_with_gradients
 def test_a_kpi_without_an_aggregation_rule_is_refused():
     with pytest.raises(ValueError, match="no rule aggregates 'delay_mad'"):
         aggregate_routes({"delay_mad": np.ones(2)}, np.array([0, 0]), np.array([0.5, 0.5]), 1)
+
+
+def test_percentiles_of_gamma_paths_are_their_mixtures_quantiles_with_the_implicit_gradient():
+    # Two exponential paths (means 1 and 3, evenly): each is the gamma law of its mean and deviation, so the
+    # aggregate is the mixture's quantile exactly.
+    a, b = 1.0, 3.0
+    routes = {"delay": np.array([a, b]), "delay_std": np.array([a, b])}
+    for q in (50, 90, 99):
+        routes[f"delay_p{q}"] = -np.array([a, b]) * math.log(1 - q / 100)
+    flow, share = np.array([0, 0]), np.array([0.5, 0.5])
+    out = aggregate_routes(routes, flow, share, 1)
+    for q in (50, 90, 99):
+        x = out[f"delay_p{q}"][0]
+        assert 0.5 * (1 - math.exp(-x / a)) + 0.5 * (1 - math.exp(-x / b)) == pytest.approx(q / 100, abs=1e-12)
+    # torch: the same values; the gradient with respect to a path's percentile is its density's pull there
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in routes.items()}
+    got = aggregate_routes(t, torch.as_tensor(flow), torch.as_tensor(share), 1)
+    assert got["delay_p90"].item() == pytest.approx(out["delay_p90"][0], rel=1e-12)
+    got["delay_p90"].sum().backward()
+    eps = 1e-6
+    for r in range(2):
+        moved = {k: v.copy() for k, v in routes.items()}
+        moved["delay_p90"][r] += eps  # the path's law shifted by eps
+        slope = (aggregate_routes(moved, flow, share, 1)["delay_p90"][0] - out["delay_p90"][0]) / eps
+        assert t["delay_p90"].grad[r].item() == pytest.approx(slope, rel=1e-4)
