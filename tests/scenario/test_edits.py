@@ -178,8 +178,8 @@ def test_a_failure_that_cuts_a_destination_off_names_the_flows_or_drops_them():
     with pytest.raises(Unreachable) as err:
         FailLink("b", "c", bidirectional=True).apply(net)
     assert str(err.value) == (
-        "FailLink: flows 1 (a→c) and 3 more would lose their destination; give unreachable='drop' to take such "
-        "flows out until it is reachable again"
+        "FailLink: flows 1 (a→c) and 3 more would lose their destination; give unreachable='drop' to set such "
+        "flows aside until their destination is reachable again"
     )
     cut = FailLink("b", "c", bidirectional=True, unreachable="drop").apply(net)
     assert [(f.src, f.dst) for f in cut.flows] == [(0, 1), (1, 0)]
@@ -355,6 +355,14 @@ def test_composition_is_sequential_application_and_the_input_is_untouched(nsfnet
         np.testing.assert_array_equal(getattr(nsfnet, key), value)
     assert nsfnet.flows is flows and nsfnet.edit_state is None and nsfnet.scenario is not None
     assert one_by_one.scenario is None
+    # an edited network is an input like any other
+    arrays, flows = _snapshot(one_by_one)
+    ids, state = one_by_one.link_id.copy(), one_by_one.edit_state
+    apply_edits(one_by_one, [FailLink(1, 7, bidirectional=True), RestoreLink(2, 0), ChangeLink(0, 1, capacity=1e6)])
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(getattr(one_by_one, key), value)
+    assert one_by_one.flows is flows and one_by_one.edit_state is state
+    np.testing.assert_array_equal(one_by_one.link_id, ids)
 
 
 @pytest.mark.parametrize(
@@ -400,6 +408,13 @@ def test_bad_edits_say_what_is_wrong_in_one_line(nsfnet, edit, error, message):
     with pytest.raises(error, match=f"^{message}") as err:
         edit.apply(nsfnet)
     assert "\n" not in str(err.value)
+
+
+def test_edits_refuse_bad_values_when_made():
+    with pytest.raises(ScenarioError, match=r"^FailLink.unreachable: 'error' or 'drop', got 'Drop'$"):
+        FailLink(0, 1, unreachable="Drop")
+    with pytest.raises(ScenarioError, match=r"^Edits.edits\[1\]: not an edit, got 'fail'$"):
+        Edits((FailLink(0, 1), "fail"))
 
 
 def test_removing_the_last_flow_is_refused():

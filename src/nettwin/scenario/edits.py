@@ -113,6 +113,9 @@ class Edits(Edit):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "edits", tuple(self.edits))
+        for i, edit in enumerate(self.edits):
+            if not isinstance(edit, Edit):
+                raise ScenarioError(f"Edits.edits[{i}]: not an edit, got {edit!r}")
 
     def apply(self, network: Network) -> Network:
         for edit in self.edits:
@@ -162,6 +165,9 @@ class FailLink(Edit):
     bidirectional: bool = False
     unreachable: Lost = "error"
 
+    def __post_init__(self) -> None:
+        _check_lost(self)
+
     def apply(self, network: Network) -> Network:
         state = _state(network)
         ids = _link_ids(network, state, self, live=True)
@@ -191,6 +197,9 @@ class FailNode(Edit):
 
     node: NodeRef
     unreachable: Lost = "error"
+
+    def __post_init__(self) -> None:
+        _check_lost(self)
 
     def apply(self, network: Network) -> Network:
         state = _state(network)
@@ -582,6 +591,11 @@ def _state(network: Network) -> EditState:
     )
 
 
+def _check_lost(edit: FailLink | FailNode) -> None:
+    if edit.unreachable not in ("error", "drop"):
+        raise ScenarioError(f"{_name(edit)}.unreachable: 'error' or 'drop', got {edit.unreachable!r}")
+
+
 def _node(network: Network, ref: NodeRef, where: str) -> int:
     return node_index(ref, network.nodes, where)
 
@@ -697,6 +711,8 @@ def _make_flow(
     if network.routing.split == "flow" and len(paths) > 1:
         pick = flow_hash_path(shares, network.simulation.seed, fid)
         paths, shares = (paths[pick],), (1.0,)
+    if len(paths) == 1:
+        return Flow(s, t, traffic, tuple(paths[0]), tos)
     try:
         return split_flow(s, t, traffic, paths, shares, tos)
     except ScenarioError as err:
@@ -732,21 +748,20 @@ def _graph(network: Network, cost: np.ndarray) -> csr_matrix:
     return csr_matrix((cost[keep], (network.link_src[keep], network.link_dst[keep])), shape=(n, n))
 
 
-def _tight_destinations(network: Network, links: np.ndarray) -> np.ndarray:
-    """(N,) whether some link of ``links`` (indices) lies on a shortest path to each node, by routing's cost.
+def _shortcuts(network: Network, links: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(F,) the cost of the cheapest ``src[f]``→``dst[f]`` path over some link of ``links`` (indices), by routing's
+    cost (inf where none).
 
-    A link ``u→v`` of cost c is on a shortest path to d when c + dist(v, d) = dist(u, d); routes towards any other
-    destination cannot change when the link appears or gets cheaper (no distance to it falls, no link turns tight).
+    Only a flow whose current cost this reaches can change its routes when these links appear or get cheaper: for
+    every other flow, no path through them is as short as the one it has.
     """
     if len(links) == 0:
-        return np.zeros(network.n_nodes, dtype=bool)
+        return np.full(len(src), np.inf)
     cost = _routing_cost(network.routing.weight, network)
-    u, v = network.link_src[links], network.link_dst[links]
-    dist = dijkstra(_graph(network, cost), directed=True, indices=np.concatenate([u, v]))
-    du, dv = dist[: len(links)], dist[len(links) :]
-    with np.errstate(invalid="ignore"):  # inf - inf where a destination is out of reach: not tight
-        tight = np.abs(cost[links][:, None] + dv - du) <= 1e-9 * np.maximum(1.0, du)
-    return np.any(tight & np.isfinite(du), axis=0)
+    graph = _graph(network, cost)
+    to_u = dijkstra(graph.T.tocsr(), directed=True, indices=network.link_src[links])
+    from_v = dijkstra(graph, directed=True, indices=network.link_dst[links])
+    return np.min(to_u[:, src] + cost[links][:, None] + from_v[:, dst], axis=0)
 
 
 def _reachable(network: Network, pairs: list[tuple[int, int]]) -> list[bool]:
@@ -803,13 +818,28 @@ def _relink(
     else:
         edited = dataclasses.replace(network, **_live_arrays(full, ids))
     remap = index[old_ids].tolist()  # old link index -> new link index (-1 when down)
+
+    def was_alive() -> np.ndarray:
+        up = np.zeros(len(alive), dtype=bool)
+        up[old_ids] = True
+        return up
+
     moved = next((i for i, j in enumerate(remap) if i != j), len(remap))
     changed = np.union1d(np.setdiff1d(ids, old_ids), np.asarray(list(cheaper), dtype=np.int64))
-    gone = set(np.setdiff1d(old_ids, ids).tolist()) | set(changed.tolist())
-    gone_old = {int(i) for i in np.flatnonzero(np.isin(old_ids, list(gone)))}
-    tight = _tight_destinations(edited, index[changed][index[changed] >= 0])
-    was_alive = np.zeros(len(alive), dtype=bool)
-    was_alive[old_ids] = True
+    gone = set(np.setdiff1d(old_ids, ids).tolist()) | set(changed.tolist())  # ids whose state or cost changed
+    gone_old = {int(i) for i in np.flatnonzero(np.isin(old_ids, list(gone)))}  # ... as old link indices
+    shortcut: dict[int, float] = {}  # flows some path over a new or cheaper link reaches: its cost
+    if len(changed):
+        ends = np.array([(f.src, f.dst) for f in network.flows], dtype=np.int64).reshape(-1, 2)
+        found = _shortcuts(edited, index[changed][index[changed] >= 0], ends[:, 0], ends[:, 1])
+        near = np.flatnonzero(np.isfinite(found))
+        shortcut = dict(zip(near.tolist(), found[near].tolist(), strict=True))
+        cost = _routing_cost(network.routing.weight, network).tolist()
+
+    def gains(i: int, f: Flow) -> bool:
+        """Whether a path over a new or cheaper link is as short as flow ``i``'s (old link indices)."""
+        now = sum(cost[link] for link in f.path)
+        return shortcut[i] <= now + 1e-9 * max(1.0, now)
 
     keep: list[tuple[int, Flow, Routes | None]] = []
     reroute: list[int] = []  # positions in keep to route afresh
@@ -818,23 +848,22 @@ def _relink(
         if f.src in nodes_down or f.dst in nodes_down:
             lost.append((i, fid, f, pin))
             continue
-        uses_gone = bool(gone_old) and any(link in gone_old for p in f.routes for link in p)
-        if pin is not None:
+        uses_gone = bool(gone_old) and any(not gone_old.isdisjoint(p) for p in (f.paths or (f.path,)))
+        if pin is not None and any(not gone.isdisjoint(p) for p in pin[0]):
             own = _alive_pinned(pin, alive, index)
-            follows = not _alive_pinned(pin, was_alive, None)[0]
-            touched = any(link in gone or not was_alive[link] for p in pin[0] for link in p)
-            if own[0] and (touched or follows):
+            if own[0]:
                 keep.append((fid, split_flow(f.src, f.dst, f.traffic, own[0], own[1], f.tos), pin))
                 continue
-            if not own[0] and (uses_gone or tight[f.dst] or not follows):
-                reroute.append(len(keep))
-                keep.append((fid, f, pin))
-                continue
-        elif uses_gone or tight[f.dst]:
             reroute.append(len(keep))
-            keep.append((fid, f, pin))
-            continue
-        keep.append((fid, _remapped(f, remap, moved), pin))
+        elif uses_gone or (
+            i in shortcut and gains(i, f) and (pin is None or not _alive_pinned(pin, was_alive(), None)[0])
+        ):
+            # (a pinned flow whose own paths this edit leaves as they were uses a changed link only while routing
+            # carries it; a shorter path matters to it only then)
+            reroute.append(len(keep))
+        elif max(f.path) >= moved or any(max(p) >= moved for p in f.paths):
+            f = _remapped(f, remap)
+        keep.append((fid, f, pin))
 
     if reroute:
         pairs = [(keep[k][1].src, keep[k][1].dst) for k in reroute]
@@ -856,7 +885,7 @@ def _relink(
             who = f"flows {who[5:]} and {len(lost) - 1} more"
         raise Unreachable(
             f"{what}: {who} would lose {'their' if len(lost) > 1 else 'its'} destination; give unreachable='drop' to "
-            "take such flows out until it is reachable again"
+            "set such flows aside until their destination is reachable again"
         )
     stranded = [(fid, f, pin) for _, fid, f, pin in lost]
     if state.stranded and len(changed):
@@ -924,12 +953,11 @@ def _route_reachable(network: Network, pairs: list[tuple[int, int]], what: str) 
         return [next(found) if r else None for r in ok]
 
 
-def _remapped(flow: Flow, remap: list[int], moved: int) -> Flow:
-    """``flow`` with its link indices renumbered (the same flow when none of its links moved)."""
-    if all(not p or max(p) < moved for p in flow.routes):
-        return flow
-    paths = tuple(tuple(remap[link] for link in p) for p in flow.paths)
-    return dataclasses.replace(flow, path=tuple(remap[link] for link in flow.path), paths=paths)
+def _remapped(flow: Flow, remap: list[int]) -> Flow:
+    """``flow`` with its link indices renumbered."""
+    at = remap.__getitem__
+    paths = tuple(tuple(map(at, p)) for p in flow.paths)
+    return Flow(flow.src, flow.dst, flow.traffic, tuple(map(at, flow.path)), flow.tos, paths, flow.shares)
 
 
 def _set_flow(network: Network, state: EditState, i: int, flow: Flow, pinned: Routes | None) -> Network:
