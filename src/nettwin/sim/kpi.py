@@ -202,9 +202,11 @@ def aggregate_routes(
       :math:`\sqrt{2v/\pi}\, e^{-m^2/2v} + m\,\mathrm{erf}(m/\sqrt{2v})`. Without ``delay_std``, a route's
       :math:`\sigma_r` is taken as :math:`\tfrac{\sqrt\pi}{2} J_r` (two independent normal draws of deviation
       :math:`\sigma` differ by :math:`2\sigma/\sqrt\pi` on average); without ``delay``, :math:`m = 0`. Pairs are
-      taken in sending order; an engine pairs packets in the order they arrive, which paths of different delays
-      reorder, so it measures less (21 % less on a 70/30 split over two loaded two-hop paths, where the mean, the
-      deviation and the percentiles agree within 4 %: ``benchmarks/split_flow_aggregation.py``).
+      taken in sending order, delays as independent draws; an engine pairs packets in the order they arrive, and a
+      packet received next from another path is not a typical one of it (it often follows an idle spell there), so
+      it measures less: a fifth to a third less in the cases measured (21 % on a 70/30 split over two loaded
+      two-hop paths, where the mean, the deviation and the percentiles agree within 4 %:
+      ``benchmarks/split_flow_aggregation.py``; 31-35 % on lightly loaded ECMP paths of a 2 × 3 grid).
     - ``throughput``, ``drops``, ``tx_packets``, ``rx_packets``, ``dropped``: summed.
     - ``drop_rate``: :math:`\sum s_r\, \mathrm{loss}_r` (the share of the flow's packets lost).
 
