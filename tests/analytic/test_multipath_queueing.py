@@ -112,6 +112,10 @@ def test_a_split_flow_is_the_aggregate_of_its_paths_taken_as_flows():
     for k in FLOW_COLUMNS:  # every column present, one value per flow
         assert whole.flows[k].shape == (1,)
     assert {k: whole.links[k].tolist() for k in whole.links} == {k: parts.links[k].tolist() for k in parts.links}
+    # the paths' own KPIs come with the result, as the engine gives them
+    assert whole.routes["flow"].tolist() == [0, 0] and whole.routes["share"] == pytest.approx([0.6, 0.4])
+    assert whole.routes["delay"] == pytest.approx(parts.flows["delay"])
+    assert whole.route_paths == ((0, 1, 3), (0, 2, 3))
 
 
 def test_per_link_loads_of_an_ecmp_grid_equal_its_offered_load():

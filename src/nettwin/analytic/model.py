@@ -61,6 +61,7 @@ the same fixed point, and the flow's KPIs aggregate its paths' by share (:func:`
 delay the mean over received packets, delay_std the mixture's, jitter from consecutive packets on the same or on
 different paths, drops, packets and throughput summed). Its delay percentiles are the quantiles of the mixture of
 its paths' delay laws above (each weighed by the packets it delivers), exactly, not of gamma laws matched to them.
+The result's ``routes`` hold each path's own KPIs, as the built-in engine's do.
 
 Per link: ``utilisation`` :math:`= \lambda_l (1 - P_l)/\mu_l`,
 ``drops`` :math:`= \mathrm{round}(\lambda_l P_l T)`, ``mean_queue`` = mean number waiting,
@@ -225,7 +226,7 @@ class QueueingModel:
             by_path = self.simulate(network.subflows(), seed=seed, run=run)
             flows = aggregate_routes(by_path.flows, network.route_flow, network.route_share, network.n_flows)
             flows.update(_mixture_percentiles(network, by_path.flows))
-            return SimResult.from_network(network, flows, by_path.links, by_path.meta)
+            return SimResult.from_network(network, flows, by_path.links, by_path.meta, routes=by_path.flows)
         t0 = time.perf_counter()
         fp = self.solve(network)
         _, flow_of, path = _flow_inputs(network)
