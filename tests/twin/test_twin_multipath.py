@@ -189,3 +189,18 @@ def test_a_twin_trains_on_a_dataset_of_ecmp_samples(tmp_path):
     assert network.multipath and len(network.route_flow) > network.n_flows
     assert twin.predict(sample)["delay"].shape == (2,)
     assert twin.score(ds.samples("val"))["delay"] >= 0
+
+
+def test_a_flow_predicted_to_lose_everything_on_every_path_still_has_a_finite_loss():
+    net = _split_network()
+    g = graph_from_network(net)
+    targets = _targets(net)
+    norm = Normalisation.fit([g], [targets], KPIS)
+    b = GraphBatch.collate([g], norm, [targets], KPIS, dtype=torch.float64)
+    out = {k: torch.zeros(3, dtype=torch.float64, requires_grad=True) for k in KPIS}
+    # drops far above the packets sent on both paths of the split flow: no packet would be received
+    out["drops"] = ((b.packets * 10 - norm.kpi_center["drops"]) / norm.kpi_scale["drops"]).requires_grad_(True)
+    loss = batch_loss(out, b, KPIS, "mae", dict.fromkeys(KPIS, "point"), norm)
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert all(torch.isfinite(v.grad).all() for v in out.values())

@@ -50,19 +50,19 @@ def flow_predictions(
     """Per-path predictions and deviations (SI units, (P,)) aggregated to the batch's flows, (F,) each.
 
     A path's received packets are weighed by its predicted loss (``drops`` over its packets, where predicted; else
-    ``drop_rate``; else by share), taken as given: gradients flow through the KPIs, not through the weights.
+    ``drop_rate``; else by share), taken as given: gradients flow through the KPIs, not through the weights. A flow
+    predicted to lose every packet on every path is weighed by share (its delays are still predictions to train).
     """
     if not batch.splits:
         return dict(means), dict(stds)
     flow, share, n = batch.path_flow, batch.path_share, batch.n_flows
-    received = None
-    if "drops" in means:
-        loss = (means["drops"] / batch.packets.clamp_min(_TINY)).clamp(0.0, 1.0)
-        received = (share * (1.0 - loss)).detach()
-    elif "drop_rate" in means:
-        received = (share * (1.0 - means["drop_rate"].clamp(0.0, 1.0))).detach()
-    flows = aggregate_routes(dict(means), flow, share, n, received)
-    weight = share if received is None else received
+    weight = share
+    if "drops" in means or "drop_rate" in means:
+        loss = means["drops"] / batch.packets.clamp_min(_TINY) if "drops" in means else means["drop_rate"]
+        received = (share * (1.0 - loss.clamp(0.0, 1.0))).detach()
+        some = received.new_zeros(n).index_add(0, flow, received) > 0
+        weight = torch.where(some[flow], received, share)
+    flows = aggregate_routes(dict(means), flow, share, n, weight)
     total = weight.new_zeros(n).index_add(0, flow, weight)
     weight = weight / torch.where(total > 0, total, torch.ones_like(total))[flow]
     spread = {}
