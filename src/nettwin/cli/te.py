@@ -88,9 +88,9 @@ def _capacity(text: str | None) -> float | None:
     return rate
 
 
-def _instances(topology: str, *, split: str, bars: bool = True, **options: Any) -> list:
-    """Build the instances with a spinner, and a progress bar while candidate paths are found; ``options`` are
-    :func:`~nettwin.te.suite.make_instances`'s."""
+def _instances(topology: str, *, split: str, bars: bool = True, source: Any = None, **options: Any) -> list:
+    """Build the instances of ``source`` (default: ``topology``, which names it in messages) with a spinner, and a
+    progress bar while candidate paths are found; ``options`` are :func:`~nettwin.te.suite.make_instances`'s."""
     from nettwin.te.suite import make_instances
 
     with contextlib.ExitStack() as stack:
@@ -106,7 +106,7 @@ def _instances(topology: str, *, split: str, bars: bool = True, **options: Any) 
                 bar.append(stack.enter_context(progress_bar(title, total, "pairs", bars and total >= BAR_MIN_PAIRS)))
             bar[0]()
 
-        return make_instances(topology, split=split, progress=progress, **options)
+        return make_instances(topology if source is None else source, split=split, progress=progress, **options)
 
 
 @contextlib.contextmanager
@@ -161,9 +161,22 @@ def solve(
     splits: Annotated[
         Path | None, out_option("Write split ratios with node names, every solved instance: .csv or .json.")
     ] = None,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate",
+            help="Simulate the split with the built-in engine and report per-flow delay, jitter and drops next to "
+            "the MLU. --topology must be a scenario file; its flows are the traffic matrix unless --demands.",
+        ),
+    ] = False,
+    runs: Annotated[int, typer.Option(min=1, help="--simulate: independent runs, averaged.")] = 1,
+    sim_seed: Annotated[
+        int | None, typer.Option(min=0, help="--simulate: simulation seed (default: the scenario's).")
+    ] = None,
     fmt: Fmt = Format.table,
 ) -> None:
-    """Solve one instance (or --all) and print its MLU, the time taken and the most utilised links."""
+    """Solve one instance (or --all) and print its MLU, the time taken and the most utilised links; with
+    --simulate, also the packet-level KPIs of the chosen split."""
     import time
 
     from nettwin._json import write_json
@@ -172,8 +185,15 @@ def solve(
 
     steps = step + 1
     link_capacity = _capacity(capacity)
+    network = None
+    if simulate:
+        from nettwin.te.files import read_network
+
+        _simulate_options(topology, every=every, dynamic=dynamic, failures=failures, capacity=capacity)
+        network = read_network(topology)
     instances = _instances(
         topology,
+        source=network,
         split="all",
         bars=fmt is Format.table,
         steps=steps,
@@ -211,6 +231,13 @@ def solve(
     if splits is not None:
         write_splits(splits, [r[0] for r in results], [r[1] for r in results])
     payloads = [_solve_payload(solver.value, *r, top) for r in results]
+    simulation = None
+    if network is not None:
+        from nettwin.te.simulate import simulate_split
+
+        with status(f"simulating the split of {topology}") if fmt is Format.table else contextlib.nullcontext():
+            simulation = simulate_split(network, results[0][0], results[0][1], runs=runs, seed=sim_seed)
+        payloads[0]["simulation"] = simulation.to_dict()
     if out is not None:
         docs = [{**p, "ratios": _named_ratios(r[0], r[1])} for p, r in zip(payloads, results, strict=True)]
         write_json(out, docs[0] if not every else {"instances": docs})
@@ -231,14 +258,79 @@ def solve(
         print_table(f"{solver.value} on {topology}", ["instance", "MLU", "optimum", "normalised", "ms"], rows)
     else:
         p = payloads[0]
+        columns = ["src", "dst", "utilisation"]
         rows = [[d["src"], d["dst"], round(d["utilisation"], 4)] for d in p["links"]]
+        if simulation is not None:
+            measured = {(r["src"], r["dst"]): r["measured"] for r in simulation.link_records()}
+            columns.append("measured")
+            rows = [[*r, round(measured[(r[0], r[1])], 4)] for r in rows]
         caption = (
             f"{solver.value}: MLU {p['mlu']:.4f}, optimum {p['optimum']:.4f}, normalised {p['normalised']:.4f}, "
             f"{p['seconds'] * 1e3:.1f} ms, {p['pairs']} pairs, {p['paths']} paths"
         )
-        print_table(p["instance"], ["src", "dst", "utilisation"], rows, caption=caption)
+        print_table(p["instance"], columns, rows, caption=caption)
+    if simulation is not None:
+        _print_simulation(simulation)
     for path in filter(None, (out, splits)):
         console.print(f"wrote {path}")
+
+
+def _simulate_options(topology: str, **given: Any) -> None:
+    """Refuse, in one line, what --simulate cannot honour: a topology that is not a scenario file with flows, and
+    options that would solve another network than the one simulated."""
+    from nettwin.te.files import SCENARIO_SUFFIXES
+
+    if Path(topology).suffix.lower() not in SCENARIO_SUFFIXES:
+        raise TEError(
+            f"--simulate needs a scenario file ({', '.join(SCENARIO_SUFFIXES)}) as --topology, got {topology!r}"
+        )
+    for name, value in given.items():
+        if value:
+            option = "--all" if name == "every" else f"--{name}"
+            raise TEError(f"{option} cannot be combined with --simulate, which simulates one split of the scenario")
+
+
+def _print_simulation(sim) -> None:  # noqa: ANN001
+    """The simulated split: per-flow KPIs, then the summary next to the MLU."""
+    rows = [
+        [
+            f"{r['src']}→{r['dst']}",
+            " + ".join(_path_text(p) for p in r["paths"]),
+            _ms(r["delay"]),
+            _ms(r["jitter"]),
+            round(r["drops"], 1),
+        ]
+        for r in sim.flow_records()
+    ]
+    runs = len(sim.results)
+    title = f"simulated split ({runs} run{'s' if runs > 1 else ''}, seed {sim.results[0].meta.get('seed')})"
+    print_table(title, ["flow", "paths (share, delay)", "delay ms", "jitter ms", "drops"], rows)
+    s = sim.summary
+    print_table(
+        "split summary",
+        ["MLU", "MLU planned", "utilisation measured", "mean delay ms", "p95 delay ms", "drops"],
+        [
+            [
+                round(s["mlu"], 4),
+                round(s["mlu_planned"], 4),
+                round(s["utilisation_measured"], 4),
+                _ms(s["delay_mean"]),
+                _ms(s["delay_p95"]),
+                round(s["drops"], 1),
+            ]
+        ],
+    )
+
+
+def _path_text(path: dict) -> str:
+    """A path of a simulated split for a table: share, nodes and, for a split flow, the path's own delay."""
+    text = f"{path['share']:.3f} {'-'.join(path['nodes'])}"
+    return text if path.get("delay") is None else f"{text} ({_ms(path['delay'])} ms)"
+
+
+def _ms(seconds: float | None) -> float | str:
+    """Seconds as milliseconds for a table; '-' where nothing was measured."""
+    return "-" if seconds is None or seconds != seconds else round(seconds * 1e3, 3)
 
 
 def _solve_payload(solver: str, inst, x, mlu: float, optimum: float, seconds: float, top: int) -> dict:  # noqa: ANN001

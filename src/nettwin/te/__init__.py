@@ -2,10 +2,11 @@
 
 Instances (:class:`TEInstance`: a :class:`TEGraph`, demands, a :class:`PathSet`), built from topologies or from the
 shared :class:`~nettwin.scenario.network.Network` (:func:`network_instance`, whose solutions :func:`apply_split`
-turns back into split flows); the exact LP (:class:`LPSolver`), a Geminet-style learned dual-update solver
-(:class:`GeminetSolver`), DOTE (:class:`DOTESolver`), classic baselines, topology changes and evaluation. Your own
-topologies and traffic matrices: :mod:`nettwin.te.files`; split ratios by node name: :mod:`nettwin.te.splits`.
-Every solver follows one contract: ``fit(instances) -> self``, ``solve(instance) -> split ratios``.
+turns back into split flows and :func:`simulate_split` simulates); the exact LP (:class:`LPSolver`), a
+Geminet-style learned dual-update solver (:class:`GeminetSolver`), DOTE (:class:`DOTESolver`), classic baselines,
+topology changes and evaluation. Your own topologies and traffic matrices: :mod:`nettwin.te.files`; split ratios by
+node name: :mod:`nettwin.te.splits`. Every solver follows one contract: ``fit(instances) -> self``,
+``solve(instance) -> split ratios``.
 
 Examples
 --------
@@ -30,6 +31,7 @@ from nettwin.te.instance import TEInstance
 from nettwin.te.lp import LPSolver, solve_lp
 from nettwin.te.network import apply_split, flow_demands, network_graph, network_instance
 from nettwin.te.paths import PathSet, compute_paths
+from nettwin.te.simulate import SplitSimulation, simulate_split
 from nettwin.te.splits import apply_splits, read_splits, write_splits
 from nettwin.te.suite import make_instances
 
@@ -44,6 +46,7 @@ __all__ = [
     "PathSet",
     "RescaleSolver",
     "ShortestPathSolver",
+    "SplitSimulation",
     "TEError",
     "TEGraph",
     "TEInstance",
@@ -69,6 +72,7 @@ __all__ = [
     "save_solver",
     "scale_capacity",
     "sequence_instances",
+    "simulate_split",
     "solve_lp",
     "te_graph",
     "write_splits",
