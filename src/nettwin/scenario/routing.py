@@ -109,24 +109,25 @@ def ecmp_paths(
     """
     out_links, dist_to = _distances(n_nodes, link_src, link_dst, link_cost, pairs)
     names = node_names or tuple(str(i) for i in range(n_nodes))
+    # Every node's outgoing links in one array, node by node (so sorted by node), each node's by next node.
+    order = np.fromiter((link for links in out_links for link in links), dtype=np.int64)
+    here_node, next_node, cost = link_src[order], link_dst[order], link_cost[order]
     found = []
-    next_hops: dict[int, list[list[int]]] = {}
+    next_hops: dict[int, tuple[list[int], list[int]]] = {}
     for s, d in pairs:
         dist = dist_to[d]
         if not np.isfinite(dist[s]):
             raise Unreachable(f"flow {names[s]}→{names[d]}: destination unreachable from source")
         if d not in next_hops:
             hops = _tight_hops(n_nodes, link_src, link_dst, link_cost, dist, d)
-            next_hops[d] = [
-                [
-                    link
-                    for link in out_links[node]
-                    if _tight(link_cost[link], dist[nxt := int(link_dst[link])], dist[node])
-                    and (dist[nxt] < dist[node] or hops[nxt] < hops[node])
-                ]
-                for node in range(n_nodes)
-            ]
-        nh = next_hops[d]
+            here, there = dist[here_node], dist[next_node]
+            with np.errstate(invalid="ignore"):  # nodes that cannot reach d: inf - inf, never tight
+                tight = np.abs(cost + there - here) <= _REL_TOL * np.maximum(1.0, here)
+            ok = tight & ((there < here) | (hops[next_node] < hops[here_node]))
+            bounds = np.searchsorted(here_node[ok], np.arange(n_nodes + 1))
+            next_hops[d] = order[ok].tolist(), bounds.tolist()
+        kept, bounds = next_hops[d]
+        nh = _Slices(kept, bounds)
         paths: list[tuple[int, ...]] = []
         shares: list[float] = []
         stack: list[tuple[int, tuple[int, ...], float]] = [(s, (), 1.0)]
@@ -145,6 +146,16 @@ def ecmp_paths(
             stack.extend((int(link_dst[link]), (*path, link), share / len(options)) for link in reversed(options))
         found.append((tuple(paths), tuple(shares)))
     return found
+
+
+class _Slices:
+    """``slices[i]``: the items of ``items`` from ``bounds[i]`` to ``bounds[i + 1]``."""
+
+    def __init__(self, items: list[int], bounds: list[int]) -> None:
+        self.items, self.bounds = items, bounds
+
+    def __getitem__(self, i: int) -> list[int]:
+        return self.items[self.bounds[i] : self.bounds[i + 1]]
 
 
 def _distances(
