@@ -4,6 +4,7 @@ read back is the network its KPIs were measured on (format version 2; version 1 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -106,3 +107,23 @@ def test_a_written_sample_pins_each_split_flow_to_its_paths_and_exports_them(tmp
     import_dataset("table", tmp_path / "w.jsonl", tmp_path / "again")
     (again,) = Dataset(tmp_path / "again")
     assert _routes(again.network()) == _routes(network)
+
+
+def test_resuming_a_version_1_dataset_writes_version_2_shards_and_reads_both(grid_dataset: Path, tmp_path: Path):
+    old = tmp_path / "v1"
+    shutil.copytree(grid_dataset, old)
+    shards = storage.shard_paths(old)
+    for shard in shards:
+        pq.write_table(pq.read_table(shard).drop_columns(["routes", "route_shares"]), shard)
+    manifest = json.loads((old / storage.MANIFEST).read_text())
+    gone = shards[-1]
+    lost = pq.read_table(gone, columns=["sample_id"])["sample_id"].to_pylist()
+    gone.unlink()
+    manifest.update(format_version=1, status="incomplete", shards=[str(p.relative_to(old)) for p in shards[:-1]])
+    (old / storage.MANIFEST).write_text(json.dumps(manifest))
+    generate_dataset(Dataset(grid_dataset).manifest["spec"], old, workers=1)
+    ds = Dataset(old)
+    assert ds.manifest["format_version"] == 2 and len(ds) == 4
+    for sample in ds:
+        assert (sample.routes is not None) == (sample.id in lost)  # redone samples record their routes
+        assert sample.network().n_flows == 3

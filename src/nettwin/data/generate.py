@@ -197,6 +197,7 @@ def _open_manifest(root: Path, spec: DatasetSpec, spec_hash: str) -> dict[str, A
     if (root / storage.MANIFEST).is_file():
         manifest = storage.read_manifest(root)
         manifest["versions"] = storage.versions()
+        manifest["format_version"] = storage.FORMAT_VERSION  # the shards written now are of this version
         return manifest
     if storage.shard_paths(root):
         raise DatasetError(f"{root}: has shards but no {storage.MANIFEST}; not a dataset this nettwin wrote")
