@@ -85,6 +85,7 @@ def test_cli_solve_simulate_reports_kpis_per_flow_next_to_the_mlu(net, run_main)
         (("-t", "{net}/network.yaml", "--capacity", "1Gbps"), "--capacity cannot be combined with --simulate"),
         (("-t", "{net}/bad.yaml"), "bad.yaml: flows[0].dst: unknown node 'z'"),
         (("-t", "{net}/network.yaml", "--runs", "0"), "Invalid value for '--runs'"),
+        (("-t", "{net}/network.yaml", "--runs", "1001"), "--runs: must be between 1 and 1000, got 1001"),
     ],
 )
 def test_cli_simulate_errors_are_one_line(net, run_main, args, message):

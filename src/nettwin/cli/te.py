@@ -189,7 +189,7 @@ def solve(
     if simulate:
         from nettwin.te.files import read_network
 
-        _simulate_options(topology, every=every, dynamic=dynamic, failures=failures, capacity=capacity)
+        _simulate_options(topology, runs, every=every, dynamic=dynamic, failures=failures, capacity=capacity)
         network = read_network(topology)
     instances = _instances(
         topology,
@@ -275,10 +275,15 @@ def solve(
         console.print(f"wrote {path}")
 
 
-def _simulate_options(topology: str, **given: Any) -> None:
-    """Refuse, in one line, what --simulate cannot honour: a topology that is not a scenario file with flows, and
-    options that would solve another network than the one simulated."""
+def _simulate_options(topology: str, runs: int, **given: Any) -> None:
+    """Refuse, in one line and before any work, what --simulate cannot honour: a topology that is not a scenario
+    file with flows, more runs than a simulation takes, and options that would solve another network than the one
+    simulated."""
+    from nettwin.scenario.limits import MAX_RUNS
     from nettwin.te.files import SCENARIO_SUFFIXES
+
+    if runs > MAX_RUNS:
+        raise TEError(f"--runs: must be between 1 and {MAX_RUNS}, got {runs}")
 
     if Path(topology).suffix.lower() not in SCENARIO_SUFFIXES:
         raise TEError(
