@@ -271,7 +271,7 @@ class ChangeLink(Edit):
         state = dataclasses.replace(state, links=links)
         weighs = {"inverse_capacity": "capacity", "delay": "delay", "weight": "weight"}.get(network.routing.weight)
         if weighs in values:
-            return _relink(edited, state, state.links_down, state.nodes_down, ids, "error", what, same_links=True)
+            return _relink(edited, state, state.links_down, state.nodes_down, ids, "error", what, before=network)
         return dataclasses.replace(
             edited, scenario=None, edit_state=dataclasses.replace(state, link_src=edited.link_src)
         )
@@ -799,10 +799,14 @@ def _relink(
     cheaper: Iterable[int],
     unreachable: Lost,
     what: str,
-    same_links: bool = False,
+    before: Network | None = None,
 ) -> Network:
     """``network`` with the links up that are not in ``links_down`` nor at a node of ``nodes_down`` (and the links
-    of ids ``cheaper`` changed in cost), its flows rerouted where that changes routing's choice or breaks a path."""
+    of ids ``cheaper`` changed in cost), its flows rerouted where that changes routing's choice or breaks a path.
+
+    ``before``: the network with the links' former costs, where ``network`` already has their new ones (the same
+    links); by default ``network``.
+    """
     full = state.links
     alive = np.ones(len(full.link_src), dtype=bool)
     alive[list(links_down)] = False
@@ -813,7 +817,7 @@ def _relink(
     old_ids = state.link_id
     index = np.full(len(alive), -1, dtype=np.int64)
     index[ids] = np.arange(len(ids))
-    if same_links or np.array_equal(ids, old_ids):
+    if before is not None or np.array_equal(ids, old_ids):
         edited = network
     else:
         edited = dataclasses.replace(network, **_live_arrays(full, ids))
@@ -828,10 +832,16 @@ def _relink(
     changed = np.union1d(np.setdiff1d(ids, old_ids), np.asarray(list(cheaper), dtype=np.int64))
     gone = set(np.setdiff1d(old_ids, ids).tolist()) | set(changed.tolist())  # ids whose state or cost changed
     gone_old = {int(i) for i in np.flatnonzero(np.isin(old_ids, list(gone)))}  # ... as old link indices
-    shortcut: dict[int, float] = {}  # flows some path over a new or cheaper link reaches: its cost
-    if len(changed):
+    # A flow hashed onto one of its equal-cost paths (ECMP, split: flow) draws again when a path it did not take
+    # goes or changes cost: the draw depends on all of them.
+    hashed = network.routing.policy == "ecmp" and network.routing.split == "flow" and bool(gone_old)
+    shortcut: dict[int, float] = {}  # flows a path over a changed link reaches: the cheapest such path's cost
+    if len(changed) or hashed:
         ends = np.array([(f.src, f.dst) for f in network.flows], dtype=np.int64).reshape(-1, 2)
         found = _shortcuts(edited, index[changed][index[changed] >= 0], ends[:, 0], ends[:, 1])
+        if hashed:
+            former = network if before is None else before
+            found = np.minimum(found, _shortcuts(former, np.array(sorted(gone_old)), ends[:, 0], ends[:, 1]))
         near = np.flatnonzero(np.isfinite(found))
         shortcut = dict(zip(near.tolist(), found[near].tolist(), strict=True))
         cost = _routing_cost(network.routing.weight, network).tolist()
