@@ -57,12 +57,14 @@ def _print_flows(nodes: tuple[str, ...], results: list[SimResult], other: SimRes
     if other is not None:
         name = other.meta["engine"]
         columns += [f"{name} delay ms", f"{name} thr kbps", f"{name} drop %"]
+    split = r0.routes["flow"] if r0.routes is not None else []
     rows = []
     for i in range(r0.n_flows):
+        n_paths = int((split == i).sum()) if len(split) else 1
         row = [
             i,
             f"{label[r0.flow_src[i]]}→{label[r0.flow_dst[i]]}",
-            len(r0.paths[i]) - 1,
+            len(r0.paths[i]) - 1 if n_paths == 1 else f"{n_paths} paths",
             _ms(r0.flows["delay"][i]),
             _ms(r0.flows["jitter"][i]),
             _ms(r0.flows["delay_p99"][i]),
@@ -84,10 +86,34 @@ def _print_flows(nodes: tuple[str, ...], results: list[SimResult], other: SimRes
         f"{meta.get('wall_seconds', 0):.2f} s wall"
     )
     print_table("per-flow KPIs (run 0)", columns, rows, caption)
+    if r0.routes is not None:
+        _print_routes(label, r0)
     if len(results) > 1:
         _print_runs(results)
     if other is not None:
         _print_gap(r0, other)
+
+
+def _print_routes(label: tuple[str, ...], r0: SimResult) -> None:
+    """Each path of the flows that split, with the share it was given and what its packets met."""
+    routes = r0.routes
+    assert routes is not None
+    counts = {f: int((routes["flow"] == f).sum()) for f in set(routes["flow"].tolist())}
+    rows = [
+        [
+            int(routes["flow"][r]),
+            f"{100 * float(routes['share'][r]):.1f}",
+            "→".join(label[n] for n in r0.route_paths[r]),
+            _ms(routes["delay"][r]),
+            round(float(routes["throughput"][r]) / 1e3, 2),
+            int(routes["tx_packets"][r]),
+            round(100 * float(routes["drop_rate"][r]), 2),
+        ]
+        for r in range(len(r0.route_paths))
+        if counts[int(routes["flow"][r])] > 1
+    ]
+    columns = ["flow", "share %", "path", "delay ms", "thr kbps", "tx", "drop %"]
+    print_table("paths of the flows that split (run 0)", columns, rows)
 
 
 def _ms(seconds: float) -> float | str:
