@@ -8,6 +8,7 @@ split network) and a summary.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,7 @@ class SplitSimulation:
     def kpis(self) -> dict[str, np.ndarray]:
         """Each of :data:`SPLIT_KPIS` as an ``(F,)`` array in network flow order, the mean over runs (NaN delay
         and jitter where a flow received no packet)."""
-        with np.errstate(all="ignore"):
-            return {k: _nanmean([r.kpi(k) for r in self.results]) for k in SPLIT_KPIS}
+        return {k: _run_mean([r.kpi(k) for r in self.results]) for k in SPLIT_KPIS}
 
     @cached_property
     def route_kpis(self) -> dict[str, np.ndarray] | None:
@@ -65,8 +65,7 @@ class SplitSimulation:
         over runs; None when no flow splits (each flow's one path then has its flow's KPIs)."""
         if self.results[0].routes is None:
             return None
-        with np.errstate(all="ignore"):
-            return {k: _nanmean([r.routes[k] for r in self.results]) for k in ("delay", "drop_rate")}
+        return {k: _run_mean([r.routes[k] for r in self.results]) for k in ("delay", "drop_rate")}
 
     @cached_property
     def summary(self) -> dict[str, float]:
@@ -160,11 +159,11 @@ def simulate_split(
     return SplitSimulation(split, instance.mlu(ratios), tuple(results))
 
 
-def _nanmean(rows: list[np.ndarray]) -> np.ndarray:
-    stack = np.asarray(rows, dtype=float)
-    counted = np.isfinite(stack).sum(axis=0)
-    total = np.where(np.isfinite(stack), stack, 0.0).sum(axis=0)
-    return np.where(counted > 0, total / np.maximum(counted, 1), np.nan)
+def _run_mean(runs: list[np.ndarray]) -> np.ndarray:
+    """The mean over runs of per-flow (or per-path) values, leaving out runs where one is NaN (nothing received)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN in every run stays NaN
+        return np.nanmean(np.asarray(runs, dtype=float), axis=0)
 
 
 def _number(v: float) -> float | None:
