@@ -200,15 +200,19 @@ class GraphBatch:
         gcn_coef = w / np.sqrt(deg[link_src] * deg[link_dst]) if len(w) else np.zeros(0)
 
         n_flows = np.array([g.n_flows for g in graphs], dtype=np.int64)
-        flow_off = np.concatenate([[0], np.cumsum(n_flows)[:-1]]) if len(graphs) else np.zeros(0, np.int64)
-        path_flow = cat([g.route_flow + o for g, o in zip(graphs, flow_off, strict=True)])
-        path_share = cat([g.route_share for g in graphs], 0) if graphs else np.zeros(0)
-        expected = cat([np.asarray(g.path_packets, dtype=float) for g in graphs], 0) if graphs else np.zeros(0)
-        packets = np.bincount(path_flow, weights=expected, minlength=int(n_flows.sum()))
+        packets = cat([np.asarray(g.path_packets, dtype=float) for g in graphs], 0) if graphs else np.zeros(0)
         parts = delay_parts(path_raw)
-        flow_parts = [g.flow_parts() for g in graphs]
-        flow_tx = cat([p[0] for p in flow_parts], 0) if graphs else np.zeros(0)
-        flow_propagation = cat([p[1] for p in flow_parts], 0) if graphs else np.zeros(0)
+        splits = any(g.splits for g in graphs)
+        if splits:  # a path's flow, and the flows' own packets and delay parts
+            flow_off = np.concatenate([[0], np.cumsum(n_flows)[:-1]])
+            path_flow = cat([g.route_flow + o for g, o in zip(graphs, flow_off, strict=True)])
+            path_share = cat([g.route_share for g in graphs], 0)
+            packets = np.bincount(path_flow, weights=packets, minlength=int(n_flows.sum()))
+            flow_parts = [g.flow_parts() for g in graphs]
+            flow_tx, flow_propagation = (cat([p[k] for p in flow_parts], 0) for k in (0, 1))
+        else:
+            path_flow, path_share = np.arange(len(packets)), np.ones(len(packets))
+            flow_tx, flow_propagation = parts
         y = None
         if targets is not None:
             y = {}
@@ -228,6 +232,7 @@ class GraphBatch:
         def i(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(np.asarray(a, dtype=np.int64))
 
+        flow_packets, tx_time, propagation = f(packets), f(parts[0]), f(parts[1])
         return cls(
             n_graphs=len(graphs),
             node_counts=tuple(int(c) for c in n_nodes),
@@ -253,14 +258,14 @@ class GraphBatch:
             step_pos=i(step_pos),
             gcn_coef=f(gcn_coef),
             self_coef=f(1.0 / deg),
-            packets=f(path_share * packets[path_flow]),
-            tx_time=f(parts[0]),
-            propagation=f(parts[1]),
+            packets=f(path_share * packets[path_flow]) if splits else flow_packets,
+            tx_time=tx_time,
+            propagation=propagation,
             flow_counts=tuple(int(c) for c in n_flows),
             path_flow=i(path_flow),
             path_share=f(path_share),
-            flow_packets=f(packets),
-            flow_tx_time=f(flow_tx),
-            flow_propagation=f(flow_propagation),
+            flow_packets=flow_packets,
+            flow_tx_time=f(flow_tx) if splits else tx_time,
+            flow_propagation=f(flow_propagation) if splits else propagation,
             y=y,
         )
