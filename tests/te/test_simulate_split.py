@@ -94,3 +94,10 @@ def test_cli_simulate_errors_are_one_line(net, run_main, args, message):
     assert res.code != 0 and "Traceback" not in res.stderr
     errors = [line for line in res.stderr.splitlines() if message in line]
     assert len(errors) == 1, res.stderr
+
+
+@pytest.mark.parametrize("option", [("--runs", "3"), ("--sim-seed", "2")])
+def test_cli_simulation_options_without_simulate_are_refused(net, run_main, option):
+    res = run_main("te", "solve", "-t", str(net / "network.yaml"), *option)
+    assert res.code != 0
+    assert "error: --runs and --sim-seed set up the simulation of the split: add --simulate" in res.stderr

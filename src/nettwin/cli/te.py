@@ -186,6 +186,8 @@ def solve(
     steps = step + 1
     link_capacity = _capacity(capacity)
     network = None
+    if not simulate and (runs != 1 or sim_seed is not None):
+        raise TEError("--runs and --sim-seed set up the simulation of the split: add --simulate")
     if simulate:
         from nettwin.te.files import read_network
 
@@ -284,7 +286,6 @@ def _simulate_options(topology: str, runs: int, **given: Any) -> None:
 
     if runs > MAX_RUNS:
         raise TEError(f"--runs: must be between 1 and {MAX_RUNS}, got {runs}")
-
     if Path(topology).suffix.lower() not in SCENARIO_SUFFIXES:
         raise TEError(
             f"--simulate needs a scenario file ({', '.join(SCENARIO_SUFFIXES)}) as --topology, got {topology!r}"
