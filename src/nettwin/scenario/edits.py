@@ -20,7 +20,8 @@ index in the network as built; an added link takes the next unused id) and a flo
 as :func:`~nettwin.scenario.network.build_network` routed it) or is pinned to its own paths (``path``/``paths`` in
 the scenario, or :class:`ChangePaths`). Edits keep routing's choice current while touching only the flows it
 concerns: a flow whose path loses a link is rerouted over what remains; an added, restored or cheaper link reroutes
-the flows to the destinations it is on a shortest path to. A pinned flow whose paths lose a link keeps those that
+the flows it offers a path as short as theirs (a flow hashed onto one of its ECMP paths, ``split: flow``, also draws
+again when one of the others changes). A pinned flow whose paths lose a link keeps those that
 remain (shares renormalised) or, if none does, follows routing until one of its paths is whole again, when it
 returns to them: so restoring undoes failing, routes included. A link's capacity, delay or weight moves flows only
 when routing weighs that attribute.
