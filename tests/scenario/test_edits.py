@@ -29,6 +29,7 @@ from nettwin.scenario.edits import (
 )
 from nettwin.scenario.edits import _route as route_afresh
 from nettwin.scenario.network import flow_hash_path
+from nettwin.sim.simulate import simulate
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 POISSON = {"model": "poisson", "rate": "100kbps"}
@@ -502,3 +503,16 @@ def test_to_scenario_refuses_what_a_scenario_cannot_say():
         FailLink(0, 1).apply(wireless)
     with pytest.raises(ScenarioError, match="^to_scenario: writes wired networks"):
         to_scenario(wireless)
+
+
+@pytest.mark.parametrize("engine", ["analytic", "builtin"])
+def test_an_edited_network_simulates_as_the_scenario_it_writes(engine):
+    data = load_scenario(EXAMPLES / "nsfnet.yaml").model_dump()
+    data["simulation"].update(duration=5.0, warmup=0.5)
+    net = build_network(parse_scenario(data))
+    cut = apply_edits(net, [FailNode(7, unreachable="drop"), ChangeLink(0, 3, capacity="2Mbps")])
+    [edited] = simulate(cut, engine=engine)
+    [written] = simulate(build_network(to_scenario(cut)), engine=engine)
+    assert edited.n_flows == cut.n_flows < net.n_flows
+    for kpi in ("delay", "throughput", "drops"):
+        np.testing.assert_array_equal(edited.kpi(kpi), written.kpi(kpi))
