@@ -401,6 +401,7 @@ def test_composition_is_sequential_application_and_the_input_is_untouched(nsfnet
         (ChangePaths(0, [[0, 2, 1, 3]]), ScenarioError, r"ChangePaths.paths\[0\]: must start at the flow's src"),
         (ChangePaths(0, [[0, 9, 1]]), ScenarioError, r"ChangePaths.paths\[0\]: not contiguous, there is no link"),
         (ChangePaths(0, [[0, 1], [0, 2, 1]], shares=[1]), ScenarioError, "ChangePaths: a split flow needs one share"),
+        (ChangePaths(0, [0, 1]), ScenarioError, r"ChangePaths.paths\[0\]: a path is a list of nodes, got 0"),
         (AddFlow({"src": 0, "dst": 1}), ScenarioError, "AddFlow.flow.traffic: Field required"),
         (
             Edits((FailNode(5, unreachable="drop"), AddFlow({"src": 0, "dst": 5, "traffic": POISSON}))),

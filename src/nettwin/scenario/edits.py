@@ -400,6 +400,9 @@ class ChangePaths(Edit):
         if self.paths is None:
             flow = _make_flow(network, f.src, f.dst, f.traffic, f.tos, _route(network, [(f.src, f.dst)], what)[0], fid)
             return _set_flow(network, state, i, flow, None)
+        for k, p in enumerate(self.paths):
+            if isinstance(p, str) or not isinstance(p, Sequence):
+                raise ScenarioError(f"{what}.paths[{k}]: a path is a list of nodes, got {p!r}")
         where = _where(network)
         paths = tuple(
             _explicit_path(p, f.src, f.dst, network.nodes, where, f"{what}.paths[{k}]")
