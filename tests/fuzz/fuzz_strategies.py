@@ -211,8 +211,15 @@ def scenarios(draw: st.DrawFn, max_flows: int = 3) -> dict[str, Any]:
             path = draw(st.sampled_from(chain))
             path = path[::-1] if draw(st.booleans()) else path
             flow: dict[str, Any] = {"src": path[0], "dst": path[-1], "traffic": draw(_traffic()), "path": path}
-            if draw(st.booleans()):
+            kind = draw(st.sampled_from(["path", "routed", "paths"]))
+            if kind == "routed":
                 del flow["path"]
+            elif kind == "paths":
+                # Every chain path between the same two nodes, sharing the traffic.
+                same = [p for p in chain + [c[::-1] for c in chain] if p[0] == path[0] and p[-1] == path[-1]]
+                unique = [list(p) for p in dict.fromkeys(tuple(p) for p in same)]
+                del flow["path"]
+                flow["paths"] = [{"path": p, "share": 1 / len(unique)} for p in unique]
         else:
             i, j = draw(st.lists(st.integers(0, len(refs) - 1), min_size=2, max_size=2, unique=True))
             flow = {"src": refs[i], "dst": refs[j], "traffic": draw(_traffic())}
@@ -228,6 +235,8 @@ def scenarios(draw: st.DrawFn, max_flows: int = 3) -> dict[str, Any]:
         doc["name"] = draw(st.sampled_from(["tiny", "fuzz-1", *ODD_NAMES]))
     if draw(st.integers(0, 3)) == 0:
         doc["routing"] = {"weight": draw(st.sampled_from(["hops", "weight", "delay", "inverse_capacity"]))}
+        if draw(st.booleans()):
+            doc["routing"].update(policy="ecmp", split=draw(st.sampled_from(["packet", "flow"])))
     return doc
 
 
@@ -355,6 +364,17 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
     return data
 
 
+def _node_names(data: Any) -> set[str]:
+    """The names of the nodes a scenario (or a dataset spec's base) lists explicitly."""
+    doc = data.get("base", data) if isinstance(data, dict) else {}
+    topology = doc.get("topology") if isinstance(doc, dict) else None
+    nodes = topology.get("nodes") if isinstance(topology, dict) else None
+    if not isinstance(nodes, list):
+        return set()
+    names = (n.get("name") if isinstance(n, dict) else n for n in nodes)
+    return {n for n in names if isinstance(n, str)}
+
+
 def _node_ref_paths(data: Any) -> list[tuple[Any, ...]]:
     """Paths to the ``src``/``dst`` of fixed flows (in a scenario, or a dataset spec's base)."""
     return [p for p in _locations(data) if p[-1] in ("src", "dst") and p[-3:-2] == ("flows",) and "random" not in p]
@@ -408,6 +428,8 @@ def broken(draw: st.DrawFn, valid: st.SearchStrategy[Any], max_mutations: int = 
                 st.sampled_from([True, False, "nowhere", "[red]x[/red]", "[/b]", -1, 10**20, 1.5, "", "東京x"])
             )
             _get(data, path[:-1])[path[-1]] = value
+            if value in _node_names(data):
+                continue  # an odd name that happens to be a node of this topology: still a valid reference
             if single and strict_refs:
                 doc.must_fail = True
                 doc.must_name = [str(path[-1])] + ([value] if isinstance(value, str) and "[" in value else [])
