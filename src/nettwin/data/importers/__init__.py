@@ -14,15 +14,14 @@ import hashlib
 import json
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from nettwin._json import plain
+from nettwin.data.importers.base import Excluded, ExcludedSamplesWarning, ImportedSample, Importer
 from nettwin.data.writer import DatasetWriter
-from nettwin.errors import DatasetError, NettwinWarning
-from nettwin.scenario.spec import Scenario
+from nettwin.errors import DatasetError
 
 __all__ = [
     "ImportedSample",
@@ -34,48 +33,6 @@ __all__ = [
     "get_importer",
     "import_dataset",
 ]
-
-
-@dataclass
-class ImportedSample:
-    """One sample read from a source: the arguments of :meth:`DatasetWriter.add`, and where it was read from."""
-
-    where: str
-    scenario: Scenario | Mapping[str, Any]
-    kpis: Mapping[str, Sequence[Any]]
-    split: str | None = None
-    meta: Sequence[Mapping[str, Any]] | None = None
-    wall_seconds: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Excluded:
-    """A sample of the source left out on purpose: where it was read from, and why nettwin cannot represent it."""
-
-    where: str
-    reason: str
-
-
-class ExcludedSamplesWarning(NettwinWarning):
-    """An import left samples out (each listed, with its reason, in the manifest's ``source.excluded``)."""
-
-
-class Importer(Protocol):
-    """What an importer module offers."""
-
-    def samples(self, source: Path) -> Iterator[ImportedSample | Excluded]:
-        """The source's samples in order (:class:`Excluded` for one nettwin cannot represent); raises
-        :class:`~nettwin.errors.DatasetError` naming file, record and field for anything it cannot read."""
-        ...
-
-    def count(self, source: Path) -> int | None:
-        """How many samples the source holds (for a progress bar), or None if that is costly to know."""
-        ...
-
-    def version(self, source: Path) -> str | None:
-        """The source's format version, if it states one."""
-        ...
 
 
 IMPORTERS: dict[str, Callable[[], Importer]] = {}

@@ -30,7 +30,7 @@ from typing import Any
 
 import networkx as nx
 
-from nettwin.data.importers import Excluded, ImportedSample
+from nettwin.data.importers.base import Excluded, ImportedSample
 from nettwin.errors import DatasetError, NettwinWarning
 from nettwin.scenario.sources import parse_gml
 from nettwin.scenario.traffic import truncated_pareto_mean

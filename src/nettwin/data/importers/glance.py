@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nettwin.data.importers import Excluded, ImportedSample
+from nettwin.data.importers.base import Excluded, ImportedSample
 from nettwin.errors import DatasetError
 
 __all__ = ["GlanceImporter", "SEMANTICS"]

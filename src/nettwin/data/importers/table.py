@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from nettwin.data.importers import ImportedSample
+from nettwin.data.importers.base import ImportedSample
 from nettwin.data.table import SCENARIO_FIELDS, read_records, table_kind
 from nettwin.data.writer import RUN_COLUMNS
 
