@@ -12,7 +12,7 @@ reported; CPU time, since on a shared machine wall time overstates what an edit 
 
 Usage::
 
-    .venv/bin/python benchmarks/network_edits.py [--repeat 2000] [--flows 1000] [--seed 0]
+    .venv/bin/python benchmarks/network_edits.py [--repeat 500] [--flows 1000] [--seed 0]
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def measure(net: Network, data: dict, repeat: int, rng: np.random.Generator) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=2000, help="edits of each kind")
+    parser.add_argument("--repeat", type=int, default=500, help="edits of each kind")
     parser.add_argument("--flows", type=int, default=1000, help="random flows on the 100-node topology")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
