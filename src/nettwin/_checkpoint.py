@@ -1,7 +1,12 @@
 """Versioned torch checkpoints: one tagged file, written atomically, checked on reading, read without running code.
 
-Twins and learned TE solvers store different payloads but share this envelope, so they share what can go
-wrong on reading it and how that is said.
+Twins and learned TE solvers share this envelope, so they share what can go wrong on reading it and how that is
+said. Inside it, an estimator's checkpoint holds one layout (:func:`write_estimator`, :func:`read_estimator`)::
+
+    {"kind": "te-solver" | ..., "name": registered name, "params": {constructor arguments},
+     "state": {learned state: tensors and plain data}}
+
+next to the envelope's ``format``, ``format_version`` (the version), ``nettwin_version`` and ``digest``.
 
 Integrity: the envelope holds ``digest``, ``"sha256:<hex>"`` of the canonical bytes of everything else in it
 (:func:`digest`: every key and value, tensors by dtype, shape and raw bytes). A byte changed anywhere in what the
@@ -21,6 +26,7 @@ import struct
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +38,17 @@ from nettwin.errors import NettwinError, NettwinWarning
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["write_tagged", "read_tagged", "digest", "check_weights", "CheckpointWarning", "DIGEST_SINCE"]
+__all__ = [
+    "write_tagged",
+    "read_tagged",
+    "write_estimator",
+    "read_estimator",
+    "EstimatorPayload",
+    "digest",
+    "check_weights",
+    "CheckpointWarning",
+    "DIGEST_SINCE",
+]
 
 DIGEST_SINCE = 2
 """The first format version (of every nettwin checkpoint format) that carries a digest."""
@@ -159,6 +175,55 @@ def read_tagged(path: str | Path, fmt: str, version: int, what: str, error: type
             stacklevel=2,
         )
     return data
+
+
+@dataclass(frozen=True)
+class EstimatorPayload:
+    """What an estimator's checkpoint holds: its kind, registered name, parameters, learned state and the format
+    version it was written in."""
+
+    kind: str
+    name: str
+    params: dict[str, Any]
+    state: dict[str, Any]
+    version: int
+
+
+def write_estimator(
+    path: str | Path, fmt: str, version: int, kind: str, name: str, params: Mapping[str, Any], state: Mapping[str, Any]
+) -> None:
+    """Write an estimator's checkpoint in the one layout (module docstring), atomically, with its digest."""
+    write_tagged(path, fmt, version, {"kind": kind, "name": name, "params": dict(params), "state": dict(state)})
+
+
+def read_estimator(
+    path: str | Path,
+    fmt: str,
+    version: int,
+    kind: str,
+    what: str,
+    error: type[NettwinError],
+    upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> EstimatorPayload:
+    """Read a checkpoint written by :func:`write_estimator` (via :func:`read_tagged`) and check its layout.
+
+    ``upgrade`` turns the content of a file written in an older format version (before the one layout) into the
+    layout; it is called for every file of a version below ``version``. Raises ``error`` naming the field at fault:
+    another ``kind`` of estimator, a name that is not a string, parameters or state that are not mappings.
+    """
+    data = read_tagged(path, fmt, version, what, error)
+    found = data["format_version"]
+    if upgrade is not None and found < version:
+        data = upgrade(data)
+    if data.get("kind") != kind:
+        raise error(f"{path} holds {short_repr(data.get('kind'))}, not a {kind} checkpoint")
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise error(f"{path}: 'name' must be a string; got {short_repr(name)}")
+    for field in ("params", "state"):
+        if not string_keyed(data.get(field)):
+            raise error(f"{path}: '{field}' must be a mapping; got {short_repr(data.get(field))}")
+    return EstimatorPayload(kind, name, data["params"], data["state"], found)
 
 
 def _written_by(data: Mapping[str, Any]) -> str:

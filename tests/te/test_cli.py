@@ -68,6 +68,11 @@ def test_train_and_evaluate_round_trip(tmp_path):
         (["solve", "-t", "sndlib/nowhere"], "unknown topohub topology"),
         (["evaluate", "--baselines", "magic", "-t", "sndlib/abilene", "--steps", "4"], "unknown baseline 'magic'"),
         (["solve", "--solver", "dote", "--model", "/nonexistent.pt"], "does not exist"),
+        (
+            ["solve", "--solver", "magic"],
+            "unknown TE solver 'magic'; choose one of lp, ecmp, shortest, rescale, geminet, dote",
+        ),
+        (["train", "--solver", "ecmp", "--out", "/tmp/never.pt"], "'ecmp' learns nothing; choose one of geminet, dote"),
     ],
 )
 def test_errors_are_one_line_te_errors(args, match):
@@ -75,3 +80,13 @@ def test_errors_are_one_line_te_errors(args, match):
     assert res.exit_code != 0
     assert isinstance(res.exception, TEError)
     assert match in str(res.exception) and "\n" not in str(res.exception)
+
+
+def test_every_registered_solver_without_learning_solves_from_the_command_line():
+    from nettwin.te import learned_names, solver_names
+
+    for name in sorted(set(solver_names()) - set(learned_names())):
+        res = runner.invoke(app, ["solve", "-t", "nsfnet", "--k", "2", "--solver", name, "--format", "json"])
+        assert res.exit_code == 0, (name, res.output)
+        data = json.loads(res.output)
+        assert data["solver"] == name and data["mlu"] >= data["optimum"] - 1e-9

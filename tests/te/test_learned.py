@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import functools
+import json
 import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,7 +142,7 @@ def _craft(path, data):
 
 def test_a_flipped_byte_in_the_weights_is_reported_as_damage(saved_dote, tmp_path):
     raw, data = saved_dote
-    weight = data["weights"]["mlp.2.weight"]
+    weight = data["state"]["weights"]["mlp.2.weight"]
     at = raw.find(weight.numpy().tobytes()) + weight.numel() * 2
     damaged = bytearray(raw)
     damaged[at] ^= 0x04
@@ -152,16 +154,17 @@ def test_a_flipped_byte_in_the_weights_is_reported_as_damage(saved_dote, tmp_pat
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("config.hidden", 200_000, r"'config.hidden' must be an int in \[1, 1024\]; got 200000"),
-        ("config.lr", "fast", r"'config.lr' must be a number in \(0, 1\]; got 'fast'"),
-        ("config.width", 3, r"unknown field 'config.width'"),
+        ("params.hidden", 200_000, r"'params.hidden' must be an int in \[1, 1024\]; got 200000"),
+        ("params.lr", "fast", r"'params.lr' must be a number in \(0, 1\]; got 'fast'"),
+        ("params.width", 3, r"unknown field 'params.width'"),
         (
             "state.n_pairs",
             10**9,
-            r"'weights.mlp.0.weight' is 8×132 float32 but the configured model holds 8×1000000000",
+            r"'state.weights.mlp.0.weight' is 8×132 float32 but the configured model holds 8×1000000000",
         ),
         ("state.layout", None, r"'state.layout' must be a string"),
-        ("weights.mlp.0.bias", float("nan"), r"'weights.mlp.0.bias' holds NaN or infinite weights"),
+        ("state.weights.mlp.0.bias", float("nan"), r"'state.weights.mlp.0.bias' holds NaN or infinite weights"),
+        ("state.momentum", 1.0, r"unknown field 'state.momentum'"),
     ],
 )
 def test_crafted_te_checkpoints_are_refused_before_a_network_is_allocated(
@@ -170,8 +173,9 @@ def test_crafted_te_checkpoints_are_refused_before_a_network_is_allocated(
     _, data = saved_dote
     data = pickle.loads(pickle.dumps(data))
     part, key = field.split(".", 1)
-    if part == "weights":
-        data[part][key] = torch.full_like(data[part][key], value)
+    if key.startswith("weights."):
+        weights = data[part]["weights"]
+        weights[key[8:]] = torch.full_like(weights[key[8:]], value)
     else:
         data[part][key] = value
     path = _craft(tmp_path / "crafted.pt", data)
@@ -190,16 +194,58 @@ def test_crafted_te_checkpoints_are_refused_before_a_network_is_allocated(
 def test_geminet_configs_are_checked_before_the_network_is_built(abilene, tmp_path, refuse_to_build):
     path = save_solver(GeminetSolver(hidden=4, steps=1, train_steps=0).fit(abilene[:1]), tmp_path / "g.pt")
     data = torch.load(path, weights_only=True)
-    data["config"]["steps"] = 10**9
+    data["params"]["steps"] = 10**9
     refuse_to_build(GeminetNet)
-    with pytest.raises(TEError, match=r"'config.steps' must be an int in \[0, 64\]; got 1000000000"):
+    with pytest.raises(TEError, match=r"'params.steps' must be an int in \[0, 64\]; got 1000000000"):
         load_solver(_craft(tmp_path / "c.pt", data))
+
+
+DATA = Path(__file__).parent / "data"
+"""Checkpoints written by nettwin before format 3 (format 2: kind, config, state, weights and history side by
+side), and the ratios each gave on ``random_instance(0)`` when written."""
+
+
+def _format_1(data):
+    """Format 3 content laid out as format 1 wrote it (no digest)."""
+    state = dict(data["state"])
+    weights, history = state.pop("weights"), state.pop("history")
+    old = {k: v for k, v in data.items() if k not in ("digest", "kind", "name", "params", "state")}
+    return {
+        **old,
+        "format_version": 1,
+        "kind": data["name"],
+        "config": data["params"],
+        "state": state,
+        "weights": weights,
+        "history": history,
+    }
+
+
+@pytest.mark.parametrize("name", ["geminet", "dote"])
+def test_a_format_2_te_checkpoint_loads_and_splits_as_it_did(name):
+    solver = load_solver(DATA / f"{name}-format2.pt")
+    assert solver.name == name and len(solver.history_) == 2
+    expected = json.loads((DATA / "format2-ratios.json").read_text())[name]
+    np.testing.assert_allclose(solver.solve(random_instance(0)), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_a_format_2_te_checkpoint_saved_again_is_format_3_and_splits_the_same(tmp_path):
+    solver = load_solver(DATA / "dote-format2.pt")
+    again = load_solver(save_solver(solver, tmp_path / "again.pt"))
+    assert torch.load(tmp_path / "again.pt", weights_only=True)["format_version"] == 3
+    np.testing.assert_array_equal(again.solve(random_instance(0)), solver.solve(random_instance(0)))
+
+
+def test_a_format_2_te_checkpoint_of_an_unknown_solver_is_refused_in_one_line(tmp_path):
+    data = torch.load(DATA / "geminet-format2.pt", weights_only=True)
+    data["kind"] = "magic"
+    with pytest.raises(TEError, match=r"holds an unknown solver 'magic'; expected geminet or dote$"):
+        load_solver(_craft(tmp_path / "magic.pt", data))
 
 
 def test_a_format_1_te_checkpoint_loads_with_a_warning(saved_dote, tmp_path, abilene):
     _, data = saved_dote
-    old = {k: v for k, v in data.items() if k != "digest"}
-    torch.save({**old, "format_version": 1}, tmp_path / "old.pt")
+    torch.save(_format_1(data), tmp_path / "old.pt")
     with pytest.warns(CheckpointWarning, match="before checkpoints carried a digest"):
         solver = load_solver(tmp_path / "old.pt")
     assert solver.solve(abilene[0]).shape == (abilene[0].n_paths,)
@@ -207,8 +253,7 @@ def test_a_format_1_te_checkpoint_loads_with_a_warning(saved_dote, tmp_path, abi
 
 def test_the_command_line_shows_checkpoint_warnings_as_one_line(saved_dote, tmp_path, run_main):
     _, data = saved_dote
-    old = {k: v for k, v in data.items() if k != "digest"}
-    torch.save({**old, "format_version": 1}, tmp_path / "old.pt")
+    torch.save(_format_1(data), tmp_path / "old.pt")
     res = run_main("te", "solve", "-t", "sndlib/abilene", "--solver", "dote", "--model", str(tmp_path / "old.pt"))
     assert res.code == 0, res.stderr
     [line] = res.stderr.strip().splitlines()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,19 +19,6 @@ app = typer.Typer(
     help="Traffic engineering: min-MLU split ratios over k candidate paths (LP, learned, baselines).",
     no_args_is_help=True,
 )
-
-
-class SolverName(StrEnum):
-    lp = "lp"
-    ecmp = "ecmp"
-    shortest = "shortest"
-    geminet = "geminet"
-    dote = "dote"
-
-
-class Learned(StrEnum):
-    geminet = "geminet"
-    dote = "dote"
 
 
 TOPOLOGY_HELP = (
@@ -122,20 +108,24 @@ def _threads(n: int, learned: bool) -> Iterator[None]:
 
 
 def _solver(name: str, model: Path | None, threads: int | None = None):  # noqa: ANN202
-    from nettwin.te.baselines import ECMPSolver, ShortestPathSolver
+    """The registered solver ``name``: a learned one read from ``model``, any other built with ``threads`` for
+    the LP it runs (itself, or the inner solver of rescale)."""
     from nettwin.te.checkpoint import load_solver
     from nettwin.te.lp import LPSolver
+    from nettwin.te.registry import solver_class
 
-    if name in ("geminet", "dote"):
+    cls = solver_class(name)
+    if cls.needs_fit:
         if model is None:
             raise TEError(f"solver '{name}' needs --model CHECKPOINT (train one with 'nettwin te train')")
         solver = load_solver(model)
         if solver.name != name:
             raise TEError(f"checkpoint '{model}' holds a {solver.name} solver, not {name}")
         return solver
-    if name == "lp":
-        return LPSolver(threads=threads)
-    return {"ecmp": ECMPSolver, "shortest": ShortestPathSolver}[name]()
+    params = cls.param_names()
+    if "threads" in params:
+        return cls(threads=threads)
+    return cls(LPSolver(threads=threads)) if "inner" in params else cls()
 
 
 @app.command()
@@ -144,8 +134,11 @@ def solve(
     demands: Demands = [],  # noqa: B006
     demand_unit: DemandUnit = "bit/s",
     capacity: Capacity = None,
-    solver: Annotated[SolverName, typer.Option(help="Which solver.")] = SolverName.lp,
-    model: Annotated[Path | None, typer.Option(help="Checkpoint for geminet/dote.")] = None,
+    solver: Annotated[
+        str,
+        typer.Option(help="Which solver: lp, ecmp, shortest, rescale, or a learned one (geminet, dote) with --model."),
+    ] = "lp",
+    model: Annotated[Path | None, typer.Option(help="Checkpoint of a learned solver (geminet, dote).")] = None,
     step: Annotated[int, typer.Option(min=0, help="Which time step's demand matrix.")] = 0,
     every: Annotated[bool, typer.Option("--all", help="Solve every time step (every --demands matrix).")] = False,
     traffic: Traffic = None,
@@ -181,9 +174,11 @@ def solve(
 
     from nettwin._json import write_json
     from nettwin.te.lp import solve_lp
+    from nettwin.te.registry import solver_class
     from nettwin.te.splits import write_splits
 
     steps = step + 1
+    learned = solver_class(solver).needs_fit  # an unknown name is refused before any work
     link_capacity = _capacity(capacity)
     network = None
     if not simulate and (runs != 1 or sim_seed is not None):
@@ -214,10 +209,10 @@ def solve(
         if step >= len(instances):
             raise TEError(f"--step {step}: the demand matrices are steps 0..{len(instances) - 1}")
         instances = [instances[step]]
-    s = _solver(solver.value, model, threads)
+    s = _solver(solver, model, threads)
     results = []
     with (
-        _threads(threads, solver.value in ("geminet", "dote")),
+        _threads(threads, learned),
         progress_bar(
             "solving", len(instances), unit="instances", enabled=len(instances) > 1 and fmt is Format.table
         ) as advance,
@@ -227,12 +222,12 @@ def solve(
             x = s.solve(inst)
             seconds = time.perf_counter() - start
             mlu = inst.mlu(x)
-            optimum = mlu if solver is SolverName.lp else solve_lp(inst, threads=threads).mlu
+            optimum = mlu if solver == "lp" else solve_lp(inst, threads=threads).mlu
             results.append((inst, x, mlu, optimum, seconds))
             advance()
     if splits is not None:
         write_splits(splits, [r[0] for r in results], [r[1] for r in results])
-    payloads = [_solve_payload(solver.value, *r, top) for r in results]
+    payloads = [_solve_payload(solver, *r, top) for r in results]
     simulation = None
     if network is not None:
         from nettwin.te.simulate import simulate_split
@@ -257,7 +252,7 @@ def solve(
             ]
             for p in payloads
         ]
-        print_table(f"{solver.value} on {topology}", ["instance", "MLU", "optimum", "normalised", "ms"], rows)
+        print_table(f"{solver} on {topology}", ["instance", "MLU", "optimum", "normalised", "ms"], rows)
     else:
         p = payloads[0]
         columns = ["src", "dst", "utilisation"]
@@ -267,7 +262,7 @@ def solve(
             columns.append("measured")
             rows = [[*r, round(measured[(r[0], r[1])], 4)] for r in rows]
         caption = (
-            f"{solver.value}: MLU {p['mlu']:.4f}, optimum {p['optimum']:.4f}, normalised {p['normalised']:.4f}, "
+            f"{solver}: MLU {p['mlu']:.4f}, optimum {p['optimum']:.4f}, normalised {p['normalised']:.4f}, "
             f"{p['seconds'] * 1e3:.1f} ms, {p['pairs']} pairs, {p['paths']} paths"
         )
         print_table(p["instance"], columns, rows, caption=caption)
@@ -384,8 +379,8 @@ def train(
         list[str], typer.Option("--topology", "-t", help="Training topology; repeat to train on several.")
     ] = ["sndlib/geant"],  # noqa: B006
     solver: Annotated[
-        Learned, typer.Option(help="geminet (any topology) or dote (one fixed topology).")
-    ] = Learned.geminet,
+        str, typer.Option(help="A learned solver: geminet (any topology) or dote (one fixed topology).")
+    ] = "geminet",
     steps: Steps = 400,
     traffic: Traffic = None,
     seed: Seed = 0,
@@ -408,10 +403,12 @@ def train(
     import time
 
     from nettwin.te.checkpoint import save_solver
-    from nettwin.te.dote import DOTESolver
-    from nettwin.te.geminet import GeminetSolver
+    from nettwin.te.registry import learned_names, solver_class
 
-    if solver is Learned.dote and len(topology) > 1:
+    cls = solver_class(solver)
+    if not cls.needs_fit:
+        raise TEError(f"--solver: {solver!r} learns nothing; choose one of {', '.join(learned_names())}")
+    if solver == "dote" and len(topology) > 1:
         raise TEError("dote learns one fixed topology; pass a single --topology")
     if demands and len(topology) > 1:
         raise TEError("--demands name the nodes of one topology; pass a single --topology with them")
@@ -433,18 +430,20 @@ def train(
             demand_unit=demand_unit,
             capacity=link_capacity,
         )
-    if solver is Learned.geminet:
-        model = GeminetSolver(hidden or 32, dual_steps, train_steps, batch_size, lr, seed=seed)
-    else:
-        model = DOTESolver(hidden or 128, train_steps, batch_size, lr, seed=seed)
+    params = {"train_steps": train_steps, "batch_size": batch_size, "lr": lr, "seed": seed}
+    if hidden is not None:
+        params["hidden"] = hidden
+    if "steps" in cls.param_names():
+        params["steps"] = dual_steps
+    model = cls(**params)
     model.check_params()  # before the bar: a bad setting is one line, not a bar and a line
     start = time.perf_counter()
-    with _threads(threads, True), progress_bar(f"training {solver.value}", train_steps, unit="steps") as advance:
+    with _threads(threads, True), progress_bar(f"training {solver}", train_steps, unit="steps") as advance:
         model.fit(instances, callback=lambda step, loss: advance())
     seconds = time.perf_counter() - start
     save_solver(model, out)
     console.print(
-        f"trained {solver.value} on {len(instances)} instances ({', '.join(topology)}) in {seconds:.1f} s; "
+        f"trained {solver} on {len(instances)} instances ({', '.join(topology)}) in {seconds:.1f} s; "
         f"final loss {model.history_[-1] if model.history_ else float('nan'):.4f} (MLU ÷ equal-split MLU); wrote {out}"
     )
 
@@ -475,11 +474,10 @@ def evaluate(
 ) -> None:
     """Compare solvers against the LP optimum: normalised MLU avg/p50/p75/p99, time per instance, peak memory."""
     from nettwin._json import write_json
-    from nettwin.te.baselines import ECMPSolver, RescaleSolver, ShortestPathSolver
     from nettwin.te.checkpoint import load_solver
     from nettwin.te.evaluate import evaluate as run_evaluation
     from nettwin.te.evaluate import plot_cdf
-    from nettwin.te.lp import LPSolver
+    from nettwin.te.registry import solver_class, solver_names
 
     link_capacity = _capacity(capacity)
     instances = _instances(
@@ -502,15 +500,12 @@ def evaluate(
     for path in model:
         s = load_solver(path)
         solvers[f"{s.name}:{path.stem}"] = s
-    known = {
-        "ecmp": ECMPSolver,
-        "shortest": ShortestPathSolver,
-        "rescale": lambda: RescaleSolver(LPSolver(threads=threads)),
-    }
+    # the LP is the reference row, always there; learned solvers come from --model
+    known = [n for n in solver_names() if n != "lp" and not solver_class(n).needs_fit]
     for name in filter(None, (b.strip() for b in baselines.split(","))):
         if name not in known:
             raise TEError(f"unknown baseline {name!r}; choose from {', '.join(known)}")
-        solvers[name] = known[name]()
+        solvers[name] = _solver(name, None, threads)
     total = len(instances) * (len(solvers) + 1)
     with (
         _threads(threads, bool(model)),

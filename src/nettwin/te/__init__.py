@@ -6,7 +6,8 @@ turns back into split flows and :func:`simulate_split` simulates); the exact LP 
 Geminet-style learned dual-update solver (:class:`GeminetSolver`), DOTE (:class:`DOTESolver`), classic baselines,
 topology changes and evaluation. Your own topologies and traffic matrices: :mod:`nettwin.te.files`; split ratios by
 node name: :mod:`nettwin.te.splits`. Every solver follows one contract: ``fit(instances) -> self``,
-``solve(instance) -> split ratios``.
+``solve(instance) -> split ratios`` (:mod:`nettwin.te.base`), and is registered by name in
+:mod:`nettwin.te.registry` (:func:`make_solver`, :func:`solver_names`).
 
 Examples
 --------
@@ -31,6 +32,7 @@ from nettwin.te.instance import TEInstance
 from nettwin.te.lp import LPSolver, solve_lp
 from nettwin.te.network import apply_split, flow_demands, network_graph, network_instance
 from nettwin.te.paths import PathSet, compute_paths
+from nettwin.te.registry import SOLVERS, learned_names, make_solver, solver_class, solver_names
 from nettwin.te.simulate import SplitSimulation, simulate_split
 from nettwin.te.splits import apply_splits, read_splits, write_splits
 from nettwin.te.suite import make_instances
@@ -45,6 +47,7 @@ __all__ = [
     "NotFittedError",
     "PathSet",
     "RescaleSolver",
+    "SOLVERS",
     "ShortestPathSolver",
     "SplitSimulation",
     "TEError",
@@ -57,10 +60,12 @@ __all__ = [
     "dynamic_sequence",
     "evaluate",
     "fail_links",
+    "learned_names",
     "flow_demands",
     "file_instances",
     "load_solver",
     "make_instances",
+    "make_solver",
     "network_graph",
     "network_instance",
     "plot_cdf",
@@ -74,6 +79,8 @@ __all__ = [
     "sequence_instances",
     "simulate_split",
     "solve_lp",
+    "solver_class",
+    "solver_names",
     "te_graph",
     "write_splits",
 ]

@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance, pair_sums
+from nettwin.te.lp import LPSolver
 
 __all__ = ["ShortestPathSolver", "ECMPSolver", "RescaleSolver", "working_paths"]
 
@@ -76,7 +79,8 @@ class RescaleSolver(TESolver):
 
     Parameters
     ----------
-    inner : the solver whose split of ``instance.nominal`` is rescaled (fitted if it needs fitting).
+    inner : the solver whose split of ``instance.nominal`` is rescaled (fitted if it needs fitting); None for the
+        exact optimum (:class:`~nettwin.te.lp.LPSolver`).
 
     Examples
     --------
@@ -86,17 +90,22 @@ class RescaleSolver(TESolver):
 
     name = "rescale"
 
-    def __init__(self, inner: TESolver) -> None:
+    def __init__(self, inner: TESolver | None = None) -> None:
         self.inner = inner
 
-    def fit(self, instances):  # type: ignore[override]
-        self.inner.fit(instances)
+    def _inner(self) -> TESolver:
+        return LPSolver() if self.inner is None else self.inner
+
+    def fit(self, instances: Sequence[TEInstance]) -> RescaleSolver:
+        """Fit the inner solver; returns ``self``."""
+        self.inner_ = self._inner().fit(instances)
         return self
 
     def solve(self, instance: TEInstance) -> np.ndarray:
+        inner = self.inner_ if hasattr(self, "inner_") else self._inner()
         if instance.nominal is None or instance.origin is None:
-            return self.inner.solve(instance)
-        before = self.inner.solve(instance.nominal)
+            return inner.solve(instance)
+        before = inner.solve(instance.nominal)
         origin = instance.origin
         x = np.where(origin >= 0, before[np.clip(origin, 0, None)], 0.0) * working_paths(instance)
         sums = pair_sums(instance.paths, x)

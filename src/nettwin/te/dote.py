@@ -20,21 +20,24 @@ hidden : width of the two hidden layers (default 128).
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable, Sequence
-from typing import ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from nettwin._validation import WIDTH, Check, Interval, OneOf
+from nettwin._checkpoint import check_weights
+from nettwin._estimator import pick_device
+from nettwin._validation import WIDTH, Check, Interval, OneOf, Text, check_known, validate_params
 from nettwin.errors import TEError
 from nettwin.scenario.limits import MAX_SEED
-from nettwin.te.base import TESolver
+from nettwin.te.base import TESolver, checked_history
 from nettwin.te.instance import TEInstance
 from nettwin.te.paths import PathSet
-from nettwin.te.tensors import TEBatch, default_device, equal_split, graph_mlu, link_loads, pair_softmax, utilisation
+from nettwin.te.tensors import TEBatch, equal_split, graph_mlu, link_loads, pair_softmax, utilisation
 from nettwin.te.training import train_model
 
 __all__ = ["DOTENet", "DOTESolver", "layout_key"]
@@ -136,7 +139,7 @@ class DOTESolver(TESolver):
         self.device = device
 
     def _device(self) -> torch.device:
-        return torch.device(self.device) if self.device else default_device()
+        return pick_device(self.device)
 
     def fit(self, instances: Sequence[TEInstance], callback: Callable[[int, float], None] | None = None) -> DOTESolver:
         self.check_params()
@@ -172,3 +175,30 @@ class DOTESolver(TESolver):
         with torch.inference_mode():
             batch = TEBatch.from_instances([instance], self._device())
             return batch.split_paths(self.net_(batch))[0]
+
+    def learned_state(self) -> dict[str, Any]:
+        """The network's weights (on the CPU), its layout and sizes, and the training history, for a checkpoint."""
+        self._check_fitted("net_")
+        return {
+            "layout": self.layout_,
+            "n_pairs": self.net_.n_pairs,
+            "n_paths": self.net_.n_paths,
+            "weights": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},
+            "history": [float(x) for x in getattr(self, "history_", [])],
+        }
+
+    def restore_state(self, state: Mapping[str, Any], owner: str) -> DOTESolver:
+        """The network from checked sizes and weights, on this solver's device; returns ``self``."""
+        check_known(owner, state, [*_STATE, "weights", "history"], TEError, prefix="state")
+        validate_params(owner, state, _STATE, TEError, prefix="state")
+        pairs, paths, hidden = state["n_pairs"], state["n_paths"], self.hidden
+        build = functools.partial(DOTENet, pairs, paths, hidden)
+        net = check_weights(build, state.get("weights"), "state.weights", owner, TEError)
+        self.history_ = checked_history(state.get("history", []), owner)
+        self.layout_ = state["layout"]
+        self.net_ = net.to(self._device()).eval()
+        return self
+
+
+_STATE = {"layout": Text(), "n_pairs": Interval(int, 1), "n_paths": Interval(int, 1)}
+"""The declared range of DOTE's learned sizes and layout in a checkpoint."""

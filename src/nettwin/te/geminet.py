@@ -36,21 +36,22 @@ steps : dual-update steps T (default 8).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from nettwin._validation import WIDTH, Check, Interval, OneOf
+from nettwin._checkpoint import check_weights
+from nettwin._estimator import pick_device
+from nettwin._validation import WIDTH, Check, Interval, OneOf, check_known
 from nettwin.errors import TEError
 from nettwin.scenario.limits import MAX_SEED
-from nettwin.te.base import TESolver
+from nettwin.te.base import TESolver, checked_history
 from nettwin.te.instance import TEInstance
 from nettwin.te.tensors import (
     TEBatch,
-    default_device,
     equal_split,
     graph_mlu,
     link_loads,
@@ -234,7 +235,7 @@ class GeminetSolver(TESolver):
         self.device = device
 
     def _device(self) -> torch.device:
-        return torch.device(self.device) if self.device else default_device()
+        return pick_device(self.device)
 
     def config(self) -> dict:
         """The constructor arguments, for checkpoints."""
@@ -268,3 +269,20 @@ class GeminetSolver(TESolver):
         with torch.inference_mode():
             batch = TEBatch.from_instances([instance], self._device())
             return batch.split_paths(self.net_(batch))[0]
+
+    def learned_state(self) -> dict[str, Any]:
+        """The network's weights (on the CPU) and the training history, for a checkpoint."""
+        self._check_fitted("net_")
+        return {
+            "weights": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},
+            "history": [float(x) for x in getattr(self, "history_", [])],
+        }
+
+    def restore_state(self, state: Mapping[str, Any], owner: str) -> GeminetSolver:
+        """The network from checked weights of the configured shape, on this solver's device; returns ``self``."""
+        check_known(owner, state, ["weights", "history"], TEError, prefix="state")
+        hidden, steps = self.hidden, self.steps
+        net = check_weights(lambda: GeminetNet(hidden, steps), state.get("weights"), "state.weights", owner, TEError)
+        self.history_ = checked_history(state.get("history", []), owner)
+        self.net_ = net.to(self._device()).eval()
+        return self

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from nettwin._estimator import pick_device
 from nettwin.te.instance import TEInstance
 
 __all__ = [
     "TEBatch",
-    "default_device",
     "segment_softmax",
     "link_loads",
     "link_sums",
@@ -35,11 +35,6 @@ __all__ = [
     "path_sums",
     "utilisation",
 ]
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass
@@ -78,8 +73,8 @@ class TEBatch:
 
     @classmethod
     def from_instances(cls, instances: Sequence[TEInstance], device: torch.device | None = None) -> TEBatch:
-        """Stack ``instances``; float32 tensors on ``device`` (default: :func:`default_device`)."""
-        device = device or default_device()
+        """Stack ``instances``; float32 tensors on ``device`` (default: :func:`~nettwin._estimator.pick_device`'s)."""
+        device = device or pick_device()
         caps, eg, np_, ne, pp, ps, pd, pa, pg = [], [], [], [], [], [], [], [], []
         row_ptr, col_ptr, col_path = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], []
         e_off = p_off = q_off = nnz_off = 0
