@@ -26,10 +26,10 @@ import time
 
 import numpy as np
 
-from nettwin.analytic import QueueingModel
 from nettwin.metrics import relative_gap
 from nettwin.scenario import Network, build_network, parse_scenario
 from nettwin.sim import FLOW_KPIS, SimResult, get_engine
+from nettwin.sim.analytic import QueueingModel
 
 N_NODES = 14  # nsfnet
 LINK_KPIS = ("utilisation", "mean_queue", "drops")

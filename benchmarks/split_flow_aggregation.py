@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 
-from nettwin.analytic import QueueingModel
 from nettwin.scenario import build_network, parse_scenario
 from nettwin.sim import get_engine
+from nettwin.sim.analytic import QueueingModel
 from nettwin.sim.kpi import aggregate_routes
 
 KPIS = ("delay", "delay_std", "jitter", "delay_p50", "delay_p90", "delay_p99", "throughput", "drop_rate")

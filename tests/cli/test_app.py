@@ -18,7 +18,7 @@ import nettwin
 
 # Libraries that only some commands need: a command that does not use one must not pay for importing it.
 HEAVY = ("numpy", "numba", "torch", "pyarrow", "scipy", "networkx", "pandas", "matplotlib", "yaml", "ray")
-LIBRARY = ("nettwin.sim", "nettwin.data", "nettwin.scenario", "nettwin.twin", "nettwin.te", "nettwin.analytic")
+LIBRARY = ("nettwin.sim", "nettwin.data", "nettwin.scenario", "nettwin.twin", "nettwin.te", "nettwin.sim.analytic")
 
 # Runs the entry point on argv[2:] and writes the names of the modules it imported to the file argv[1].
 PROBE = """

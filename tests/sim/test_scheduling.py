@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nettwin.analytic import QueueingModel
 from nettwin.errors import EngineError
 from nettwin.scenario import Scenario, build_network
 from nettwin.scenario.network import Network
+from nettwin.sim.analytic import QueueingModel
 from nettwin.sim.builtin import BuiltinEngine, drr_quanta
 from nettwin.sim.ns3 import Ns3Engine, Ns3Options
 from nettwin.sim.ns3.job import make_job

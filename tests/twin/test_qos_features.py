@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nettwin.analytic import QueueingModel
 from nettwin.scenario import build_network, parse_scenario
+from nettwin.sim.analytic import QueueingModel
 from nettwin.twin import Twin
 from nettwin.twin.graph import LINK_FEATURES, PATH_FEATURES, graph_from_network
 

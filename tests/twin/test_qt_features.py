@@ -12,8 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from nettwin.analytic import QueueingModel, estimates, mm1b_blocking, mm1b_sojourn_mean
 from nettwin.scenario import build_network, parse_scenario
+from nettwin.sim.analytic import QueueingModel, estimates, mm1b_blocking, mm1b_sojourn_mean
 from nettwin.twin import Twin, load_twin
 from nettwin.twin.graph import LINK_FEATURES, PATH_FEATURES, expected_packets, graph_from_network
 from nettwin.twin.likelihood import qt_logit

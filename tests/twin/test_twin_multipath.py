@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from nettwin.analytic import QueueingModel
 from nettwin.data import Dataset, generate_dataset
 from nettwin.scenario import build_network, parse_scenario
+from nettwin.sim.analytic import QueueingModel
 from nettwin.sim.kpi import aggregate_routes
 from nettwin.twin import Twin
 from nettwin.twin.batch import GraphBatch

@@ -8,7 +8,7 @@ from nettwin.sim.simulate import as_network, simulate
 
 
 def _analytic():
-    from nettwin.analytic import QueueingModel
+    from nettwin.sim.analytic import QueueingModel
 
     return QueueingModel()
 

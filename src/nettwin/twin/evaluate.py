@@ -24,9 +24,9 @@ import numpy as np
 import nettwin
 from nettwin._files import atomic_write_bytes
 from nettwin._json import write_json
-from nettwin.analytic import limitation
 from nettwin.errors import TwinError
 from nettwin.metrics import mre, nmae
+from nettwin.sim.analytic import limitation
 from nettwin.twin.estimator import BaseTwin, Twin, as_network, torch_threads
 from nettwin.twin.graph import graph_from_network
 from nettwin.twin.models.qt import QueueingTwin

@@ -21,7 +21,7 @@ that grows with the network's size. ``tx_time`` is the reference they are relati
 path: ``tx_time`` (s: the flow's mean packet sent once over each link of its path), ``rate_ratio`` and
 ``peak_ratio`` (mean and sending rate over the smallest capacity on the path), ``on_ratio`` and ``off_ratio``
 (log(1 + τ / the packet's transmission time at that bottleneck)), ``prop_ratio`` (log(1 + propagation along the path
-/ ``tx_time``)); queueing theory's estimates (:func:`nettwin.analytic.estimates`): ``qt_delay`` (log(1 + the
+/ ``tx_time``)); queueing theory's estimates (:func:`nettwin.sim.analytic.estimates`): ``qt_delay`` (log(1 + the
 queueing along the path, waiting and sending, over ``tx_time``): a log, as the relative delays twins learn, and
 from 0 to a few hundred transmission times), ``qt_loss`` (drop probability), ``qt_exact`` (1 when the
 model describes every link of the path as scheduled); the flow's class of service: ``tos`` (its class),
@@ -51,11 +51,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nettwin.analytic.model import estimates
 from nettwin.errors import TwinError
 from nettwin.scenario.network import FIFO, SP, Network
 from nettwin.scenario.spec import SCHEDULING_POLICIES
 from nettwin.scenario.traffic import TRAFFIC_MODELS
+from nettwin.sim.analytic.model import estimates
 
 __all__ = [
     "Graph",

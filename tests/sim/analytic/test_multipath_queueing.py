@@ -10,8 +10,8 @@ import pytest
 import torch
 from scipy.special import gammainc
 
-from nettwin.analytic import QueueingModel, estimates
 from nettwin.scenario import build_network, parse_scenario
+from nettwin.sim.analytic import QueueingModel, estimates
 from nettwin.sim.kpi import FLOW_COLUMNS, aggregate_routes
 
 CAPACITY = 1e6

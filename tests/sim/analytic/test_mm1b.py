@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from nettwin.analytic import (
+from nettwin.sim.analytic import (
     mm1b_blocking,
     mm1b_mean_system,
     mm1b_mean_waiting,

@@ -94,16 +94,16 @@ import numpy as np
 from scipy.special import gammaincinv, gammaln
 
 import nettwin
-from nettwin.analytic.mm1b import (
+from nettwin.errors import EngineError
+from nettwin.scenario.network import FIFO, SP, Network
+from nettwin.scenario.spec import SCHEDULING_POLICIES, Scenario
+from nettwin.sim.analytic.mm1b import (
     mm1b_blocking,
     mm1b_mean_waiting,
     mm1b_sojourn_mean,
     mm1b_sojourn_var,
     mm1b_utilisation,
 )
-from nettwin.errors import EngineError
-from nettwin.scenario.network import FIFO, SP, Network
-from nettwin.scenario.spec import SCHEDULING_POLICIES, Scenario
 from nettwin.sim.kpi import aggregate_routes, gamma_mixture_quantile
 from nettwin.sim.result import SimResult
 

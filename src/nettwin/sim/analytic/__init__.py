@@ -1,6 +1,6 @@
 """The queueing-theory baseline: M/M/1/b closed forms and the network fixed-point model built on them."""
 
-from nettwin.analytic.mm1b import (
+from nettwin.sim.analytic.mm1b import (
     mm1b_blocking,
     mm1b_mean_system,
     mm1b_mean_waiting,
@@ -9,7 +9,7 @@ from nettwin.analytic.mm1b import (
     mm1b_state_probs,
     mm1b_utilisation,
 )
-from nettwin.analytic.model import Estimates, FixedPoint, QueueingModel, estimates, limitation
+from nettwin.sim.analytic.model import Estimates, FixedPoint, QueueingModel, estimates, limitation
 
 __all__ = [
     "Estimates",

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nettwin.analytic import (
+from nettwin.errors import EngineError
+from nettwin.scenario import build_network, parse_scenario
+from nettwin.sim import FLOW_COLUMNS, LINK_COLUMNS, SimResult, get_engine, simulate
+from nettwin.sim.analytic import (
     QueueingModel,
     mm1b_blocking,
     mm1b_mean_waiting,
     mm1b_sojourn_mean,
     mm1b_sojourn_var,
 )
-from nettwin.errors import EngineError
-from nettwin.scenario import build_network, parse_scenario
-from nettwin.sim import FLOW_COLUMNS, LINK_COLUMNS, SimResult, get_engine, simulate
 
 EXP_1000 = {"dist": "exponential", "mean": 1000}
 
