@@ -24,7 +24,7 @@ from nettwin.errors import NettwinError, NotFittedError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Estimator", "clone", "learned_attributes", "check_fitted", "pick_device", "Registry"]
+__all__ = ["Estimator", "param_names", "clone", "learned_attributes", "check_fitted", "pick_device", "Registry"]
 
 E = TypeVar("E", bound="Estimator")
 T = TypeVar("T")
@@ -42,9 +42,7 @@ class Estimator:
     @classmethod
     def param_names(cls) -> list[str]:
         """The constructor's argument names, in order (``*args``/``**kwargs`` are not parameters)."""
-        kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        sig = inspect.signature(cls.__init__)
-        return [n for n, p in sig.parameters.items() if n != "self" and p.kind not in kinds]
+        return param_names(cls)
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments and their current values."""
@@ -71,6 +69,13 @@ class Estimator:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def param_names(cls: type) -> list[str]:
+    """The argument names of ``cls``'s constructor, in order (``*args``/``**kwargs`` are not parameters)."""
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    sig = inspect.signature(cls.__init__)
+    return [n for n, p in sig.parameters.items() if n != "self" and p.kind not in kinds]
 
 
 def clone(estimator: E) -> E:
