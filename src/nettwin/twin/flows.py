@@ -45,13 +45,15 @@ def path_predictions(
 
 
 def flow_predictions(
-    means: Mapping[str, Tensor], stds: Mapping[str, Tensor], batch: GraphBatch
+    means: Mapping[str, Tensor], stds: Mapping[str, Tensor], batch: GraphBatch, *, detach_weights: bool = True
 ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
     """Per-path predictions and deviations (SI units, (P,)) aggregated to the batch's flows, (F,) each.
 
     A path's received packets are weighed by its predicted loss (``drops`` over its packets, where predicted; else
-    ``drop_rate``; else by share), taken as given: gradients flow through the KPIs, not through the weights. A flow
-    predicted to lose every packet on every path is weighed by share (its delays are still predictions to train).
+    ``drop_rate``; else by share), taken as given in training (``detach_weights``): gradients flow through the KPIs,
+    not through the weights; ``detach_weights=False`` gives the exact gradient of the aggregate (what an optimiser of
+    the inputs needs). A flow predicted to lose every packet on every path is weighed by share (its delays are still
+    predictions to train).
     """
     if not batch.splits:
         return dict(means), dict(stds)
@@ -59,7 +61,8 @@ def flow_predictions(
     weight = share
     if "drops" in means or "drop_rate" in means:
         loss = means["drops"] / batch.packets.clamp_min(_TINY) if "drops" in means else means["drop_rate"]
-        received = (share * (1.0 - loss.clamp(0.0, 1.0))).detach()
+        received = share * (1.0 - loss.clamp(0.0, 1.0))
+        received = received.detach() if detach_weights else received
         some = received.new_zeros(n).index_add(0, flow, received) > 0
         weight = torch.where(some[flow], received, share)
     flows = aggregate_routes(dict(means), flow, share, n, weight)

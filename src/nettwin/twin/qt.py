@@ -1,4 +1,4 @@
-"""Queueing theory as a twin: the M/M/1/b fixed-point model of :mod:`nettwin.analytic` behind the twin contract.
+"""Queueing theory as a twin: the M/M/1/b fixed-point model of :mod:`nettwin.sim.analytic` behind the twin contract.
 
 It learns nothing: ``fit`` only records the KPIs and their training IQRs (for :meth:`score`), so every report can
 put the analytic baseline next to the learned twins and the simulator.
@@ -86,7 +86,7 @@ class QueueingTwin(BaseTwin):
         return self
 
     def _model(self):
-        from nettwin.analytic import QueueingModel
+        from nettwin.sim.analytic import QueueingModel
 
         return QueueingModel()
 
@@ -103,7 +103,7 @@ class QueueingTwin(BaseTwin):
     def predict(self, networks: Any, *, per_path: bool = False) -> Any:
         """Per-flow KPIs (SI units) of one network (→ dict) or a sequence of networks (→ list of dicts).
 
-        A flow split over several paths aggregates its paths' KPIs by share (:mod:`nettwin.analytic.model`). With
+        A flow split over several paths aggregates its paths' KPIs by share (:mod:`nettwin.sim.analytic.model`). With
         ``per_path``, each dict holds the paths' own KPIs instead, (R,) arrays over every path of every flow, flow by
         flow, with ``flow`` (the flow of each) and ``share`` (its share of the flow's packets).
         """

@@ -1,0 +1,287 @@
+"""The differentiable prediction path: a learned twin's per-flow KPIs as a torch function of rates, on/off periods
+and capacities, equal to ``predict`` on the networks those parameters describe, with exact gradients."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from nettwin.errors import NotFittedError, TwinError
+from nettwin.scenario import build_network, parse_scenario
+from nettwin.scenario.network import Network
+from nettwin.twin import QueueingTwin, Twin, graph_from_network, scale_free_options
+from nettwin.twin.differentiable import STALE_COLUMNS, DifferentiableTwin
+from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES
+
+MODELS = ["glance", "routenet", "routenet_fermi", "gnn"]
+
+# Every feature column the twins may read that depends on the parameters (the rest are the network's).
+SCALE_INPUTS = {
+    "path_features": ["rate", "mean_rate", "tau_on", "tau_off", "tx_time", "rate_ratio", "peak_ratio", "on_ratio"]
+    + ["off_ratio"],
+    "link_features": ["capacity", "load", "tx_time", "log_capacity", "prop_ratio"],
+}
+
+
+def _diamond() -> Network:
+    """s -> {a, b} -> t: flow 0 (on/off) split 70/30 over the two paths, flow 1 (poisson) from a to t alone."""
+    return build_network(
+        parse_scenario(
+            {
+                "name": "diamond",
+                "topology": {
+                    "nodes": ["s", "a", "b", "t"],
+                    "defaults": {"capacity": "1Mbps", "buffer": 8},
+                    "links": [
+                        {"src": "s", "dst": "a", "capacity": "1.5Mbps"},
+                        {"src": "a", "dst": "t"},
+                        {"src": "s", "dst": "b", "capacity": "800kbps"},
+                        {"src": "b", "dst": "t", "capacity": "1.2Mbps"},
+                    ],
+                },
+                "flows": [
+                    {
+                        "src": "s",
+                        "dst": "t",
+                        "traffic": {"model": "onoff", "rate": "300kbps", "tau_on": 1, "tau_off": 2},
+                        "paths": [{"path": ["s", "a", "t"], "share": 0.7}, {"path": ["s", "b", "t"], "share": 0.3}],
+                    },
+                    {"src": "a", "dst": "t", "traffic": {"model": "poisson", "rate": "100kbps", "packet_size": 500}},
+                ],
+                "simulation": {"duration": "10s", "warmup": "1s"},
+            }
+        )
+    )
+
+
+def _laws() -> Network:
+    """A chain carrying one flow of every traffic law."""
+    traffic = [
+        {"model": "cbr", "rate": "100kbps"},
+        {"model": "poisson", "rate": "200kbps", "packet_size": 400},
+        {"model": "onoff", "rate": "300kbps", "tau_on": 0.5, "tau_off": 1},
+        {"model": "uniform", "rate": "80kbps", "spread": 0.5},
+        {"model": "normal", "rate": "120kbps", "gap_std": 0.08},
+        {
+            "model": "ppbp",
+            "rate": "150kbps",
+            "burst_arrivals": 5,
+            "burst_min": 1000,
+            "burst_max": 4000,
+            "pareto_shape": 1.5,
+        },
+    ]
+    ends = [("a", "d"), ("b", "c"), ("d", "b"), ("a", "c"), ("c", "a"), ("b", "d")]
+    return build_network(
+        parse_scenario(
+            {
+                "name": "laws",
+                "topology": {
+                    "nodes": ["a", "b", "c", "d"],
+                    "defaults": {"capacity": "2Mbps"},
+                    "links": [{"src": "a", "dst": "b"}, {"src": "b", "dst": "c"}, {"src": "c", "dst": "d"}],
+                },
+                "flows": [{"src": s, "dst": d, "traffic": t} for (s, d), t in zip(ends, traffic, strict=True)],
+            }
+        )
+    )
+
+
+def _targets(net: Network) -> dict[str, np.ndarray]:
+    """KPIs that grow with the flows' loads, so that a twin has something to learn."""
+    hops = np.array([len(r) for f in net.flows for r in f.routes[:1]], dtype=float)
+    rate = np.array([f.traffic.mean_rate for f in net.flows])
+    return {
+        "delay": 1e-3 * hops + rate * 1e-8,
+        "jitter": 1e-4 * hops + rate * 1e-9,
+        "throughput": rate * 0.99,
+        "drops": np.round(rate / 1e5),
+    }
+
+
+def _variant(net: Network, rate: np.ndarray, capacity: np.ndarray, tau_on: float, tau_off: float) -> Network:
+    """``net`` with these flow rates, link capacities and (on/off flows) periods: what a setting describes."""
+    flows = []
+    for f, r in zip(net.flows, rate, strict=True):
+        update = {"rate": float(r)}
+        if f.traffic.model == "onoff":
+            update.update(tau_on=tau_on, tau_off=tau_off)
+        flows.append(dataclasses.replace(f, traffic=f.traffic.model_copy(update=update)))
+    return dataclasses.replace(net, flows=tuple(flows), capacity=np.asarray(capacity, float))
+
+
+NETWORKS = {"diamond": _diamond, "laws": _laws}
+
+
+@pytest.fixture(scope="module")
+def train(builders):
+    nets = [builders.ring(), builders.chain(capacity="2Mbps"), _diamond(), _laws()]
+    return [(n, _targets(n)) for n in nets]
+
+
+@pytest.fixture(scope="module")
+def twins(train):
+    """One twin of each model, briefly trained, reading every parameter-dependent column."""
+    out = {}
+    for i, model in enumerate(MODELS):
+        options = dict(SCALE_INPUTS)
+        if model in ("glance", "gnn"):
+            options["node_features"] = ["out_degree", "in_load", "out_load"]
+        # the probabilistic heads and relative delays take the other decoding paths
+        out[model] = Twin(
+            model, epochs=2, device="cpu", options=options, probabilistic=i % 2 == 0, relative_delay=i < 2
+        ).fit(train)
+    return out
+
+
+def _settings(net: Network, b: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rates = np.array([f.traffic.rate for f in net.flows]) * rng.uniform(0.5, 2.0, (b, net.n_flows))
+    return rates, net.capacity * rng.uniform(0.5, 2.0, (b, net.n_links))
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_features_are_the_graphs_of_the_networks_the_parameters_describe(name, twins):
+    net = NETWORKS[name]()
+    f = DifferentiableTwin(twins["glance"], net)
+    rates, caps = _settings(net, 3)
+    t = torch.tensor
+    node, link, path, packets = f.features(
+        t(rates), t(np.full(rates.shape, 0.7)), t(np.full(rates.shape, 1.3)), t(caps)
+    )
+    stale = {c.split(".")[1] for c in STALE_COLUMNS}
+    for b in range(3):
+        g = graph_from_network(_variant(net, rates[b], caps[b], 0.7, 1.3))
+        for got, want, names in ((node, g.node_x, NODE_FEATURES), (link, g.link_x, LINK_FEATURES)):
+            keep = [i for i, c in enumerate(names) if c not in stale]
+            np.testing.assert_allclose(got[b][:, keep].numpy(), want[:, keep], rtol=1e-12, atol=1e-300)
+        keep = [i for i, c in enumerate(PATH_FEATURES) if c not in stale]
+        np.testing.assert_allclose(path[b][:, keep].numpy(), g.path_x[:, keep], rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(packets[b].numpy(), g.path_packets, rtol=1e-12)
+
+
+def test_the_networks_own_parameters_are_its_flows_and_links(twins):
+    net = _laws()
+    p = DifferentiableTwin(twins["glance"], net).parameters()
+    np.testing.assert_array_equal(p["rate"].numpy(), [f.traffic.rate for f in net.flows])
+    np.testing.assert_array_equal(p["tau_on"].numpy(), [0, 0, 0.5, 0, 0, 0])
+    np.testing.assert_array_equal(p["tau_off"].numpy(), [0, 0, 1, 0, 0, 0])
+    np.testing.assert_array_equal(p["capacity"].numpy(), net.capacity)
+
+
+@pytest.mark.filterwarnings("ignore::nettwin.twin.OutsideTrainingWarning")  # the settings go beyond training
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_prediction_equals_predict(model, name, twins):
+    twin, net = twins[model], NETWORKS[name]()
+    f = DifferentiableTwin(twin, net)
+    own = f()
+    expected = twin.predict(net)
+    assert set(own) == set(expected)
+    for k, v in expected.items():
+        np.testing.assert_allclose(own[k].numpy(), v, rtol=1e-6, atol=1e-12 * max(1.0, np.abs(v).max()))
+    rates, caps = _settings(net, 3, seed=1)
+    tau_on, tau_off = torch.full((3, net.n_flows), 0.7), torch.full((3, net.n_flows), 1.3)
+    batched = f(rate=torch.tensor(rates), capacity=torch.tensor(caps), tau_on=tau_on, tau_off=tau_off)
+    for b in range(3):
+        expected = twin.predict(_variant(net, rates[b], caps[b], 0.7, 1.3))
+        for k, v in expected.items():
+            assert batched[k].shape == (3, net.n_flows)
+            np.testing.assert_allclose(batched[k][b].numpy(), v, rtol=1e-5, atol=1e-9 * max(1.0, np.abs(v).max()))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_gradients_match_finite_differences(model, twins):
+    net = _diamond()
+    f = DifferentiableTwin(twins[model], net, dtype=torch.float64)
+    own = f.parameters()
+    # distinct capacities: the bottleneck of a path and the median capacity have no derivative where two are equal
+    own["capacity"] = own["capacity"] * (1.0 + 0.03 * torch.arange(net.n_links))
+    ref = {k: v.detach() for k, v in f(capacity=own["capacity"]).items()}
+
+    def relative(rate, capacity, tau_on, tau_off):  # parameters as multiples of the network's own, KPIs of theirs
+        out = f(
+            rate=own["rate"] * rate,
+            capacity=own["capacity"] * capacity,
+            tau_on=own["tau_on"] * tau_on,
+            tau_off=own["tau_off"] * tau_off,
+        )
+        return torch.cat([out[k] / ref[k].abs().clamp_min(1e-12) for k in sorted(out)])
+
+    sizes = (net.n_flows, net.n_links, net.n_flows, net.n_flows)
+    ones = [torch.ones(n, dtype=torch.float64, requires_grad=True) for n in sizes]
+    assert torch.autograd.gradcheck(relative, ones, eps=1e-6, atol=1e-6, rtol=1e-4)
+    weights = [p for m in twins[model].models_.values() for p in m.parameters()]
+    before = [None if p.grad is None else p.grad.clone() for p in weights]
+    rate = own["rate"].clone().requires_grad_(True)
+    f(rate=rate)["delay"].sum().backward()
+    assert rate.grad is not None and torch.all(torch.isfinite(rate.grad)) and rate.grad.abs().sum() > 0
+    # the twin's own weights are left alone: the function runs on a frozen copy of them
+    assert all((a is None and p.grad is None) or torch.equal(a, p.grad) for a, p in zip(before, weights, strict=True))
+
+
+def test_gradient_descent_on_rates_lowers_the_delay_towards_a_target(twins):
+    """The purpose: find traffic that brings a predicted KPI to a target profile (rates projected to bounds)."""
+    net = _laws()
+    f = DifferentiableTwin(twins["glance"], net)
+    own = f.parameters()
+    low, high = 0.1 * own["rate"], 2.0 * own["rate"]
+    start = f()["delay"].mean().item()
+    target = 0.8 * start
+    # four starting points searched at once: the batch dimension
+    scale = torch.tensor([[1.0], [1.5], [0.7], [1.2]], dtype=torch.float64)
+    rate = (own["rate"] * scale).clamp(low, high).requires_grad_(True)
+    losses = []
+    for _ in range(8):
+        delay = f(rate=rate)["delay"].mean(dim=1)
+        loss = ((delay - target) / target) ** 2
+        losses.append(loss.detach())
+        loss.sum().backward()
+        with torch.no_grad():
+            step = rate.grad / rate.grad.abs().amax(dim=1, keepdim=True).clamp_min(1e-300)
+            rate -= 0.05 * own["rate"] * step
+            rate.copy_(torch.maximum(torch.minimum(rate, high), low))
+        rate.grad = None
+    losses = torch.stack(losses)
+    reached = losses < 1e-4
+    improving = losses[1:] <= losses[:-1] + 1e-12
+    assert torch.all(improving | reached[:-1]), losses
+    assert torch.all(losses[-1] < losses[0]) or torch.all(reached[-1])
+
+
+def test_refusals(twins, train):
+    net = _diamond()
+    with pytest.raises(TwinError, match="learned Twin"):
+        DifferentiableTwin(QueueingTwin().fit(train), net)
+    with pytest.raises(NotFittedError):
+        DifferentiableTwin(Twin("glance"), net)
+    qt = Twin("glance", epochs=1, device="cpu", options=scale_free_options("glance")).fit(train)
+    with pytest.raises(TwinError, match=r"reads path\.qt_delay, path\.qt_loss, link\.qt_utilisation"):
+        DifferentiableTwin(qt, net)
+    f = DifferentiableTwin(twins["gnn"], net)
+    with pytest.raises(TwinError, match=r"'capacity' must be \(8,\) or \(B, 8\).* got \(2, 3\)"):
+        f(capacity=torch.ones(2, 3))
+    with pytest.raises(TwinError, match=r"batch sizes differ: \[2, 3\]"):
+        f(rate=torch.ones(2, 2), capacity=torch.ones(3, 8))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.filterwarnings("ignore::nettwin.twin.OutsideTrainingWarning")
+def test_on_cuda_matches_the_cpu(train):
+    """A batch of 64 settings on the GPU, with gradients; the same weights on the CPU agree."""
+    twin = Twin("routenet_fermi", epochs=2, device="cuda", options=SCALE_INPUTS).fit(train)
+    net = _diamond()
+    f = DifferentiableTwin(twin, net)
+    rates, caps = _settings(net, 64)
+    rate = torch.tensor(rates, device="cuda", requires_grad=True)
+    out = f(rate=rate, capacity=torch.tensor(caps, device="cuda"))
+    assert out["delay"].device.type == "cuda" and out["delay"].shape == (64, 2)
+    out["delay"].sum().backward()
+    assert torch.all(torch.isfinite(rate.grad))
+    twin.models_ = {k: m.cpu() for k, m in twin.models_.items()}
+    on_cpu = DifferentiableTwin(twin, net)(rate=torch.tensor(rates), capacity=torch.tensor(caps))
+    for k, v in on_cpu.items():
+        torch.testing.assert_close(out[k].detach().cpu(), v, rtol=1e-4, atol=1e-6 * float(v.abs().max()))
