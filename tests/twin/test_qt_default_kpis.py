@@ -11,7 +11,7 @@ import pytest
 from nettwin.data import Dataset, DatasetWriter
 from nettwin.errors import DatasetError, TwinError
 from nettwin.twin import load_twin
-from nettwin.twin.models.qt import QueueingTwin
+from nettwin.twin.qt import QueueingTwin
 
 HELD = ("delay", "throughput", "drops")
 SCENARIO = {

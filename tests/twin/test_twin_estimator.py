@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nettwin.twin import GLANCE, Twin, TwinError, load_twin, registry
-from nettwin.twin.estimator import cross_validate
+from nettwin.twin.cross_validation import cross_validate
 
 
 def test_params_are_validated_with_one_message_format(pairs):
@@ -40,7 +40,7 @@ def test_unknown_model_option_is_named(pairs):
 def test_model_options_are_checked_against_declared_ranges_before_a_model_is_built(
     model, options, message, pairs, monkeypatch
 ):
-    cls = registry._MODELS[model]
+    cls = registry.MODELS.get(model)
     original = cls.__init__
 
     @functools.wraps(original)
@@ -54,7 +54,7 @@ def test_model_options_are_checked_against_declared_ranges_before_a_model_is_bui
 
 def test_every_model_declares_the_range_of_every_constructor_argument():
     for name in registry.model_names():
-        cls = registry._MODELS[name]
+        cls = registry.MODELS.get(name)
         arguments = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
         assert set(cls.PARAMS) == set(arguments), name
         registry.check_options(name, cls().config())  # the defaults are in range

@@ -15,8 +15,8 @@ from nettwin.sim.kpi import aggregate_routes
 from nettwin.twin import Twin
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.graph import PATH_FEATURES, delay_parts, graph_from_network
-from nettwin.twin.models.qt import QueueingTwin
 from nettwin.twin.normalise import Normalisation
+from nettwin.twin.qt import QueueingTwin
 from nettwin.twin.training import batch_loss
 
 KPIS = ["delay", "jitter", "throughput", "drops"]

@@ -87,8 +87,7 @@ def train(
     import numpy as np
 
     from nettwin.data import Dataset
-    from nettwin.twin import QueueingTwin, Twin, scale_free_options
-    from nettwin.twin.estimator import cross_validate, default_kpis
+    from nettwin.twin import QueueingTwin, Twin, cross_validate, default_kpis, scale_free_options
     from nettwin.twin.training import kept_record
 
     if model == "qt" and (inputs is Inputs.scale_free or relative_delay):

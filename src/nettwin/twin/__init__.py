@@ -9,13 +9,17 @@
 
 from nettwin.errors import NotFittedError, TwinError
 from nettwin.metrics import mre, nmae
+from nettwin.twin.base import BaseTwin
 from nettwin.twin.batch import GraphBatch
-from nettwin.twin.estimator import BaseTwin, Twin, load_twin, make_twin
+from nettwin.twin.cross_validation import cross_validate
+from nettwin.twin.factory import load_twin, make_twin
 from nettwin.twin.graph import Graph, graph_from_network
+from nettwin.twin.inputs import default_kpis
+from nettwin.twin.learned import Twin
 from nettwin.twin.models import GLANCE, GNN, RouteNet, RouteNetFermi
 from nettwin.twin.models._features import scale_free_options
-from nettwin.twin.models.qt import QueueingTwin
 from nettwin.twin.normalise import Normalisation
+from nettwin.twin.qt import QueueingTwin
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges
 from nettwin.twin.registry import build_model, check_options, model_names, register_model, twin_names
 
@@ -36,6 +40,8 @@ __all__ = [
     "TwinError",
     "build_model",
     "check_options",
+    "cross_validate",
+    "default_kpis",
     "graph_from_network",
     "load_twin",
     "make_twin",

@@ -15,14 +15,16 @@ without ranges. Every field is checked on reading, before any model is built fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nettwin._checkpoint import read_tagged, write_tagged
-from nettwin._validation import short_repr, string_keyed
+from nettwin._validation import Interval, NumberMap, OneOf, Text, short_repr, string_keyed, validate_params
 from nettwin.errors import TwinError
+from nettwin.twin.models._features import KPIS
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "write_checkpoint", "read_checkpoint"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "write_checkpoint", "read_checkpoint", "checked_meta", "checked_history"]
 
 FORMAT = "nettwin-twin"
 FORMAT_VERSION = 2
@@ -37,7 +39,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint and check its layout: missing, not a twin checkpoint, damaged or too new are each said.
 
     The values themselves (parameters, model configs, weights, statistics) are checked by the twin that loads
-    them (:func:`~nettwin.twin.estimator.load_twin`; model configs by :func:`~nettwin.twin.registry.check_options`,
+    them (:func:`~nettwin.twin.factory.load_twin`; model configs by :func:`~nettwin.twin.registry.check_options`,
     once).
 
     Raises
@@ -70,3 +72,34 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     history = data.get("history", [])
     expect(isinstance(history, list) and all(string_keyed(r) for r in history), "history", "a list of records", history)
     return data
+
+
+_META = {
+    "kpis": OneOf(KPIS, many=True),
+    "iqr": NumberMap(positive=True),
+    "n_train": Interval(int, 0),
+    "fit_seconds": Interval(float, 0),
+}
+_HISTORY = {"stage": Text(), "epoch": Interval(int, 0), "train_loss": Interval(float), "val_score": Interval(float)}
+
+
+def checked_meta(data: Mapping[str, Any], owner: str, required: Sequence[str] = ()) -> dict[str, Any]:
+    """A checkpoint's ``meta``, each field given checked (and those ``required`` there).
+
+    Raises
+    ------
+    TwinError
+        Naming the first field missing or outside its range.
+    """
+    meta = data.get("meta", {})
+    validate_params(owner, meta, _META, TwinError, prefix="meta", given_only=True)
+    if required:
+        validate_params(owner, meta, {k: _META[k] for k in required}, TwinError, prefix="meta")
+    return meta
+
+
+def checked_history(history: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
+    """A checkpoint's learning curves, each record's fields checked."""
+    for i, record in enumerate(history):
+        validate_params(owner, record, _HISTORY, TwinError, prefix=f"history[{i}]")
+    return list(history)

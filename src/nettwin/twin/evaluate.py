@@ -27,11 +27,14 @@ from nettwin._json import write_json
 from nettwin.errors import TwinError
 from nettwin.metrics import mre, nmae
 from nettwin.sim.analytic import limitation
-from nettwin.twin.estimator import BaseTwin, Twin, as_network, torch_threads
+from nettwin.twin.base import BaseTwin
 from nettwin.twin.graph import graph_from_network
-from nettwin.twin.models.qt import QueueingTwin
+from nettwin.twin.inputs import as_network
+from nettwin.twin.learned import Twin
 from nettwin.twin.normalise import kpi_iqr
+from nettwin.twin.qt import QueueingTwin
 from nettwin.twin.ranges import OutsideTrainingWarning
+from nettwin.twin.threads import torch_threads
 
 __all__ = ["evaluate", "predict_timed", "write_report", "report_table", "SIMBASE_LEVELS"]
 

@@ -12,12 +12,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nettwin._validation import Check, OneOf, validate_params
+from nettwin._validation import Check, OneOf, check_known, validate_params
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
-from nettwin.twin.checkpoint import write_checkpoint
-from nettwin.twin.estimator import KPIS, BaseTwin, as_items, as_network, default_kpis
-from nettwin.twin.models._features import DEFAULT_KPIS
+from nettwin.twin.base import BaseTwin
+from nettwin.twin.checkpoint import checked_meta, write_checkpoint
+from nettwin.twin.inputs import as_items, as_network, default_kpis, is_dataset
+from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
 from nettwin.twin.normalise import kpi_iqr
 
 __all__ = ["QueueingTwin"]
@@ -29,7 +30,7 @@ class QueueingTwin(BaseTwin):
     Parameters
     ----------
     kpis : KPIs reported; None (the default) reports those of delay, jitter, throughput, drops the training data
-        holds (all four when fitted on nothing), as a learned twin does (:func:`~nettwin.twin.estimator.default_kpis`).
+        holds (all four when fitted on nothing), as a learned twin does (:func:`~nettwin.twin.inputs.default_kpis`).
 
     Examples
     --------
@@ -41,6 +42,7 @@ class QueueingTwin(BaseTwin):
     """
 
     kind = "qt"
+    display = "QT"
 
     _CHECKS: ClassVar[dict[str, Check]] = {"kpis": OneOf(KPIS, many=True, none_ok=True)}
     """The declared range of every constructor argument."""
@@ -56,9 +58,9 @@ class QueueingTwin(BaseTwin):
     ) -> QueueingTwin:
         """Record the KPIs and their IQRs (given, from a dataset's manifest, or from ``train``); returns ``self``."""
         validate_params("QueueingTwin", {"kpis": self.kpis}, self._CHECKS, TwinError)
-        is_dataset = hasattr(train, "iqr") and hasattr(train, "manifest")
-        items = [] if is_dataset else as_items(train)
-        if is_dataset:
+        dataset = is_dataset(train)
+        items = [] if dataset else as_items(train)
+        if dataset:
             held, where = set(train.kpis), str(train.path)
         else:
             held = set.intersection(*(set(t) for _, t in items)) if items else set(DEFAULT_KPIS)
@@ -71,11 +73,11 @@ class QueueingTwin(BaseTwin):
                 f"{', '.join(k for k in KPIS if k in held) or 'no KPI a twin learns'}"
             )
         given = {k: float(v) for k, v in (iqr or {}).items() if v and v > 0}
-        if iqr is None and is_dataset:
+        if iqr is None and dataset:
             given = {k: v for k in kpis if (v := float(train.iqr(k))) > 0}
         missing = [k for k in kpis if k not in given]
         if missing:
-            if is_dataset:
+            if dataset:
                 values = {k: train.kpi(k, "train") for k in missing}
             else:
                 values = {k: np.concatenate([t[k] for _, t in items]) if items else np.zeros(0) for k in missing}
@@ -129,8 +131,14 @@ class QueueingTwin(BaseTwin):
         )
 
     @classmethod
-    def _from_checkpoint(cls, data: dict[str, Any]) -> QueueingTwin:
+    def _from_checkpoint(cls, data: dict[str, Any], device: str | None, owner: str) -> QueueingTwin:
+        """The twin of a checkpoint written by :meth:`save`, its parameters and KPIs checked (``device`` unused)."""
+        if data["twin"] != cls.kind:
+            raise TwinError(f"{owner}: a checkpoint of twin {data['twin']!r}, not of queueing theory ('qt')")
+        check_known(owner, data["params"], cls.param_names(), TwinError, prefix="params")
+        validate_params(owner, data["params"], cls._CHECKS, TwinError, prefix="params")
+        meta = checked_meta(data, owner, required=("kpis", "iqr"))
         twin = cls(**data["params"])
-        twin.kpis_ = list(data["meta"]["kpis"])
-        twin.iqr_ = dict(data["meta"]["iqr"])
+        twin.kpis_ = list(meta["kpis"])
+        twin.iqr_ = dict(meta["iqr"])
         return twin
