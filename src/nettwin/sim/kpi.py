@@ -29,6 +29,7 @@ from scipy.special import erf, gammainc, gammaincinv, gammaln
 
 __all__ = [
     "FLOW_KPIS",
+    "DEFAULT_KPIS",
     "FLOW_COLUMNS",
     "LINK_COLUMNS",
     "HIST_MIN",
@@ -56,6 +57,9 @@ FLOW_KPIS: dict[str, str] = {
     "delay_p99": "s",
 }
 """Per-flow KPIs (name → SI unit). ``drops`` is the same count as ``dropped``."""
+
+DEFAULT_KPIS = ("delay", "jitter", "throughput", "drops")
+"""The per-flow KPIs twins learn and reports compare when none are named."""
 
 FLOW_COLUMNS = (*FLOW_KPIS, "tx_packets", "rx_packets", "dropped")
 LINK_COLUMNS = ("utilisation", "drops", "mean_queue", "tx_packets")

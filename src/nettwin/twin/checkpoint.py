@@ -22,7 +22,7 @@ from typing import Any
 from nettwin._checkpoint import read_tagged, write_tagged
 from nettwin._validation import Interval, NumberMap, OneOf, Text, short_repr, string_keyed, validate_params
 from nettwin.errors import TwinError
-from nettwin.twin.models._features import KPIS
+from nettwin.sim.kpi import FLOW_KPIS
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "write_checkpoint", "read_checkpoint", "checked_meta", "checked_history"]
 
@@ -75,7 +75,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 _META = {
-    "kpis": OneOf(KPIS, many=True),
+    "kpis": OneOf(tuple(FLOW_KPIS), many=True),
     "iqr": NumberMap(positive=True),
     "n_train": Interval(int, 0),
     "fit_seconds": Interval(float, 0),

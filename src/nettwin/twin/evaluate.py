@@ -27,6 +27,7 @@ from nettwin._json import write_json
 from nettwin.errors import TwinError
 from nettwin.metrics import mre, nmae
 from nettwin.sim.analytic import limitation
+from nettwin.sim.kpi import DEFAULT_KPIS
 from nettwin.twin.base import BaseTwin
 from nettwin.twin.graph import graph_from_network
 from nettwin.twin.inputs import as_network
@@ -134,11 +135,7 @@ def evaluate(
     for t in twins:
         t._check_fitted()
     if kpis is None:
-        kpis = (
-            [k for k in twins[0].kpis_ if all(k in t.kpis_ for t in twins)]
-            if twins
-            else ["delay", "jitter", "throughput", "drops"]
-        )
+        kpis = [k for k in twins[0].kpis_ if all(k in t.kpis_ for t in twins)] if twins else list(DEFAULT_KPIS)
     kpis = list(kpis)
     if not kpis:
         raise TwinError("evaluate: the twins have no KPI in common")

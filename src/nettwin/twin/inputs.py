@@ -15,8 +15,8 @@ import numpy as np
 
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
+from nettwin.sim.kpi import DEFAULT_KPIS, FLOW_KPIS
 from nettwin.twin.graph import Graph, graph_from_network
-from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
 from nettwin.twin.training import Item
 
 __all__ = ["as_network", "as_graph", "as_items", "is_dataset", "default_kpis"]
@@ -71,7 +71,7 @@ def default_kpis(held: Iterable[str], where: str = "the training data") -> tuple
     held = set(held)
     kept = [k for k in DEFAULT_KPIS if k in held]
     if not kept:
-        others = [k for k in KPIS if k in held]
+        others = [k for k in FLOW_KPIS if k in held]
         raise TwinError(
             f"{where} holds none of the default KPIs ({', '.join(DEFAULT_KPIS)}); name the KPIs to learn from "
             f"those it holds: {', '.join(others) or 'none'}"

@@ -20,6 +20,7 @@ from nettwin._estimator import pick_device
 from nettwin._validation import Flag, Interval, OneOf, check_known, short_repr, validate_params
 from nettwin.errors import TwinError
 from nettwin.scenario.limits import MAX_SEED
+from nettwin.sim.kpi import DEFAULT_KPIS, FLOW_KPIS
 from nettwin.twin.base import BaseTwin
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import TwinModel
@@ -27,7 +28,6 @@ from nettwin.twin.checkpoint import checked_history, checked_meta, write_checkpo
 from nettwin.twin.flows import flow_predictions, path_predictions
 from nettwin.twin.graph import Graph
 from nettwin.twin.inputs import as_graph, as_items, default_kpis, is_dataset
-from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
 from nettwin.twin.normalise import RELATIVE_KPIS, Normalisation, kpi_iqr
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges, describe
 from nettwin.twin.registry import build_model, check_options, display_name, model_names
@@ -36,7 +36,7 @@ from nettwin.twin.training import STRATEGIES, TrainConfig
 
 __all__ = ["Twin"]
 
-NONNEGATIVE = set(KPIS)
+NONNEGATIVE = set(FLOW_KPIS)
 
 _DECODED = ("packets", "tx_time", "propagation", "path_share", "flow_packets", "flow_tx_time", "flow_propagation")
 """The batch's tensors predictions are decoded and aggregated with."""
@@ -139,8 +139,8 @@ class Twin(BaseTwin):
     _CHECKS = {
         "model": OneOf(model_names),
         "strategy": OneOf(tuple(STRATEGIES)),
-        "kpis": OneOf(KPIS, many=True, none_ok=True),
-        "source_kpis": OneOf(KPIS, many=True, none_ok=True),
+        "kpis": OneOf(tuple(FLOW_KPIS), many=True, none_ok=True),
+        "source_kpis": OneOf(tuple(FLOW_KPIS), many=True, none_ok=True),
         "epochs": Interval(int, 1),
         "batch_size": Interval(int, 1),
         "lr": Interval(float, 0, 1, open_low=True),
@@ -244,7 +244,7 @@ class Twin(BaseTwin):
         if lacking:
             raise TwinError(
                 f"Twin.fit: the training data has no '{lacking[0]}'; it holds "
-                f"{', '.join(k for k in KPIS if k in held) or 'no KPI a twin learns'}"
+                f"{', '.join(k for k in FLOW_KPIS if k in held) or 'no KPI a twin learns'}"
             )
         val_items = as_items(val) if val is not None else []
         if not val_items and len(train_items) >= 10:

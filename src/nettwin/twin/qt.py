@@ -15,10 +15,10 @@ import numpy as np
 from nettwin._validation import Check, OneOf, check_known, validate_params
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
+from nettwin.sim.kpi import DEFAULT_KPIS, FLOW_KPIS
 from nettwin.twin.base import BaseTwin
 from nettwin.twin.checkpoint import checked_meta, write_checkpoint
 from nettwin.twin.inputs import as_items, as_network, default_kpis, is_dataset
-from nettwin.twin.models._features import DEFAULT_KPIS, KPIS
 from nettwin.twin.normalise import kpi_iqr
 
 __all__ = ["QueueingTwin"]
@@ -44,7 +44,7 @@ class QueueingTwin(BaseTwin):
     kind = "qt"
     display = "QT"
 
-    _CHECKS: ClassVar[dict[str, Check]] = {"kpis": OneOf(KPIS, many=True, none_ok=True)}
+    _CHECKS: ClassVar[dict[str, Check]] = {"kpis": OneOf(tuple(FLOW_KPIS), many=True, none_ok=True)}
     """The declared range of every constructor argument."""
 
     def __init__(self, kpis: Sequence[str] | None = None) -> None:
@@ -70,7 +70,7 @@ class QueueingTwin(BaseTwin):
         if items and lacking:
             raise TwinError(
                 f"QueueingTwin.fit: the training data has no '{lacking[0]}'; it holds "
-                f"{', '.join(k for k in KPIS if k in held) or 'no KPI a twin learns'}"
+                f"{', '.join(k for k in FLOW_KPIS if k in held) or 'no KPI a twin learns'}"
             )
         given = {k: float(v) for k, v in (iqr or {}).items() if v and v > 0}
         if iqr is None and dataset:

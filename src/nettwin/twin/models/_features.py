@@ -7,21 +7,17 @@ from typing import Any
 
 from nettwin._validation import WIDTH, Check, Flag, OneOf
 from nettwin.errors import TwinError
+from nettwin.sim.kpi import FLOW_KPIS
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, SCALE_FREE, TRAFFIC_MODELS
 
-__all__ = ["columns", "features", "scale_free_options", "TRAFFIC", "KPIS", "DEFAULT_KPIS", "HEAD_PARAMS"]
+__all__ = ["columns", "features", "scale_free_options", "TRAFFIC", "HEAD_PARAMS"]
 
 TRAFFIC = ("rate", "mean_rate", "packet_size", "tau_on", "tau_off", *TRAFFIC_MODELS)
 """Path features every learned twin reads by default: the traffic parameters (mean rate included) and the one-hot
 traffic model. Twins saved with fewer keep the list they were saved with."""
 
-KPIS = ("delay", "jitter", "throughput", "drops", "drop_rate", "delay_std", "delay_p50", "delay_p90", "delay_p99")
-"""KPIs a twin can learn (per-flow, see :mod:`nettwin.sim.kpi`)."""
-
-DEFAULT_KPIS = ("delay", "jitter", "throughput", "drops")
-
 HEAD_PARAMS: dict[str, Check] = {
-    "kpis": OneOf(KPIS, many=True),
+    "kpis": OneOf(tuple(FLOW_KPIS), many=True),
     "readout": WIDTH,
     "probabilistic": Flag(),
     "qt_drops": Flag(),

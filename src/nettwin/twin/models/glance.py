@@ -42,6 +42,7 @@ from typing import ClassVar
 import torch
 
 from nettwin._validation import DEPTH, WIDTH, Check, Flag
+from nettwin.sim.kpi import DEFAULT_KPIS
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import (
     MLP,
@@ -52,7 +53,7 @@ from nettwin.twin.blocks import (
     links_to_nodes,
     pad_features,
 )
-from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, TRAFFIC, columns, features
+from nettwin.twin.models._features import HEAD_PARAMS, TRAFFIC, columns, features
 
 __all__ = ["GLANCE"]
 

@@ -31,9 +31,10 @@ import torch
 from torch import nn
 
 from nettwin._validation import DEPTH, WIDTH, Check
+from nettwin.sim.kpi import DEFAULT_KPIS
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import Encoding, GraphConv, TwinModel, links_to_nodes, scatter_sum
-from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, TRAFFIC, columns, features
+from nettwin.twin.models._features import HEAD_PARAMS, TRAFFIC, columns, features
 
 __all__ = ["GNN"]
 

@@ -34,9 +34,10 @@ from typing import ClassVar
 from torch import nn
 
 from nettwin._validation import DEPTH, WIDTH, Check
+from nettwin.sim.kpi import DEFAULT_KPIS
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import Encoding, PathRNN, TwinModel, pad_features
-from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, TRAFFIC, columns, features
+from nettwin.twin.models._features import HEAD_PARAMS, TRAFFIC, columns, features
 
 __all__ = ["RouteNet"]
 

@@ -49,10 +49,11 @@ from torch import Tensor, nn
 
 from nettwin._validation import DEPTH, WIDTH, Check, OneOf
 from nettwin.errors import TwinError
+from nettwin.sim.kpi import DEFAULT_KPIS, FLOW_KPIS
 from nettwin.twin.batch import GraphBatch
 from nettwin.twin.blocks import MLP, Encoding, KPIHeads, PathRNN, TwinModel, hops_to_links, hops_to_paths
 from nettwin.twin.graph import LINK_FEATURES, PATH_FEATURES
-from nettwin.twin.models._features import DEFAULT_KPIS, HEAD_PARAMS, KPIS, TRAFFIC, columns, features
+from nettwin.twin.models._features import HEAD_PARAMS, TRAFFIC, columns, features
 
 __all__ = ["RouteNetFermi"]
 
@@ -69,7 +70,7 @@ class RouteNetFermi(TwinModel):
         "link": WIDTH,
         "queue": WIDTH,
         "T": DEPTH,
-        "additive": OneOf(KPIS, many=True, empty_ok=True),
+        "additive": OneOf(tuple(FLOW_KPIS), many=True, empty_ok=True),
         "hop_readout": OneOf(("sum", "share")),
         "path_features": features("path"),
         "link_features": features("link"),
