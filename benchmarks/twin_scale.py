@@ -64,13 +64,13 @@ from nettwin._json import write_json
 from nettwin.data import Dataset
 from nettwin.data.sampling import draw_scenario
 from nettwin.data.spec import parse_dataset_spec
+from nettwin.metrics import iqr as kpi_iqr
 from nettwin.metrics import mre
 from nettwin.scenario import build_network
 from nettwin.scenario.sources import topohub_keys, topohub_topology, topology_to_networkx
 from nettwin.sim import simulate
 from nettwin.twin import Twin, load_twin, scale_free_options
 from nettwin.twin.evaluate import evaluate, write_report
-from nettwin.twin.normalise import kpi_iqr
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (100, 200, 300)

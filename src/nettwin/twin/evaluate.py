@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 import nettwin
+from nettwin import metrics
 from nettwin._files import atomic_write_bytes
 from nettwin._json import write_json
 from nettwin.errors import TwinError
@@ -32,7 +33,6 @@ from nettwin.twin.base import BaseTwin
 from nettwin.twin.graph import graph_from_network
 from nettwin.twin.inputs import as_network
 from nettwin.twin.learned import Twin
-from nettwin.twin.normalise import kpi_iqr
 from nettwin.twin.qt import QueueingTwin
 from nettwin.twin.ranges import OutsideTrainingWarning
 from nettwin.twin.threads import torch_threads
@@ -50,7 +50,7 @@ def _dataset_iqr(dataset: Any, kpis: Sequence[str]) -> tuple[dict[str, float], d
         if value > 0:
             iqr[k], source[k] = value, "dataset manifest (training split IQR)"
         else:
-            iqr[k] = kpi_iqr(dataset.kpi(k, "train"))
+            iqr[k] = metrics.iqr(dataset.kpi(k, "train"))
             source[k] = "training split IQR is 0; mean absolute deviation from the median instead"
     return iqr, source
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nettwin import metrics
 from nettwin._checkpoint import check_weights
 from nettwin._estimator import pick_device
 from nettwin._validation import Flag, Interval, OneOf, check_known, short_repr, validate_params
@@ -28,7 +29,7 @@ from nettwin.twin.checkpoint import checked_history, checked_meta, write_checkpo
 from nettwin.twin.flows import flow_predictions, path_predictions
 from nettwin.twin.graph import Graph
 from nettwin.twin.inputs import as_graph, as_items, default_kpis, is_dataset
-from nettwin.twin.normalise import RELATIVE_KPIS, Normalisation, kpi_iqr
+from nettwin.twin.normalise import RELATIVE_KPIS, Normalisation
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges, describe
 from nettwin.twin.registry import build_model, check_options, display_name, model_names
 from nettwin.twin.threads import torch_threads
@@ -291,7 +292,7 @@ class Twin(BaseTwin):
         # NMAE divides by the IQR in SI units, which a relative KPI's scale (of log ratios) is not
         given = {k: v for k, v in (iqr or {}).items() if v > 0}
         self.iqr_ = {
-            k: (given.get(k) or kpi_iqr(np.concatenate([t[k] for t in targets])))
+            k: (given.get(k) or metrics.iqr(np.concatenate([t[k] for t in targets])))
             if k in relative
             else norm.kpi_scale[k]
             for k in all_kpis

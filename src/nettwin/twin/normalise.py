@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from nettwin import metrics
 from nettwin._validation import NumberMap, finite, short_repr, validate_params
 from nettwin.errors import TwinError
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph
 
-__all__ = ["Normalisation", "kpi_iqr", "RELATIVE_KPIS", "SPREAD_KPIS"]
+__all__ = ["Normalisation", "RELATIVE_KPIS", "SPREAD_KPIS"]
 
 SPREAD_KPIS = ("delay_std", "jitter")
 """The delay's spreads: relative KPIs without a propagation part (it does not vary from packet to packet)."""
@@ -47,20 +48,6 @@ _EARLIER_COLUMNS = {"path": (8, 11), "link": (5,), "node": (2,)}
 """Numbers of columns of each kind in earlier versions (path: before the uniform, normal and ppbp one-hot columns,
 then before the scale-free, queueing-theory and class columns; link and node: before theirs): their statistics are
 extended with mean 0, deviation 1 for the later columns, which the twins saved then never read."""
-
-
-def kpi_iqr(values: np.ndarray) -> float:
-    """Inter-quartile range of the finite values (1.0 when it is zero or undefined, so that dividing is safe)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return 1.0
-    q1, q3 = np.percentile(v, [25, 75])
-    iqr = float(q3 - q1)
-    if iqr > 0:
-        return iqr
-    spread = float(np.mean(np.abs(v - np.median(v))))
-    return spread if spread > 0 else (float(abs(np.median(v))) or 1.0)
 
 
 def _moments(blocks: list[np.ndarray]) -> tuple[list[float], list[float]]:
@@ -114,7 +101,7 @@ class Normalisation:
                 largest[k] = float(finite.max()) if len(finite) else 0.0
             center[k] = float(np.median(finite)) if len(finite) else 0.0
             given = None if k in relative else (iqr or {}).get(k)
-            scale[k] = float(given) if given is not None and given > 0 else kpi_iqr(y)
+            scale[k] = float(given) if given is not None and given > 0 else metrics.iqr(y)
         return cls(
             node=_moments([g.node_x for g in graphs]),
             link=_moments([g.link_x for g in graphs]),

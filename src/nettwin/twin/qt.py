@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nettwin import metrics
 from nettwin._validation import Check, OneOf, check_known, validate_params
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
@@ -19,7 +20,6 @@ from nettwin.sim.kpi import DEFAULT_KPIS, FLOW_KPIS
 from nettwin.twin.base import BaseTwin
 from nettwin.twin.checkpoint import checked_meta, write_checkpoint
 from nettwin.twin.inputs import as_items, as_network, default_kpis, is_dataset
-from nettwin.twin.normalise import kpi_iqr
 
 __all__ = ["QueueingTwin"]
 
@@ -81,7 +81,7 @@ class QueueingTwin(BaseTwin):
                 values = {k: train.kpi(k, "train") for k in missing}
             else:
                 values = {k: np.concatenate([t[k] for _, t in items]) if items else np.zeros(0) for k in missing}
-            given.update({k: kpi_iqr(values[k]) for k in missing})
+            given.update({k: metrics.iqr(values[k]) for k in missing})
         iqr = given
         self.iqr_ = {k: float(iqr.get(k, 1.0)) for k in kpis}
         self.kpis_ = kpis
