@@ -12,11 +12,14 @@ import torch
 from nettwin.errors import NotFittedError, TwinError
 from nettwin.scenario import build_network, parse_scenario
 from nettwin.scenario.network import Network
+from nettwin.sim.analytic.model import QueueingModel, estimates
 from nettwin.twin import QueueingTwin, Twin, graph_from_network, scale_free_options
-from nettwin.twin.differentiable import STALE_COLUMNS, DifferentiableTwin
+from nettwin.twin.differentiable import DifferentiableTwin
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES
 
 MODELS = ["glance", "routenet", "routenet_fermi", "gnn"]
+QT_TWINS = ["glance_qt", "fermi_qt"]
+"""Twins reading queueing theory's estimates (scale-free inputs; GLANCE's drops corrects the estimate's)."""
 
 # Every feature column the twins may read that depends on the parameters (the rest are the network's).
 SCALE_INPUTS = {
@@ -90,6 +93,37 @@ def _laws() -> Network:
     )
 
 
+def _classes(second: str = "wfq") -> Network:
+    """a→b by strict priority (two queues), b→c by ``second`` (WFQ 3:1 or strict priority); flows of classes 0 and 1
+    over both links, and one of class 1 on b→c alone."""
+    scheduler = {"policy": second, "queues": [{"weight": 3}, {"weight": 1}] if second == "wfq" else [{}, {}]}
+    return build_network(
+        parse_scenario(
+            {
+                "name": f"sp-{second}",
+                "topology": {
+                    "nodes": ["a", "b", "c"],
+                    "defaults": {"capacity": "1Mbps", "buffer": 10},
+                    "links": [
+                        {
+                            "src": "a",
+                            "dst": "b",
+                            "bidirectional": False,
+                            "scheduler": {"policy": "sp", "queues": [{}, {}]},
+                        },
+                        {"src": "b", "dst": "c", "capacity": "1.3Mbps", "bidirectional": False, "scheduler": scheduler},
+                    ],
+                },
+                "flows": [
+                    {"src": "a", "dst": "c", "tos": 0, "traffic": {"model": "poisson", "rate": "400kbps"}},
+                    {"src": "a", "dst": "c", "tos": 1, "traffic": {"model": "cbr", "rate": "300kbps"}},
+                    {"src": "b", "dst": "c", "tos": 1, "traffic": {"model": "poisson", "rate": "200kbps"}},
+                ],
+            }
+        )
+    )
+
+
 def _targets(net: Network) -> dict[str, np.ndarray]:
     """KPIs that grow with the flows' loads, so that a twin has something to learn."""
     hops = np.array([len(r) for f in net.flows for r in f.routes[:1]], dtype=float)
@@ -113,12 +147,12 @@ def _variant(net: Network, rate: np.ndarray, capacity: np.ndarray, tau_on: float
     return dataclasses.replace(net, flows=tuple(flows), capacity=np.asarray(capacity, float))
 
 
-NETWORKS = {"diamond": _diamond, "laws": _laws}
+NETWORKS = {"diamond": _diamond, "laws": _laws, "sp-wfq": _classes, "sp-sp": lambda: _classes("sp")}
 
 
 @pytest.fixture(scope="module")
 def train(builders):
-    nets = [builders.ring(), builders.chain(capacity="2Mbps"), _diamond(), _laws()]
+    nets = [builders.ring(), builders.chain(capacity="2Mbps"), *(make() for make in NETWORKS.values())]
     return [(n, _targets(n)) for n in nets]
 
 
@@ -134,33 +168,56 @@ def twins(train):
         out[model] = Twin(
             model, epochs=2, device="cpu", options=options, probabilistic=i % 2 == 0, relative_delay=i < 2
         ).fit(train)
+    glance = {**scale_free_options("glance"), "qt_drops": True}
+    out["glance_qt"] = Twin("glance", epochs=2, device="cpu", options=glance, relative_delay=True).fit(train)
+    fermi = scale_free_options("routenet_fermi")
+    out["fermi_qt"] = Twin("routenet_fermi", epochs=2, device="cpu", options=fermi, relative_delay=True).fit(train)
     return out
 
 
+def _tight_queueing_theory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graphs whose queueing-theory columns solve the fixed point to 1e-14, as the torch path nearly does (1e-12).
+
+    The NumPy model stops at 1e-10, which where a strict-priority class saturates leaves its sojourn 1e-6 (relative)
+    short of the fixed point (the torch path's 1e-12 leaves it 2e-9 short)."""
+    import nettwin.twin.graph as graph
+
+    model = QueueingModel(tol=1e-14, max_iter=100_000)
+    monkeypatch.setattr(graph, "estimates", lambda network: estimates(network, model))
+
+
 def _settings(net: Network, b: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``b`` settings of rates and capacities around the network's own, the last with three times the traffic
+    (overloaded links, drops)."""
     rng = np.random.default_rng(seed)
     rates = np.array([f.traffic.rate for f in net.flows]) * rng.uniform(0.5, 2.0, (b, net.n_flows))
+    rates[-1] *= 3.0
     return rates, net.capacity * rng.uniform(0.5, 2.0, (b, net.n_links))
 
 
+_QT = {"qt_delay", "qt_loss", "qt_utilisation", "qt_blocking"}
+
+
 @pytest.mark.parametrize("name", list(NETWORKS))
-def test_features_are_the_graphs_of_the_networks_the_parameters_describe(name, twins):
+def test_features_are_the_graphs_of_the_networks_the_parameters_describe(name, twins, monkeypatch):
+    _tight_queueing_theory(monkeypatch)
     net = NETWORKS[name]()
-    f = DifferentiableTwin(twins["glance"], net)
+    f = DifferentiableTwin(twins["glance_qt"], net)  # reads queueing theory's estimates: they are recomputed
     rates, caps = _settings(net, 3)
     t = torch.tensor
     node, link, path, packets = f.features(
         t(rates), t(np.full(rates.shape, 0.7)), t(np.full(rates.shape, 1.3)), t(caps)
     )
-    stale = {c.split(".")[1] for c in STALE_COLUMNS}
     for b in range(3):
         g = graph_from_network(_variant(net, rates[b], caps[b], 0.7, 1.3))
-        for got, want, names in ((node, g.node_x, NODE_FEATURES), (link, g.link_x, LINK_FEATURES)):
-            keep = [i for i, c in enumerate(names) if c not in stale]
-            np.testing.assert_allclose(got[b][:, keep].numpy(), want[:, keep], rtol=1e-12, atol=1e-300)
-        keep = [i for i, c in enumerate(PATH_FEATURES) if c not in stale]
-        np.testing.assert_allclose(path[b][:, keep].numpy(), g.path_x[:, keep], rtol=1e-12, atol=1e-300)
+        blocks = ((node, g.node_x, NODE_FEATURES), (link, g.link_x, LINK_FEATURES), (path, g.path_x, PATH_FEATURES))
+        for got, want, names in blocks:
+            exact = [i for i, c in enumerate(names) if c not in _QT]
+            np.testing.assert_allclose(got[b][:, exact].numpy(), want[:, exact], rtol=1e-12, atol=1e-300)
+            qt = [i for i, c in enumerate(names) if c in _QT]
+            np.testing.assert_allclose(got[b][:, qt].numpy(), want[:, qt], rtol=1e-8, atol=1e-15)
         np.testing.assert_allclose(packets[b].numpy(), g.path_packets, rtol=1e-12)
+    assert np.any(path[2][:, PATH_FEATURES.index("qt_loss")].numpy() > 1e-5)  # overloaded: the drops term counts
 
 
 def test_the_networks_own_parameters_are_its_flows_and_links(twins):
@@ -173,9 +230,9 @@ def test_the_networks_own_parameters_are_its_flows_and_links(twins):
 
 
 @pytest.mark.filterwarnings("ignore::nettwin.twin.OutsideTrainingWarning")  # the settings go beyond training
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MODELS + QT_TWINS)
 @pytest.mark.parametrize("name", list(NETWORKS))
-def test_prediction_equals_predict(model, name, twins):
+def test_prediction_equals_predict(model, name, twins, monkeypatch):
     twin, net = twins[model], NETWORKS[name]()
     f = DifferentiableTwin(twin, net)
     own = f()
@@ -183,6 +240,7 @@ def test_prediction_equals_predict(model, name, twins):
     assert set(own) == set(expected)
     for k, v in expected.items():
         np.testing.assert_allclose(own[k].numpy(), v, rtol=1e-6, atol=1e-12 * max(1.0, np.abs(v).max()))
+    _tight_queueing_theory(monkeypatch)  # the settings saturate links
     rates, caps = _settings(net, 3, seed=1)
     tau_on, tau_off = torch.full((3, net.n_flows), 0.7), torch.full((3, net.n_flows), 1.3)
     batched = f(rate=torch.tensor(rates), capacity=torch.tensor(caps), tau_on=tau_on, tau_off=tau_off)
@@ -190,17 +248,31 @@ def test_prediction_equals_predict(model, name, twins):
         expected = twin.predict(_variant(net, rates[b], caps[b], 0.7, 1.3))
         for k, v in expected.items():
             assert batched[k].shape == (3, net.n_flows)
-            np.testing.assert_allclose(batched[k][b].numpy(), v, rtol=1e-5, atol=1e-9 * max(1.0, np.abs(v).max()))
+            # Equal within 1e-5 of the KPI's scale (its IQR, what NMAE divides by): features equal to 1e-9 may round
+            # to neighbouring float32 inputs, which a starved flow's queueing-theory columns, far outside the
+            # training statistics, amplify to 1e-4 of its own small throughput.
+            scale = twin.iqr_[k.removesuffix("_std")]
+            np.testing.assert_allclose(batched[k][b].numpy(), v, rtol=1e-5, atol=1e-5 * scale)
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_gradients_match_finite_differences(model, twins):
-    net = _diamond()
+GRADIENT_CASES = [
+    *((model, "diamond", 1.0) for model in MODELS),
+    # queueing theory's fixed point, differentiated implicitly: strict priority, WFQ taken as FIFO, overload
+    ("glance_qt", "diamond", 3.0),
+    ("glance_qt", "sp-sp", 2.0),
+    ("fermi_qt", "sp-wfq", 1.0),
+]
+
+
+@pytest.mark.parametrize(("model", "name", "load"), GRADIENT_CASES)
+def test_gradients_match_finite_differences(model, name, load, twins):
+    net = NETWORKS[name]()
     f = DifferentiableTwin(twins[model], net, dtype=torch.float64)
     own = f.parameters()
+    own["rate"] = own["rate"] * load
     # distinct capacities: the bottleneck of a path and the median capacity have no derivative where two are equal
     own["capacity"] = own["capacity"] * (1.0 + 0.03 * torch.arange(net.n_links))
-    ref = {k: v.detach() for k, v in f(capacity=own["capacity"]).items()}
+    ref = {k: v.detach() for k, v in f(rate=own["rate"], capacity=own["capacity"]).items()}
 
     def relative(rate, capacity, tau_on, tau_off):  # parameters as multiples of the network's own, KPIs of theirs
         out = f(
@@ -258,9 +330,6 @@ def test_refusals(twins, train):
         DifferentiableTwin(QueueingTwin().fit(train), net)
     with pytest.raises(NotFittedError):
         DifferentiableTwin(Twin("glance"), net)
-    qt = Twin("glance", epochs=1, device="cpu", options=scale_free_options("glance")).fit(train)
-    with pytest.raises(TwinError, match=r"reads path\.qt_delay, path\.qt_loss, link\.qt_utilisation"):
-        DifferentiableTwin(qt, net)
     f = DifferentiableTwin(twins["gnn"], net)
     with pytest.raises(TwinError, match=r"'capacity' must be \(8,\) or \(B, 8\).* got \(2, 3\)"):
         f(capacity=torch.ones(2, 3))

@@ -12,15 +12,13 @@ to the twin's per-flow KPIs, ``{kpi: (B, F)}`` in SI units, with gradients, for 
 twin's device. It is what ``twin.predict`` computes: every feature column (:mod:`nettwin.twin.graph`) that depends
 on these parameters is recomputed in torch (``rate``, ``mean_rate``, ``tau_on``, ``tau_off``, ``load``,
 ``tx_time``, ``log_capacity``, ``prop_ratio``, ``rate_ratio``, ``peak_ratio``, ``on_ratio``, ``off_ratio``, the
-nodes' loads, and the expected packets the drops head counts with); the others are taken once from the network's
-graph. A flow's mean rate follows its law: ``rate`` for cbr, poisson and uniform, ``rate·τon/(τon+τoff)`` for
-on/off, the clipped-gap mean for normal (:attr:`~nettwin.scenario.traffic.Traffic.mean_rate`); a ppbp flow's
-mean is set by its bursts, so its ``rate`` moves only its peak. A split flow's paths carry their shares of it, and
-its KPIs aggregate theirs by share (:func:`nettwin.sim.kpi.aggregate_routes`), as in ``predict``.
-
-Queueing theory's estimates (``qt_delay``, ``qt_loss``, ``qt_utilisation``, ``qt_blocking``: a fixed point of the
-whole network) are not recomputed: a twin reading any of them (the scale-free options, ``qt_drops``) is refused.
-``qt_exact`` depends on the scheduling only and is read as it is.
+nodes' loads, the expected packets the drops head counts with, and, for a twin that reads them, queueing theory's
+estimates ``qt_delay``, ``qt_loss``, ``qt_utilisation``, ``qt_blocking``: :mod:`nettwin.twin.differentiable_qt`);
+the others are taken once from the network's graph (``qt_exact`` depends on the scheduling only). A flow's mean rate
+follows its law: ``rate`` for cbr, poisson and uniform, ``rate·τon/(τon+τoff)`` for on/off, the clipped-gap mean
+for normal (:attr:`~nettwin.scenario.traffic.Traffic.mean_rate`); a ppbp flow's mean is set by its bursts, so its
+``rate`` moves only its peak. A split flow's paths carry their shares of it, and its KPIs aggregate theirs by share
+(:func:`nettwin.sim.kpi.aggregate_routes`), as in ``predict``, with the exact gradient of that aggregate.
 
 Examples
 --------
@@ -50,14 +48,11 @@ from nettwin.errors import NotFittedError, TwinError
 from nettwin.scenario.network import Network
 from nettwin.twin import GraphBatch, Twin, graph_from_network
 from nettwin.twin.blocks import TwinModel
+from nettwin.twin.differentiable_qt import QueueingEstimates
 from nettwin.twin.flows import flow_predictions, path_predictions
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, TRAFFIC_MODELS
 
-__all__ = ["DifferentiableTwin", "STALE_COLUMNS"]
-
-STALE_COLUMNS = ("path.qt_delay", "path.qt_loss", "link.qt_utilisation", "link.qt_blocking", "link.qt_delay")
-"""The inputs :class:`DifferentiableTwin` does not recompute (queueing theory's fixed point): twins reading one are
-refused."""
+__all__ = ["DifferentiableTwin"]
 
 _WORK = torch.float64
 """Features are computed and predictions decoded in double precision, as ``predict`` does in NumPy."""
@@ -65,6 +60,8 @@ _WORK = torch.float64
 _P = PATH_FEATURES.index
 _L = LINK_FEATURES.index
 _N = NODE_FEATURES.index
+_QT_COLUMNS = ("qt_delay", "qt_loss", "qt_utilisation", "qt_blocking")
+"""Queueing theory's estimates, recomputed (:mod:`~nettwin.twin.differentiable_qt`) only for twins that read them."""
 _EMPTY_LINK_BITS = 8000.0
 """The mean packet (bits) an idle link's ``tx_time`` takes in a network without traffic (as the graph's)."""
 
@@ -87,7 +84,7 @@ class DifferentiableTwin:
     NotFittedError
         If the twin is not fitted.
     TwinError
-        If the twin is not a learned one, or reads a column not recomputed here (:data:`STALE_COLUMNS`).
+        If the twin is not a learned one.
     """
 
     def __init__(self, twin: Twin, network: Any, *, dtype: torch.dtype | None = None) -> None:
@@ -99,13 +96,6 @@ class DifferentiableTwin:
         if not twin.fitted:
             raise NotFittedError(f"this Twin ({twin.name}) is not fitted yet; call fit() or load a checkpoint first")
         models = dict(twin.models_)
-        read = set().union(*(m.inputs() for m in models.values()))
-        stale = [c for c in STALE_COLUMNS if c in read]
-        if stale:
-            raise TwinError(
-                f"DifferentiableTwin: {twin.name} reads {', '.join(stale)} (queueing theory's fixed point, not "
-                f"recomputed differentiably); use a twin without them (no scale-free options, no qt_drops)"
-            )
         if not isinstance(network, Network):
             from nettwin.sim import as_network
 
@@ -122,6 +112,9 @@ class DifferentiableTwin:
         self.network = network
         self._graph = graph_from_network(network)
         self._structure(network)
+        read = set().union(*(m.inputs() for m in models.values()))
+        estimated = any(c.split(".")[1] in _QT_COLUMNS for c in read)
+        self._qt = QueueingEstimates.of(network.subflows(), self.device) if estimated else None
         self._batches: dict[int, GraphBatch] = {}
 
     def _structure(self, network: Network) -> None:
@@ -262,8 +255,9 @@ class DifferentiableTwin:
         self, rate: Tensor, tau_on: Tensor, tau_off: Tensor, capacity: Tensor
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The raw feature blocks of B settings ((B, F) flow parameters, (B, L) capacities): node (B, N, ·), link
-        (B, L, ·), path (B, P, ·) in the columns of :mod:`nettwin.twin.graph` (queueing theory's as the network's),
-        and (B, P) the packets each path is expected to send in the measured window."""
+        (B, L, ·), path (B, P, ·) in the columns of :mod:`nettwin.twin.graph` (queueing theory's estimates recomputed
+        only for a twin that reads them, else the network's), and (B, P) the packets each path is expected to send in
+        the measured window."""
         flow, share, bits = self._flow, self._share, self._bits
         b = rate.shape[0]
         tau_on = torch.where(self._onoff, tau_on, torch.zeros_like(tau_on))
@@ -312,6 +306,13 @@ class DifferentiableTwin:
         path_x[..., _P("on_ratio")] = torch.log1p(tau_on[:, flow] * bottleneck / bits)
         path_x[..., _P("off_ratio")] = torch.log1p(tau_off[:, flow] * bottleneck / bits)
         path_x[..., _P("prop_ratio")] = torch.log1p(self._propagation / tx)
+        if self._qt is not None:
+            est = self._qt(packets, capacity)
+            link_x[..., _L("qt_utilisation")] = est["utilisation"]
+            link_x[..., _L("qt_blocking")] = est["blocking"]
+            link_x[..., _L("qt_delay")] = torch.log1p(est["sojourn"] / link_tx)
+            path_x[..., _P("qt_delay")] = torch.log1p(est["queueing"] / tx)
+            path_x[..., _P("qt_loss")] = est["loss"]
 
         node_x = self._node0.expand(b, -1, -1).clone()
         node_loads = load.new_zeros(b, len(self._node0))
