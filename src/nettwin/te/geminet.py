@@ -237,10 +237,6 @@ class GeminetSolver(TESolver):
     def _device(self) -> torch.device:
         return pick_device(self.device)
 
-    def config(self) -> dict:
-        """The constructor arguments, for checkpoints."""
-        return self.get_params()
-
     def fit(
         self, instances: Sequence[TEInstance], callback: Callable[[int, float], None] | None = None
     ) -> GeminetSolver:
