@@ -199,3 +199,28 @@ def _scenario_text() -> str:
     return repr(
         {"topology": TOPOLOGY, "flows": [{"src": "a", "dst": "c", "traffic": {"model": "cbr", "rate": "1kbps"}}]}
     )
+
+
+def test_manifest_kpi_stats_are_the_metrics_summary_and_older_manifests_without_min_max_still_read(
+    tmp_path: Path, tiny_dataset: tuple[Path, dict[str, Any]]
+) -> None:
+    import shutil
+
+    import pyarrow.compute as pc
+
+    from nettwin.data.info import dataset_info
+    from nettwin.metrics import describe
+
+    ds = Dataset(tiny_dataset[0])
+    table = ds.table()
+    train = table.filter(pc.and_(pc.equal(table["split"], "train"), pc.equal(table["status"], "ok")))
+    assert ds.manifest["kpi_stats"]["delay"] == describe(storage.flow_values(train["delay"], 0))
+    old = tmp_path / "old"
+    shutil.copytree(tiny_dataset[0], old)
+    manifest = storage.read_manifest(old)
+    for stats in manifest["kpi_stats"].values():
+        if stats is not None:
+            del stats["min"], stats["max"]
+    storage.write_manifest(old, manifest)
+    assert Dataset(old).iqr("delay") == ds.iqr("delay") > 0
+    assert dataset_info(old)["kpis"]["delay"]["train_iqr"] == ds.iqr("delay")

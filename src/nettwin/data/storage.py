@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from nettwin._files import atomic_write_bytes
 from nettwin._json import write_json
 from nettwin.errors import DatasetError
+from nettwin.metrics import describe
 from nettwin.sim.kpi import FLOW_COLUMNS, FLOW_KPIS, LINK_COLUMNS
 
 try:
@@ -300,28 +301,18 @@ def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
 def kpi_stats(table: pa.Table, run: int = 0) -> dict[str, dict[str, float] | None]:
     """Distribution of each per-flow KPI over all flows of the table's ``ok`` rows, for run ``run``.
 
-    Per KPI: ``n``, ``mean``, ``std``, ``p25``, ``median``, ``p75`` and ``iqr``. NaN values (e.g. the delay of a
-    flow that received nothing) are ignored; a KPI without any value gives None.
+    Per KPI: ``n``, ``mean``, ``std``, ``min``, ``p25``, ``median``, ``p75``, ``max`` and ``iqr``
+    (:func:`nettwin.metrics.describe`; manifests written before ``min`` and ``max`` lack them). NaN values (e.g. the
+    delay of a flow that received nothing) are ignored; a KPI without any value gives None.
     """
     ok = table.filter(pc.equal(table["status"], "ok"))
     return {kpi: _describe(flow_values(ok[kpi], run) if ok.num_rows else np.empty(0)) for kpi in FLOW_KPIS}
 
 
-def _describe(values: np.ndarray) -> dict[str, float] | None:
+def _describe(values: np.ndarray) -> dict[str, Any] | None:
     """The statistics of :func:`kpi_stats` of some values (NaN ignored); None if none is finite."""
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return None
-    q25, q50, q75 = np.percentile(values, [25, 50, 75])
-    return {
-        "n": int(len(values)),
-        "mean": float(values.mean()),
-        "std": float(values.std()),
-        "p25": float(q25),
-        "median": float(q50),
-        "p75": float(q75),
-        "iqr": float(q75 - q25),
-    }
+    stats = describe(values)
+    return stats if stats["n"] else None
 
 
 def training_kpi_stats(root: Path, manifest: Mapping[str, Any], kpis: Sequence[str] = FLOW_KPIS) -> dict[str, Any]:
