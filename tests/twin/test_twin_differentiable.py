@@ -257,6 +257,7 @@ def test_prediction_equals_predict(model, name, twins, monkeypatch):
 
 GRADIENT_CASES = [
     *((model, "diamond", 1.0) for model in MODELS),
+    ("glance", "laws", 1.0),  # the normal law's clipped-gap mean rate
     # queueing theory's fixed point, differentiated implicitly: strict priority, WFQ taken as FIFO, overload
     ("glance_qt", "diamond", 3.0),
     ("glance_qt", "sp-sp", 2.0),

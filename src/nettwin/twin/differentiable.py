@@ -62,6 +62,8 @@ _L = LINK_FEATURES.index
 _N = NODE_FEATURES.index
 _QT_COLUMNS = ("qt_delay", "qt_loss", "qt_utilisation", "qt_blocking")
 """Queueing theory's estimates, recomputed (:mod:`~nettwin.twin.differentiable_qt`) only for twins that read them."""
+_CACHED_SIZES = 4
+"""How many batch sizes keep their collated structure (a search usually evaluates one or two)."""
 _EMPTY_LINK_BITS = 8000.0
 """The mean packet (bits) an idle link's ``tx_time`` takes in a network without traffic (as the graph's)."""
 
@@ -340,11 +342,12 @@ class DifferentiableTwin:
         return ((x - mean) / std).reshape(-1, x.shape[-1])
 
     def _batch(self, b: int) -> GraphBatch:
-        """The structure of ``b`` copies of the network as one batch (cached per ``b``)."""
+        """The structure of ``b`` copies of the network as one batch (the last few sizes cached)."""
         if b not in self._batches:
+            if len(self._batches) >= _CACHED_SIZES:
+                del self._batches[next(iter(self._batches))]
             graphs = [self._graph] * b
-            batch = GraphBatch.collate(graphs, self._norm, dtype=self._model_dtype).to(self.device)
-            self._batches[b] = batch
+            self._batches[b] = GraphBatch.collate(graphs, self._norm, dtype=self._model_dtype).to(self.device)
         return self._batches[b]
 
     def __repr__(self) -> str:
