@@ -103,6 +103,16 @@ def test_same_seed_same_twin(pairs, ring):
     assert not np.array_equal(a["delay"], c["delay"])
 
 
+def test_fitting_leaves_the_callers_random_state_and_thread_count_as_they_were(pairs):
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    threads = torch.get_num_threads()
+    torch.manual_seed(11)
+    Twin("glance", epochs=1, seed=3, threads=2).fit(pairs)  # the suite runs on one thread
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.get_num_threads() == threads
+
+
 def test_training_reduces_the_error(pairs):
     short = Twin("routenet", epochs=1, options={"T": 2}, lr=3e-3).fit(pairs)
     long = Twin("routenet", epochs=40, patience=40, options={"T": 2}, lr=3e-3).fit(pairs)

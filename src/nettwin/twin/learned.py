@@ -7,7 +7,8 @@ import functools
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,19 @@ NONNEGATIVE = set(FLOW_KPIS)
 
 _DECODED = ("packets", "tx_time", "propagation", "path_share", "flow_packets", "flow_tx_time", "flow_propagation")
 """The batch's tensors predictions are decoded and aggregated with."""
+
+
+@contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Run a block with torch's random state seeded with ``seed``, and the caller's state restored after it (torch's
+    generators are process-wide: a fit must not reseed its caller's)."""
+    cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        if cuda:
+            torch.manual_seed(seed)
+        else:  # leaves CUDA's generators alone (torch.manual_seed would seed them too)
+            torch.random.default_generator.manual_seed(seed)
+        yield
 
 
 class Twin(BaseTwin):
@@ -257,7 +271,6 @@ class Twin(BaseTwin):
         relative = [k for k in all_kpis if k in RELATIVE_KPIS] if self.relative_delay else []
         targets = [t for _, t in train_items]
         norm = Normalisation.fit([g for g, _ in train_items], targets, all_kpis, iqr, relative)
-        torch.manual_seed(self.seed)
 
         def log(r: dict[str, Any]) -> None:
             if self.verbose:
@@ -283,9 +296,10 @@ class Twin(BaseTwin):
             log=log,
         )
         start = time.perf_counter()
-        models, history = STRATEGIES[self.strategy].fit(
-            self._build, train_items, val_items, norm, kpis, source, cfg, rng
-        )
+        with _seeded(self.seed, cfg.device):
+            models, history = STRATEGIES[self.strategy].fit(
+                self._build, train_items, val_items, norm, kpis, source, cfg, rng
+            )
         self.fit_seconds_ = time.perf_counter() - start
         self.models_ = models
         self.normalisation_ = norm
