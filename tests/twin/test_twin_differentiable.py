@@ -336,6 +336,10 @@ def test_refusals(twins, train):
         f(capacity=torch.ones(2, 3))
     with pytest.raises(TwinError, match=r"batch sizes differ: \[2, 3\]"):
         f(rate=torch.ones(2, 2), capacity=torch.ones(3, 8))
+    own = f.parameters()
+    shared = f(rate=own["rate"][None], capacity=own["capacity"] * torch.ones(3, 1))  # (1, F) with (3, L)
+    assert shared["delay"].shape == (3, 2)
+    torch.testing.assert_close(shared["delay"], f()["delay"].expand(3, 2))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

@@ -176,21 +176,22 @@ class DifferentiableTwin:
         tau_off: Tensor | None = None,
     ) -> dict[str, Tensor]:
         """Per-flow KPIs (SI units) for the given parameters (the network's own where None): ``{kpi: (B, F)}``, and
-        ``<kpi>_std`` for a probabilistic twin's; (F,) each when no parameter has a batch dimension.
+        ``<kpi>_std`` for a probabilistic twin's; (F,) each when no parameter has a batch dimension. Parameters of
+        shape (n,) or (1, n) are shared by the B settings.
 
         Raises
         ------
         TwinError
             If a parameter's shape is neither (n,) nor (B, n), n the network's flows or links, or batch sizes
-            differ.
+            other than 1 differ.
         """
         own = self.parameters()
         given = {"rate": rate, "tau_on": tau_on, "tau_off": tau_off, "capacity": capacity}
         single = all(v is None or v.dim() == 1 for v in given.values())
         sizes = {v.shape[0] for v in given.values() if v is not None and v.dim() == 2}
-        if len(sizes) > 1:
-            raise TwinError(f"DifferentiableTwin: the parameters' batch sizes differ: {sorted(sizes)}")
-        b = sizes.pop() if sizes else 1
+        if len(sizes - {1}) > 1:
+            raise TwinError(f"DifferentiableTwin: the parameters' batch sizes differ: {sorted(sizes - {1})}")
+        b = max(sizes, default=1)
         x = {}
         for name, value in given.items():
             n = self.n_links if name == "capacity" else self.n_flows
