@@ -87,7 +87,7 @@ def train(
     import numpy as np
 
     from nettwin.data import Dataset
-    from nettwin.twin import QueueingTwin, Twin, cross_validate, default_kpis, scale_free_options
+    from nettwin.twin import Twin, cross_validate, default_kpis, make_twin, scale_free_options
     from nettwin.twin.training import kept_record
 
     if model == "qt" and (inputs is Inputs.scale_free or relative_delay):
@@ -108,43 +108,41 @@ def train(
             )
     else:
         targets = _kpi_list(kpis)
-    if model == "qt":
-        twin = QueueingTwin(targets).fit(ds)
-    else:
-        twin = Twin(
-            model,
-            strategy=strategy,
-            kpis=targets,
-            source_kpis=_kpi_list(source_kpis) if source_kpis else None,
-            options={**(scale_free_options(model) if inputs is Inputs.scale_free else {}), **model_options},
-            relative_delay=relative_delay,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            patience=patience,
-            loss=loss,
-            probabilistic=probabilistic,
-            max_seconds=max_minutes * 60 if max_minutes else None,
-            seed=seed,
-            device=device,
-            threads=threads,
-        )
-        cv = None
-        if folds:
-            with status(f"{folds}-fold cross-validation"):
-                cv = cross_validate(twin, [*ds.samples("train"), *ds.samples("val")], folds=folds, seed=seed)
+    # The twin registry picks the class; a twin that is not a learnable model (qt) takes only its own parameters.
+    twin = make_twin(
+        model,
+        strategy=strategy,
+        kpis=targets,
+        source_kpis=_kpi_list(source_kpis) if source_kpis else None,
+        options=model_options if inputs is Inputs.default else {**scale_free_options(model), **model_options},
+        relative_delay=relative_delay,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        patience=patience,
+        loss=loss,
+        probabilistic=probabilistic,
+        max_seconds=max_minutes * 60 if max_minutes else None,
+        seed=seed,
+        device=device,
+        threads=threads,
+    )
+    cv = None
+    if folds and isinstance(twin, Twin):
+        with status(f"{folds}-fold cross-validation"):
+            cv = cross_validate(twin, [*ds.samples("train"), *ds.samples("val")], folds=folds, seed=seed)
 
-        def show(r: dict[str, Any]) -> None:
-            if not quiet and fmt is Format.table:
-                errs = "  ".join(f"{k} {v:.4f}" for k, v in r["val_nmae"].items())
-                err_console.print(
-                    f"[{r['stage']}] epoch {r['epoch']:3d}  loss {r['train_loss']:.4f}  val NMAE {errs}"
-                    f"  ({r['seconds']:.0f} s)",
-                    highlight=False,
-                )
+    def show(r: dict[str, Any]) -> None:
+        if not quiet and fmt is Format.table:
+            errs = "  ".join(f"{k} {v:.4f}" for k, v in r["val_nmae"].items())
+            err_console.print(
+                f"[{r['stage']}] epoch {r['epoch']:3d}  loss {r['train_loss']:.4f}  val NMAE {errs}"
+                f"  ({r['seconds']:.0f} s)",
+                highlight=False,
+            )
 
-        twin.fit(ds, callback=show)
+    twin.fit(ds, callback=show)
     twin.save(out)
     summary: dict[str, Any] = {"checkpoint": str(out), "twin": twin.name, "kpis": twin.kpis_, "iqr": twin.iqr_}
     if isinstance(twin, Twin):
