@@ -188,3 +188,31 @@ def test_the_history_marks_the_epoch_whose_weights_are_kept(pairs):
     # a history saved before epochs were marked: the lowest validation score
     old = [{k: v for k, v in r.items() if k != "kept"} for r in twin.history_]
     assert kept_record(old) == min(old, key=lambda r: r["val_score"])
+
+
+def test_twins_follow_the_shared_estimator_contract(pairs):
+    from nettwin._estimator import clone
+    from nettwin.twin import QueueingTwin, make_twin
+
+    twin = Twin("gnn", epochs=1, options={"hidden": 8})
+    assert twin.set_params(epochs=2) is twin and twin.get_params()["epochs"] == 2
+    with pytest.raises(TwinError, match=r"^Twin has no parameter 'epoch'; its parameters are model, strategy, "):
+        twin.set_params(epoch=2)
+    fitted = twin.fit(pairs)
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params() and not copy.fitted and fitted.fitted
+    assert repr(make_twin("qt", kpis=["delay"], epochs=3)) == "QueueingTwin(kpis=['delay'])"
+    assert isinstance(make_twin("qt"), QueueingTwin) and make_twin("qt").name == "QT"
+
+
+def test_each_twin_class_opens_its_own_checkpoints(pairs, tmp_path):
+    from nettwin.twin import QueueingTwin
+
+    QueueingTwin().fit(pairs).save(tmp_path / "qt.pt")
+    Twin("gnn", epochs=1, options={"hidden": 8}).fit(pairs).save(tmp_path / "gnn.pt")
+    assert QueueingTwin.load(tmp_path / "qt.pt").kpis_ == load_twin(tmp_path / "qt.pt").kpis_
+    assert Twin.load(tmp_path / "gnn.pt").name == "GNN-MTL"
+    with pytest.raises(TwinError, match=r"qt.pt: checkpoint of 'qt', not of a learnable twin model; .* knows glance"):
+        Twin.load(tmp_path / "qt.pt")
+    with pytest.raises(TwinError, match=r"gnn.pt: a checkpoint of twin 'gnn', not of queueing theory"):
+        QueueingTwin.load(tmp_path / "gnn.pt")
