@@ -296,33 +296,43 @@ def test_gradients_match_finite_differences(model, name, load, twins):
     assert all((a is None and p.grad is None) or torch.equal(a, p.grad) for a, p in zip(before, weights, strict=True))
 
 
-def test_gradient_descent_on_rates_lowers_the_delay_towards_a_target(twins):
-    """The purpose: find traffic that brings a predicted KPI to a target profile (rates projected to bounds)."""
-    net = _laws()
-    f = DifferentiableTwin(twins["glance"], net)
+@pytest.fixture(scope="module")
+def queueing_twin():
+    """GLANCE trained (briefly, on load ratios) on the diamond at 16 loads with queueing theory's delays as targets:
+    a twin whose delay grows with the traffic."""
+    base = _diamond()
+    rate = np.array([f.traffic.rate for f in base.flows])
+    nets = [_variant(base, rate * k, base.capacity, 1.0, 2.0) for k in np.linspace(0.3, 3.0, 16)]
+    data = [(n, {"delay": QueueingModel().simulate(n).flows["delay"]}) for n in nets]
+    options = {"path_features": ["rate_ratio", "peak_ratio", "on_ratio", "off_ratio"], "link_features": ["load"]}
+    options["node_features"] = ["out_load", "in_load"]
+    return Twin("glance", kpis=["delay"], epochs=60, lr=3e-3, device="cpu", relative_delay=True, options=options).fit(
+        data
+    )
+
+
+def test_gradient_descent_on_rates_brings_the_delay_to_a_target(queueing_twin):
+    """The purpose: find traffic whose predicted KPIs meet a target profile, here a mean delay (the one the twin
+    predicts at half the traffic), from four starting points at once, rates projected to bounds."""
+    net = _diamond()
+    f = DifferentiableTwin(queueing_twin, net)
     own = f.parameters()
-    low, high = 0.1 * own["rate"], 2.0 * own["rate"]
-    start = f()["delay"].mean().item()
-    target = 0.8 * start
-    # four starting points searched at once: the batch dimension
-    scale = torch.tensor([[1.0], [1.5], [0.7], [1.2]], dtype=torch.float64)
-    rate = (own["rate"] * scale).clamp(low, high).requires_grad_(True)
+    low, high = 0.1 * own["rate"], 3.0 * own["rate"]
+    target = f(rate=0.5 * own["rate"])["delay"].mean()
+    scale = torch.tensor([[1.0], [1.5], [2.0], [1.2]], dtype=torch.float64)
+    rate = own["rate"] * scale
     losses = []
     for _ in range(8):
+        rate.requires_grad_(True)
         delay = f(rate=rate)["delay"].mean(dim=1)
-        loss = ((delay - target) / target) ** 2
-        losses.append(loss.detach())
-        loss.sum().backward()
-        with torch.no_grad():
-            step = rate.grad / rate.grad.abs().amax(dim=1, keepdim=True).clamp_min(1e-300)
-            rate -= 0.05 * own["rate"] * step
-            rate.copy_(torch.maximum(torch.minimum(rate, high), low))
-        rate.grad = None
+        losses.append(((delay - target) / target).detach() ** 2)
+        (grad,) = torch.autograd.grad(delay.sum(), rate)
+        with torch.no_grad():  # half a Newton step towards delay = target along the gradient, then the bounds
+            rate = rate - 0.5 * ((delay - target) / (grad * grad).sum(1))[:, None] * grad
+            rate = torch.maximum(torch.minimum(rate, high), low)
     losses = torch.stack(losses)
-    reached = losses < 1e-4
-    improving = losses[1:] <= losses[:-1] + 1e-12
-    assert torch.all(improving | reached[:-1]), losses
-    assert torch.all(losses[-1] < losses[0]) or torch.all(reached[-1])
+    assert torch.all(losses[1:] <= losses[:-1]), losses
+    assert torch.all(losses[-1] <= 0.05 * losses[0]), losses
 
 
 def test_refusals_and_shared_parameters(twins, train):
