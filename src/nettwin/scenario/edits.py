@@ -56,11 +56,11 @@ from nettwin.scenario.network import (
     Flow,
     Links,
     Network,
-    _check_classes,
-    _explicit_path,
-    _routing_cost,
+    check_classes,
     flow_hash_path,
     node_index,
+    resolve_path,
+    routing_cost,
     split_flow,
 )
 from nettwin.scenario.routing import ecmp_paths, shortest_paths
@@ -405,8 +405,7 @@ class ChangePaths(Edit):
                 raise ScenarioError(f"{what}.paths[{k}]: a path is a list of nodes, got {p!r}")
         where = _where(network)
         paths = tuple(
-            _explicit_path(p, f.src, f.dst, network.nodes, where, f"{what}.paths[{k}]")
-            for k, p in enumerate(self.paths)
+            resolve_path(p, f.src, f.dst, network.nodes, where, f"{what}.paths[{k}]") for k, p in enumerate(self.paths)
         )
         shares = tuple(self.shares) if self.shares is not None else (1.0,) * len(paths)
         flow = _make_flow(network, f.src, f.dst, f.traffic, f.tos, (paths, shares), fid, what)
@@ -438,7 +437,7 @@ class AddFlow(Edit):
                 if spec.path is not None
                 else {f"{what}.flow.paths[{k}].path": p.path for k, p in enumerate(spec.paths)}
             )
-            paths = tuple(_explicit_path(p, s, t, nodes, where, field) for field, p in given.items())
+            paths = tuple(resolve_path(p, s, t, nodes, where, field) for field, p in given.items())
             routes, pinned = (paths, (1.0,) if spec.paths is None else tuple(p.share for p in spec.paths)), True
         flow = _make_flow(network, s, t, spec.traffic, spec.tos, routes, fid, what)
         state = dataclasses.replace(
@@ -728,7 +727,7 @@ def _make_flow(
 def _route(network: Network, pairs: list[tuple[int, int]], what: str) -> list[Routes]:
     """Each pair's paths and shares by the network's routing over its links."""
     routing = network.routing
-    cost = _routing_cost(routing.weight, network)
+    cost = routing_cost(routing.weight, network)
     args = (network.n_nodes, network.link_src, network.link_dst, cost, pairs)
     try:
         # After failures some nodes cannot reach a destination: routing compares their infinite distances.
@@ -761,7 +760,7 @@ def _shortcuts(network: Network, links: np.ndarray, src: np.ndarray, dst: np.nda
     """
     if len(links) == 0:
         return np.full(len(src), np.inf)
-    cost = _routing_cost(network.routing.weight, network)
+    cost = routing_cost(network.routing.weight, network)
     graph = _graph(network, cost)
     to_u = dijkstra(graph.T.tocsr(), directed=True, indices=network.link_src[links])
     from_v = dijkstra(graph, directed=True, indices=network.link_dst[links])
@@ -848,7 +847,7 @@ def _relink(
             found = np.minimum(found, _shortcuts(former, np.array(sorted(gone_old)), ends[:, 0], ends[:, 1]))
         near = np.flatnonzero(np.isfinite(found))
         shortcut = dict(zip(near.tolist(), found[near].tolist(), strict=True))
-        cost = _routing_cost(network.routing.weight, network).tolist()
+        cost = routing_cost(network.routing.weight, network).tolist()
 
     def gains(i: int, f: Flow) -> bool:
         """Whether a path over a new or cheaper link is as short as flow ``i``'s (old link indices)."""
@@ -941,7 +940,7 @@ def _relink(
     result = dataclasses.replace(edited, flows=flows, scenario=None, edit_state=new_state)
     if result.scheduled:
         try:
-            _check_classes(flows, result)
+            check_classes(flows, result)
         except ScenarioError as err:
             raise ScenarioError(f"{what}: {err}") from err
     return result
@@ -979,7 +978,7 @@ def _set_flow(network: Network, state: EditState, i: int, flow: Flow, pinned: Ro
     state = dataclasses.replace(state, pinned=(*state.pinned[:i], pinned, *state.pinned[i + 1 :]))
     if network.scheduled:
         try:
-            _check_classes((flow,), network)
+            check_classes((flow,), network)
         except ScenarioError as err:
             raise ScenarioError(str(err).replace("flows[0]", f"flows[{i}]")) from err
     return _with_flows(network, state, flows)
@@ -988,7 +987,7 @@ def _set_flow(network: Network, state: EditState, i: int, flow: Flow, pinned: Ro
 def _with_flows(network: Network, state: EditState, flows: tuple[Flow, ...]) -> Network:
     if network.scheduled and len(flows) > network.n_flows:
         try:
-            _check_classes(flows[-1:], network)
+            check_classes(flows[-1:], network)
         except ScenarioError as err:
             raise ScenarioError(str(err).replace("flows[0]", f"flows[{len(flows) - 1}]")) from err
     state = dataclasses.replace(state, flows=flows, link_src=network.link_src)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -567,7 +567,7 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
             if s == t:
                 raise ScenarioError(f"flows[{i}]: src and dst are the same node '{nodes[s]}'")
             if fs.path is not None:
-                explicit[i] = ((_explicit_path(fs.path, s, t, nodes, where, f"flows[{i}].path"),), (1.0,))
+                explicit[i] = ((resolve_path(fs.path, s, t, nodes, where, f"flows[{i}].path"),), (1.0,))
             elif fs.paths is not None:
                 explicit[i] = _explicit_paths(fs.paths, s, t, nodes, where, f"flows[{i}].paths")
             flows_in.append((s, t, fs))
@@ -579,7 +579,7 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
         raise ScenarioError("\n".join(map(str, problems)))
 
     routing = scenario.routing
-    cost = _routing_cost(routing.weight, links)
+    cost = routing_cost(routing.weight, links)
     to_route = [i for i in range(len(flows_in)) if i not in explicit]
     routed = dict(explicit)
     if to_route:
@@ -606,7 +606,7 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
             paths, shares = (paths[pick],), (1.0,)
         flows.append(split_flow(s, t, fs.traffic, paths, shares, fs.tos))
     flows = tuple(flows)
-    _check_classes(flows, links)
+    check_classes(flows, links)
     return Network(
         name=scenario.name,
         nodes=nodes,
@@ -629,7 +629,7 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     )
 
 
-def _check_classes(flows: tuple[Flow, ...], links: Links) -> None:
+def check_classes(flows: tuple[Flow, ...], links: Links) -> None:
     """Every scheduled (non-FIFO) port on a flow's path must have a queue for the flow's class: one line per flow
     that finds one without."""
     queues = np.diff(links.queue_ptr)
@@ -661,7 +661,16 @@ def _apply_override(o: LinkSpec, where_txt: str, nodes, where, columns, schedule
             schedulers[where[(a, b)]] = o.scheduler
 
 
-def _explicit_path(path, s, t, nodes, where, what) -> tuple[int, ...]:
+def resolve_path(
+    path: Sequence[NodeRef],
+    s: int,
+    t: int,
+    nodes: tuple[str, ...],
+    where: Mapping[tuple[int, int], int],
+    what: str,
+) -> tuple[int, ...]:
+    """The link indices of ``path`` (nodes from ``s`` to ``t``), checked: it starts and ends at the flow's nodes,
+    visits no node twice and follows existing links (``where`` maps a node pair to its link); errors name ``what``."""
     idx = [node_index(n, nodes, what) for n in path]
     if len(idx) < 2 or idx[0] != s or idx[-1] != t:
         raise ScenarioError(f"{what}: must start at the flow's src '{nodes[s]}' and end at its dst '{nodes[t]}'")
@@ -684,7 +693,7 @@ def flow_hash_path(shares: Sequence[float], seed: int, flow: int) -> int:
 
 
 def _explicit_paths(paths, s, t, nodes, where, what) -> tuple[tuple[tuple[int, ...], ...], tuple[float, ...]]:
-    resolved = tuple(_explicit_path(p.path, s, t, nodes, where, f"{what}[{k}].path") for k, p in enumerate(paths))
+    resolved = tuple(resolve_path(p.path, s, t, nodes, where, f"{what}[{k}].path") for k, p in enumerate(paths))
     seen: dict[tuple[int, ...], int] = {}
     for k, p in enumerate(resolved):
         if p in seen:
@@ -693,7 +702,8 @@ def _explicit_paths(paths, s, t, nodes, where, what) -> tuple[tuple[tuple[int, .
     return resolved, tuple(p.share for p in paths)
 
 
-def _routing_cost(weight: str, links: Links) -> np.ndarray:
+def routing_cost(weight: str, links: Links | Network) -> np.ndarray:
+    """Each link's cost under routing by ``weight`` (hops, inverse capacity, or a link attribute)."""
     if weight == "hops":
         return np.ones_like(links.capacity)
     if weight == "inverse_capacity":
