@@ -17,8 +17,8 @@ from numba import njit
 
 from nettwin.sim import _kernel
 from nettwin.sim.builtin import _flow_arrays
-from nettwin.sim.engine import flow_seeds
 from nettwin.sim.kpi import HIST_BINS, HIST_MIN, HIST_RATIO, HistogramRows, histogram_percentile
+from nettwin.sim.seeds import flow_seeds
 
 
 @njit

@@ -19,11 +19,11 @@ from nettwin.scenario import Scenario, build_network
 from nettwin.scenario.network import Network
 from nettwin.sim import _kernel
 from nettwin.sim.builtin import BuiltinEngine, _flow_arrays, drr_quanta
-from nettwin.sim.engine import flow_seeds
 from nettwin.sim.kpi import FLOW_COLUMNS, LINK_COLUMNS
 from nettwin.sim.ns3 import Ns3Engine, Ns3Options
 from nettwin.sim.ns3.job import make_job
 from nettwin.sim.result import ROUTE_COLUMNS, SimResult
+from nettwin.sim.seeds import flow_seeds
 
 UPPER, LOWER = ["a", "b", "d"], ["a", "c", "d"]
 

@@ -21,8 +21,8 @@ from nettwin.scenario.network import build_network
 from nettwin.scenario.traffic import Traffic, truncated_pareto_mean
 from nettwin.sim import _kernel
 from nettwin.sim.builtin import BuiltinEngine, _flow_arrays
-from nettwin.sim.engine import flow_seeds
 from nettwin.sim.ns3.job import Ns3Options, make_job
+from nettwin.sim.seeds import flow_seeds
 
 Z = 5.0  # standard errors
 

@@ -18,7 +18,7 @@ from nettwin.scenario.edits import (
     stranded_flows,
     to_scenario,
 )
-from nettwin.scenario.io import dump_scenario, load_scenario, parse_scenario
+from nettwin.scenario.io import as_network, dump_scenario, load_scenario, parse_scenario
 from nettwin.scenario.network import Flow, Links, Network, build_links, build_network
 from nettwin.scenario.spec import (
     FlowSpec,
@@ -67,6 +67,7 @@ __all__ = [
     "build_links",
     "build_network",
     "dump_scenario",
+    "as_network",
     "load_scenario",
     "parse_scenario",
     "stranded_flows",

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from nettwin._files import atomic_write_text
 from nettwin.errors import ScenarioError
 from nettwin.scenario.limits import MAX_INT_DIGITS, MAX_NESTING, MAX_VALUES
+from nettwin.scenario.network import Network, build_network
 from nettwin.scenario.spec import Scenario
 
-__all__ = ["load_scenario", "parse_scenario", "dump_scenario", "read_mapping", "format_validation_error"]
+__all__ = ["load_scenario", "parse_scenario", "dump_scenario", "read_mapping", "format_validation_error", "as_network"]
 
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:
@@ -218,3 +219,13 @@ def dump_scenario(scenario: Scenario, path: str | Path | None = None) -> dict[st
         text = json.dumps(data, indent=1) if path.suffix.lower() == ".json" else yaml.safe_dump(data, sort_keys=False)
         atomic_write_text(path, text)
     return data
+
+
+def as_network(scenario: Scenario | Network | str | Path) -> Network:
+    """Resolve a scenario, a scenario file, or pass a network through."""
+    if isinstance(scenario, Network):
+        return scenario
+    if isinstance(scenario, Scenario):
+        return build_network(scenario)
+    path = Path(scenario)
+    return build_network(load_scenario(path), base_dir=path.parent)

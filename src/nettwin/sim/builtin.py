@@ -19,7 +19,6 @@ from nettwin.scenario.network import Network
 from nettwin.scenario.spec import SHARE_TOLERANCE
 from nettwin.scenario.traffic import DEFAULT_SPREAD, Traffic
 from nettwin.sim import _kernel
-from nettwin.sim.engine import flow_seeds, register_engine
 from nettwin.sim.kpi import (
     HIST_BINS,
     HIST_MIN,
@@ -31,6 +30,7 @@ from nettwin.sim.kpi import (
     link_stats,
 )
 from nettwin.sim.result import ROUTE_COLUMNS, SimResult
+from nettwin.sim.seeds import flow_seeds
 
 __all__ = ["BuiltinEngine"]
 
@@ -79,7 +79,7 @@ class BuiltinEngine:
     packets and picks the next packet to send when a transmission ends (see :mod:`nettwin.sim._kernel`). Sources
     send during ``[0, duration)``; packets sent from ``warmup`` on are measured and followed until received or
     dropped. Each flow draws from its own random stream (from
-    :func:`~nettwin.sim.engine.flow_seeds`), so a seed and run give bit-identical results on any machine. A flow
+    :func:`~nettwin.sim.seeds.flow_seeds`), so a seed and run give bit-identical results on any machine. A flow
     that splits over several paths sends each packet down one of them, drawn by the paths' shares from the flow's
     stream; the result then also reports each path (``SimResult.routes``).
 
@@ -406,6 +406,3 @@ def _check_shares(network: Network) -> None:
             raise EngineError(f"flow {i}: {len(flow.paths)} paths but {len(shares)} shares; give one share per path")
         if not (np.all(np.isfinite(shares) & (shares > 0)) and abs(shares.sum() - 1.0) <= SHARE_TOLERANCE):
             raise EngineError(f"flow {i}: path shares must be finite, > 0 and sum to 1, got {shares.tolist()}")
-
-
-register_engine("builtin", BuiltinEngine)

@@ -1,18 +1,16 @@
-"""The engine protocol, the engine registry, and seeding shared by all engines."""
+"""The engine protocol and the engine registry."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-
+from nettwin._estimator import Registry
 from nettwin.errors import EngineError
-from nettwin.scenario.limits import MAX_SEED
 from nettwin.scenario.network import Network
 from nettwin.sim.result import SimResult
 
-__all__ = ["Engine", "register_engine", "get_engine", "engine_names", "flow_seeds"]
+__all__ = ["Engine", "ENGINES", "register_engine", "get_engine", "engine_names"]
 
 
 @runtime_checkable
@@ -28,17 +26,20 @@ class Engine(Protocol):
     def simulate(self, network: Network, *, seed: int | None = None, run: int = 0) -> SimResult: ...
 
 
-_REGISTRY: dict[str, Callable[[], Engine]] = {}
+ENGINES: Registry[Engine] = Registry("engine", EngineError)
+"""Engine factories by name, filled below; each factory imports its engine when first asked for one, so that
+listing the engines (``nettwin --help``) loads neither numba nor ns-3."""
 
 
 def register_engine(name: str, factory: Callable[[], Engine]) -> None:
-    """Make an engine available under ``name`` (``simulation.engine`` in scenarios, ``--engine`` in the CLI)."""
-    _REGISTRY[name] = factory
+    """Make an engine available under ``name`` (``simulation.engine`` in scenarios, ``--engine`` in the CLI);
+    a name in use is replaced (an engine of one's own may stand in for a built-in one)."""
+    ENGINES.register(name, factory, replace=True)
 
 
 def engine_names() -> list[str]:
     """Names of the registered engines."""
-    return sorted(_REGISTRY)
+    return sorted(ENGINES.names())
 
 
 def get_engine(name: str) -> Engine:
@@ -49,23 +50,30 @@ def get_engine(name: str) -> Engine:
     EngineError
         If no engine has that name.
     """
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
+    if name not in ENGINES:
         known = ", ".join(engine_names())
-        raise EngineError(f"simulation.engine: unknown engine '{name}'; choose one of {known}") from None
-    return factory()
+        raise EngineError(f"simulation.engine: unknown engine '{name}'; choose one of {known}")
+    return ENGINES.create(name)
 
 
-def flow_seeds(seed: int, run: int, n_flows: int, words: int = 4) -> np.ndarray:
-    """(n_flows, words) uint64 seeds: an independent random stream per flow, per run, from one scenario seed.
+def _builtin() -> Engine:
+    from nettwin.sim.builtin import BuiltinEngine
 
-    Streams come from :class:`numpy.random.SeedSequence` with spawn key ``(run, flow)``, so a flow's stream never
-    depends on how many flows, runs or workers there are.
-    """
-    if not 0 <= seed <= MAX_SEED:
-        raise EngineError(f"simulation.seed must be between 0 and 2**63 - 1, got {seed}")
-    out = np.empty((n_flows, words), dtype=np.uint64)
-    for f in range(n_flows):
-        out[f] = np.random.SeedSequence(entropy=seed, spawn_key=(run, f)).generate_state(words, dtype=np.uint64)
-    return out
+    return BuiltinEngine()
+
+
+def _analytic() -> Engine:
+    from nettwin.sim.analytic import QueueingModel
+
+    return QueueingModel()
+
+
+def _ns3() -> Engine:
+    from nettwin.sim.ns3 import engine_factory
+
+    return engine_factory()
+
+
+ENGINES.register("builtin", _builtin)
+ENGINES.register("analytic", _analytic)
+ENGINES.register("ns3", _ns3)

@@ -5,24 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from nettwin.errors import EngineError
-from nettwin.scenario.io import load_scenario
+from nettwin.scenario.io import as_network
 from nettwin.scenario.limits import MAX_RUNS
-from nettwin.scenario.network import Network, build_network
+from nettwin.scenario.network import Network
 from nettwin.scenario.spec import Scenario
 from nettwin.sim.engine import get_engine
 from nettwin.sim.result import SimResult
 
-__all__ = ["simulate", "as_network"]
-
-
-def as_network(scenario: Scenario | Network | str | Path) -> Network:
-    """Resolve a scenario, a scenario file, or pass a network through."""
-    if isinstance(scenario, Network):
-        return scenario
-    if isinstance(scenario, Scenario):
-        return build_network(scenario)
-    path = Path(scenario)
-    return build_network(load_scenario(path), base_dir=path.parent)
+__all__ = ["simulate"]
 
 
 def simulate(

@@ -51,6 +51,7 @@ from nettwin.twin.blocks import TwinModel
 from nettwin.twin.differentiable_qt import QueueingEstimates
 from nettwin.twin.flows import flow_predictions, path_predictions
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, TRAFFIC_MODELS
+from nettwin.twin.inputs import as_network
 
 __all__ = ["DifferentiableTwin"]
 
@@ -98,10 +99,7 @@ class DifferentiableTwin:
         if not twin.fitted:
             raise NotFittedError(f"this Twin ({twin.name}) is not fitted yet; call fit() or load a checkpoint first")
         models = dict(twin.models_)
-        if not isinstance(network, Network):
-            from nettwin.sim import as_network
-
-            network = network.network() if callable(getattr(network, "network", None)) else as_network(network)
+        network = as_network(network)
         first = next(iter(models.values()))
         self.device = next(first.parameters()).device
         copies = {id(m): _frozen(m, dtype) for m in models.values()}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nettwin.errors import TwinError
+from nettwin.scenario.io import as_network as resolve
 from nettwin.scenario.network import Network
 from nettwin.sim.kpi import DEFAULT_KPIS, FLOW_KPIS
 from nettwin.twin.graph import Graph, graph_from_network
@@ -28,8 +29,6 @@ def as_network(x: Any) -> Network:
         return x
     if hasattr(x, "network") and callable(x.network):
         return x.network()
-    from nettwin.sim import as_network as resolve
-
     return resolve(x)
 
 

@@ -95,6 +95,7 @@ from scipy.special import gammaincinv, gammaln
 
 import nettwin
 from nettwin.errors import EngineError
+from nettwin.scenario.io import as_network
 from nettwin.scenario.network import FIFO, SP, Network
 from nettwin.scenario.spec import SCHEDULING_POLICIES, Scenario
 from nettwin.sim.analytic.mm1b import (
@@ -219,8 +220,6 @@ class QueueingModel:
         EngineError
             As :meth:`solve`.
         """
-        from nettwin.sim.simulate import as_network
-
         network = as_network(network)
         if network.multipath:
             by_path = self.simulate(network.subflows(), seed=seed, run=run)
