@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from nettwin.cli import guard
-from nettwin.cli.output import Format, console, err_console, print_json, print_table, progress_callback
+from nettwin.cli.output import Format, console, err_console, kpi_display, print_json, print_table, progress_callback
 from nettwin.errors import DatasetError
 
 __all__ = ["app", "generate", "import_", "export", "info"]
@@ -162,9 +162,6 @@ def export(
     console.print(f"wrote {summary['samples']} samples to {out}{left}", highlight=False)
 
 
-_DISPLAY_UNITS = {"s": ("ms", 1e3), "bit/s": ("kbps", 1e-3), "packets": ("packets", 1.0), "": ("", 1.0)}
-
-
 @app.command("info")
 def info(
     path: Annotated[Path, typer.Argument(help="Dataset directory.")],
@@ -204,8 +201,8 @@ def info(
 
     kpi_rows = []
     for k, v in data["kpis"].items():
-        label, scale = _DISPLAY_UNITS.get(v["unit"], (v["unit"], 1.0))
-        kpi_rows.append(stat_row(f"{k} ({label})" if label else k, v, scale))
+        label, scale = kpi_display(k)
+        kpi_rows.append(stat_row(label, v, scale))
     print_table("per-flow KPIs, run 0, all ok samples", ["KPI", "min", "p25", "median", "p75", "max", "IQR"], kpi_rows)
     load = data["busiest_link_offered_load"]
     share = f"{100 * load['share_above_1']:.0f}%" if load["share_above_1"] is not None else "—"

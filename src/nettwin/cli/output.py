@@ -21,6 +21,7 @@ from rich.text import Text
 from nettwin._json import dumps
 
 __all__ = [
+    "kpi_display",
     "progress_callback",
     "Format",
     "console",
@@ -159,3 +160,19 @@ def warning_line(message: str) -> None:
     """Print a warning on stderr, on one line, the message exactly as written."""
     line = " ".join(str(message).split())
     err_console.print(Text.assemble(("warning:", "bold yellow"), " ", line), highlight=False, soft_wrap=True)
+
+
+_DISPLAY = {"s": ("ms", 1e3), "bit/s": ("kbps", 1e-3), "packets": ("pkts", 1.0), "": ("%", 100.0)}
+"""How each SI unit of :data:`~nettwin.sim.kpi.FLOW_KPIS` is shown: its display unit and the factor to it."""
+
+_SHORT = {"throughput": "thr"}
+
+
+def kpi_display(kpi: str, short: bool = False) -> tuple[str, float]:
+    """A KPI's column label in tables (``"delay ms"``, ``"thr kbps"`` when ``short``) and the factor from its SI
+    value (:data:`~nettwin.sim.kpi.FLOW_KPIS`) to the displayed one."""
+    from nettwin.sim.kpi import FLOW_KPIS
+
+    unit, scale = _DISPLAY.get(FLOW_KPIS.get(kpi, ""), ("", 1.0))
+    name = _SHORT.get(kpi, kpi) if short else kpi
+    return f"{name} {unit}".strip(), scale

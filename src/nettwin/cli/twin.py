@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from nettwin.cli.guard import default_output, out_option
-from nettwin.cli.output import Format, console, err_console, print_json, print_table, status
+from nettwin.cli.output import Format, console, err_console, kpi_display, print_json, print_table, status
 
 
 class Inputs(StrEnum):
@@ -252,17 +252,10 @@ def predict(
     if fmt is Format.json:
         print_json(payload)
         return
-    units = {
-        "delay": ("delay ms", 1e3),
-        "jitter": ("jitter ms", 1e3),
-        "throughput": ("thr kbps", 1e-3),
-        "drops": ("drops pkts", 1.0),
-        "drop_rate": ("drop %", 100.0),
-    }
     kpis = [k for k in twin.kpis_]
     columns = ["flow", "src→dst", "hops"]
     for k in kpis:
-        name, _ = units.get(k, (f"{k} ms" if k.startswith("delay") else k, 1e3 if k.startswith("delay") else 1.0))
+        name, _ = kpi_display(k, short=True)
         columns.append(name)
         if f"{k}_std" in pred:
             columns.append(f"± {name}")
@@ -270,7 +263,7 @@ def predict(
     for r in flows:
         row = [r["flow"], f"{r['src']}→{r['dst']}", r["hops"]]
         for k in kpis:
-            _, scale = units.get(k, ("", 1e3 if k.startswith("delay") else 1.0))
+            _, scale = kpi_display(k)
             row.append(round(r[k] * scale, 3))
             if f"{k}_std" in r:
                 row.append(round(r[f"{k}_std"] * scale, 3))
