@@ -119,3 +119,12 @@ def test_exponent_notation_is_a_number_in_yaml_as_in_json(tmp_path):
     path = tmp_path / "n.yaml"
     path.write_text("a: [1e12, 1.5e-3, -2E+2, .5e2, 1_000e3, 12, 1.5, 2e3x, v1e2]\n")
     assert read_mapping(path) == {"a": [1e12, 1.5e-3, -200.0, 50.0, 1e6, 12, 1.5, "2e3x", "v1e2"]}
+
+
+@pytest.mark.parametrize("bad", [42, None, 1.5, ["a.yaml"]])
+def test_as_network_refuses_what_is_no_scenario_in_one_line(bad):
+    from nettwin.scenario import as_network
+
+    with pytest.raises(ScenarioError, match=r"^expected a Network, a Scenario or a scenario file, got \w+") as info:
+        as_network(bad)
+    assert "\n" not in str(info.value)

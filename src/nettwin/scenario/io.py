@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from nettwin._files import atomic_write_text
+from nettwin._validation import short_repr
 from nettwin.errors import ScenarioError
 from nettwin.scenario.limits import MAX_INT_DIGITS, MAX_NESTING, MAX_VALUES
 from nettwin.scenario.network import Network, build_network
@@ -222,10 +224,20 @@ def dump_scenario(scenario: Scenario, path: str | Path | None = None) -> dict[st
 
 
 def as_network(scenario: Scenario | Network | str | Path) -> Network:
-    """Resolve a scenario, a scenario file, or pass a network through."""
+    """Resolve a scenario, a scenario file, or pass a network through.
+
+    Raises
+    ------
+    ScenarioError
+        For anything else, naming what it got; or as :func:`load_scenario` and :func:`build_network`.
+    """
     if isinstance(scenario, Network):
         return scenario
     if isinstance(scenario, Scenario):
         return build_network(scenario)
+    if not isinstance(scenario, str | os.PathLike):
+        raise ScenarioError(
+            f"expected a Network, a Scenario or a scenario file, got {type(scenario).__name__} {short_repr(scenario)}"
+        )
     path = Path(scenario)
     return build_network(load_scenario(path), base_dir=path.parent)
