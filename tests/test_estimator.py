@@ -63,6 +63,14 @@ def test_the_fitted_check_names_the_estimator():
     assert learned_attributes(est) == ["weights_"]
 
 
+def test_the_fitted_check_adds_the_display_name_an_estimator_has():
+    class Named(Outer):
+        name = "outer-mtl"
+
+    with pytest.raises(NotFittedError, match=r"^Named \(outer-mtl\) is not fitted yet"):
+        check_fitted(Named())
+
+
 def test_the_device_is_cuda_when_present_unless_one_is_asked_for():
     assert pick_device() == torch.device("cuda" if torch.cuda.is_available() else "cpu")
     assert pick_device("cpu") == torch.device("cpu")

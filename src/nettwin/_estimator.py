@@ -92,12 +92,17 @@ def learned_attributes(estimator: object) -> list[str]:
 def check_fitted(estimator: object, attributes: str | list[str] | None = None, *, how: str = "fit()") -> None:
     """Raise :class:`NotFittedError` unless ``estimator`` holds the named learned ``attributes`` (default: any).
 
-    ``how`` says in the message how to fit it (e.g. ``fit(instances)``).
+    The message names the estimator's class and, where it has one, its display ``name`` (``Twin (GLANCE-MTL)``);
+    ``how`` says how to fit it (e.g. ``fit(instances)``).
     """
     names = [attributes] if isinstance(attributes, str) else attributes
     fitted = all(hasattr(estimator, a) for a in names) if names else bool(learned_attributes(estimator))
     if not fitted:
-        raise NotFittedError(f"{type(estimator).__name__} is not fitted yet; call {how} or load a checkpoint first")
+        label = type(estimator).__name__
+        display = getattr(estimator, "name", None)
+        if isinstance(display, str) and display and display != label:
+            label = f"{label} ({display})"
+        raise NotFittedError(f"{label} is not fitted yet; call {how} or load a checkpoint first")
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:

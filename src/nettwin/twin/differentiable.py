@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from nettwin.errors import NotFittedError, TwinError
+from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
 from nettwin.twin import GraphBatch, Twin, graph_from_network
 from nettwin.twin.blocks import TwinModel
@@ -96,8 +96,7 @@ class DifferentiableTwin:
                 f"DifferentiableTwin needs a learned Twin (glance, routenet, routenet_fermi, gnn), "
                 f"not a {type(twin).__name__}"
             )
-        if not twin.fitted:
-            raise NotFittedError(f"this Twin ({twin.name}) is not fitted yet; call fit() or load a checkpoint first")
+        twin._check_fitted()
         models = dict(twin.models_)
         network = as_network(network)
         first = next(iter(models.values()))
