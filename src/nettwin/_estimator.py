@@ -5,7 +5,8 @@
   :func:`clone` makes an unfitted copy.
 * Learned state lives in attributes ending in ``_`` (:func:`learned_attributes`); :func:`check_fitted` raises
   :class:`~nettwin.errors.NotFittedError` naming the estimator when there is none.
-* :func:`pick_device` is the one choice of torch device.
+* :func:`pick_device` is the one choice of torch device; :func:`torch_threads` the one place torch's
+  process-wide thread count changes, for the block of a caller that asked for a number of threads.
 * :class:`Registry` maps names to factories; each package fills its own in its registry module, never as a side
   effect of importing something else.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from nettwin._validation import short_repr
@@ -24,7 +26,16 @@ from nettwin.errors import NettwinError, NotFittedError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Estimator", "param_names", "clone", "learned_attributes", "check_fitted", "pick_device", "Registry"]
+__all__ = [
+    "Estimator",
+    "param_names",
+    "clone",
+    "learned_attributes",
+    "check_fitted",
+    "pick_device",
+    "torch_threads",
+    "Registry",
+]
 
 E = TypeVar("E", bound="Estimator")
 T = TypeVar("T")
@@ -112,6 +123,26 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run a block with torch limited to ``n`` intra-op threads (``None``: unchanged), restoring the setting after.
+
+    Torch's thread count is process-wide: this is the one place nettwin changes it, and only for the block of a
+    caller that passed a thread count (a ``threads`` argument or option).
+    """
+    if n is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class Registry(Generic[T]):

@@ -55,7 +55,7 @@ def examples(units: float) -> int:
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """Tiny models run fastest on one torch thread, and the suite must not fight other tests for two cores."""
-    from nettwin.twin.threads import torch_threads
+    from nettwin._estimator import torch_threads
 
     with torch_threads(1):
         yield

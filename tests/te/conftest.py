@@ -21,7 +21,7 @@ def rand_instances() -> list[TEInstance]:
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """Torch's intra-op threads spin badly on a busy 2-core machine; the tiny test graphs need only one."""
-    from nettwin.twin.threads import torch_threads
+    from nettwin._estimator import torch_threads
 
     with torch_threads(1):
         yield

@@ -84,7 +84,7 @@ def synthetic_targets(net: Network) -> dict[str, np.ndarray]:
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny graphs run fastest on one torch thread (and tests must not fight over shared cores)."""
-    from nettwin.twin.threads import torch_threads
+    from nettwin._estimator import torch_threads
 
     with torch_threads(1):
         yield

@@ -101,7 +101,7 @@ def _threads(n: int, learned: bool) -> Iterator[None]:
     if not learned:
         yield
         return
-    from nettwin.twin.threads import torch_threads
+    from nettwin._estimator import torch_threads
 
     with torch_threads(n):
         yield

@@ -23,6 +23,7 @@ import numpy as np
 
 import nettwin
 from nettwin import metrics
+from nettwin._estimator import torch_threads
 from nettwin._files import atomic_write_bytes
 from nettwin._json import write_json
 from nettwin.errors import TwinError
@@ -35,7 +36,6 @@ from nettwin.twin.inputs import as_network
 from nettwin.twin.learned import Twin
 from nettwin.twin.qt import QueueingTwin
 from nettwin.twin.ranges import OutsideTrainingWarning
-from nettwin.twin.threads import torch_threads
 
 __all__ = ["evaluate", "predict_timed", "write_report", "report_table", "SIMBASE_LEVELS"]
 
