@@ -23,25 +23,12 @@ import numpy as np
 
 from nettwin._files import atomic_write_bytes
 from nettwin.errors import TEError
+from nettwin.metrics import summary
 from nettwin.te.base import TESolver
 from nettwin.te.instance import TEInstance
 from nettwin.te.lp import solve_lp
 
-__all__ = ["SolverReport", "Evaluation", "evaluate", "plot_cdf", "PeakRSS", "summary"]
-
-
-def summary(values: np.ndarray) -> dict[str, float]:
-    """avg, p50, p75, p99 and max of ``values`` (NaN when empty)."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size == 0:
-        return dict.fromkeys(("avg", "p50", "p75", "p99", "max"), float("nan"))
-    return {
-        "avg": float(v.mean()),
-        "p50": float(np.quantile(v, 0.5)),
-        "p75": float(np.quantile(v, 0.75)),
-        "p99": float(np.quantile(v, 0.99)),
-        "max": float(v.max()),
-    }
+__all__ = ["SolverReport", "Evaluation", "evaluate", "plot_cdf", "PeakRSS"]
 
 
 class PeakRSS:
