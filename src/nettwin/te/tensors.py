@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from nettwin._collate import collate
 from nettwin._estimator import pick_device
 from nettwin.te.instance import TEInstance
 
@@ -75,69 +76,74 @@ class TEBatch:
     def from_instances(cls, instances: Sequence[TEInstance], device: torch.device | None = None) -> TEBatch:
         """Stack ``instances``; float32 tensors on ``device`` (default: :func:`~nettwin._estimator.pick_device`'s)."""
         device = device or pick_device()
-        caps, eg, np_, ne, pp, ps, pd, pa, pg = [], [], [], [], [], [], [], [], []
-        row_ptr, col_ptr, col_path = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], []
-        e_off = p_off = q_off = nnz_off = 0
-        for g, inst in enumerate(instances):
-            cap = inst.graph.capacity
-            working = cap[cap > 0]
-            scale = float(np.median(working)) if working.size else 1.0
-            paths = inst.paths
-            caps.append(cap / scale)
-            eg.append(np.full(inst.n_links, g))
-            np_.append(paths.path_of_nnz + q_off)
-            ne.append(paths.link_ids + e_off)
-            pp.append(paths.path_pair + p_off)
-            ps.append(np.diff(paths.pair_ptr))
-            pd.append(inst.path_demand / scale)
-            dead = np.bincount(paths.path_of_nnz, weights=cap[paths.link_ids] <= 0, minlength=paths.n_paths) > 0
-            pa.append(~dead)
-            pg.append(np.full(inst.n_pairs, g))
-            by_link = paths.incidence(inst.n_links).tocsc()  # counting sort of the incidences by link
-            row_ptr.append(paths.ptr[1:] + nnz_off)
-            col_ptr.append(by_link.indptr[1:] + nnz_off)
-            col_path.append(by_link.indices + q_off)
-            e_off += inst.n_links
-            p_off += inst.n_pairs
-            q_off += inst.n_paths
-            nnz_off += paths.nnz
+        stacked = collate([_sample(inst) for inst in instances], _SIZES, _INDEX, _POINTER)
+        x = stacked.arrays
+        n_links, n_pairs, n_paths, nnz = (int(stacked.offsets[e][-1]) for e in ("link", "pair", "path", "nnz"))
 
-        def t(parts: list[np.ndarray], dtype: torch.dtype) -> torch.Tensor:
-            return torch.from_numpy(np.concatenate(parts)).to(device=device, dtype=dtype)
+        def t(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+            return torch.from_numpy(array).to(device=device, dtype=dtype)
 
-        nnz_link = t(ne, torch.long)
-        ones = torch.ones(nnz_off, device=device)
-        idx = torch.int32 if max(nnz_off, q_off) < 2**31 else torch.long  # int32 skips a conversion per product
+        nnz_link = t(x["nnz_link"], torch.long)
+        ones = torch.ones(nnz, device=device)
+        idx = torch.int32 if max(nnz, n_paths) < 2**31 else torch.long  # int32 skips a conversion per product
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
             path_link = torch.sparse_csr_tensor(
-                t(row_ptr, idx), nnz_link.to(idx), ones, (q_off, e_off), check_invariants=False
+                t(x["row_ptr"], idx), nnz_link.to(idx), ones, (n_paths, n_links), check_invariants=False
             )
             link_path = torch.sparse_csr_tensor(
-                t(col_ptr, idx), t(col_path, idx), ones, (e_off, q_off), check_invariants=False
+                t(x["col_ptr"], idx), t(x["col_path"], idx), ones, (n_links, n_paths), check_invariants=False
             )
         return cls(
-            cap=t(caps, torch.float32),
-            link_graph=t(eg, torch.long),
-            nnz_path=t(np_, torch.long),
+            cap=t(x["cap"], torch.float32),
+            link_graph=t(stacked.membership("link"), torch.long),
+            nnz_path=t(x["nnz_path"], torch.long),
             nnz_link=nnz_link,
-            path_pair=t(pp, torch.long),
-            pair_size=t(ps, torch.long),
-            path_demand=t(pd, torch.float32),
-            path_alive=t(pa, torch.bool),
-            pair_graph=t(pg, torch.long),
+            path_pair=t(x["path_pair"], torch.long),
+            pair_size=t(x["pair_size"], torch.long),
+            path_demand=t(x["path_demand"], torch.float32),
+            path_alive=t(x["path_alive"], torch.bool),
+            pair_graph=t(stacked.membership("pair"), torch.long),
             path_link=path_link,
             link_path=link_path,
             n_graphs=len(instances),
-            n_links=e_off,
-            n_pairs=p_off,
-            n_paths=q_off,
+            n_links=n_links,
+            n_pairs=n_pairs,
+            n_paths=n_paths,
         )
 
     def split_paths(self, values: torch.Tensor) -> list[np.ndarray]:
         """Per-path ``values`` cut back into one float64 array per instance."""
         counts = torch.bincount(self.pair_graph[self.path_pair], minlength=self.n_graphs).tolist()
         return [v.detach().cpu().double().numpy() for v in torch.split(values, counts)]
+
+
+_SIZES = {"link": "cap", "pair": "pair_size", "path": "path_demand", "nnz": "nnz_link"}
+_INDEX = {"nnz_path": "path", "nnz_link": "link", "path_pair": "pair", "col_path": "path"}
+_POINTER = {"row_ptr": "nnz", "col_ptr": "nnz"}
+"""How :meth:`TEBatch.from_instances` stacks the arrays of :func:`_sample`: ``row_ptr`` delimits each path's
+incidences (by path), ``col_ptr`` each link's (by link), ``col_path`` the path of each incidence in link order."""
+
+
+def _sample(instance: TEInstance) -> dict[str, np.ndarray]:
+    """One instance's arrays in the units of :class:`TEBatch` (capacities and demands ÷ its scale)."""
+    cap, paths = instance.graph.capacity, instance.paths
+    working = cap[cap > 0]
+    scale = float(np.median(working)) if working.size else 1.0
+    dead = np.bincount(paths.path_of_nnz, weights=cap[paths.link_ids] <= 0, minlength=paths.n_paths) > 0
+    by_link = paths.incidence(instance.n_links).tocsc()  # counting sort of the incidences by link
+    return {
+        "cap": cap / scale,
+        "nnz_path": paths.path_of_nnz,
+        "nnz_link": paths.link_ids,
+        "path_pair": paths.path_pair,
+        "pair_size": np.diff(paths.pair_ptr),
+        "path_demand": instance.path_demand / scale,
+        "path_alive": ~dead,
+        "row_ptr": paths.ptr,
+        "col_ptr": by_link.indptr,
+        "col_path": by_link.indices,
+    }
 
 
 def segment_softmax(

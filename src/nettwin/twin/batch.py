@@ -26,12 +26,25 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import torch
 
+from nettwin._collate import collate
 from nettwin.twin.graph import LINK_FEATURES, NODE_FEATURES, PATH_FEATURES, Graph, delay_parts
 from nettwin.twin.normalise import Normalisation
 
 __all__ = ["GraphBatch"]
 
 _WEIGHT = LINK_FEATURES.index("weight")
+
+_SIZES = {"node": "node_x", "link": "link_x", "path": "path_x", "hop": "path_links"}
+"""How many of each entity a graph has (flows are counted apart: without split flows no array has one row each)."""
+_INDEX = {
+    "link_src": "node",
+    "link_dst": "node",
+    "flow_src": "node",
+    "flow_dst": "node",
+    "path_links": "link",
+    "path_flow": "flow",
+}
+_POINTER = {"path_ptr": "hop"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,28 +174,15 @@ class GraphBatch:
         >>> GraphBatch.collate([g, g], Normalisation.fit([g], [{}], kpis=()))
         GraphBatch(graphs=2, nodes=6, links=8, paths=4, hops=6, max_len=2)
         """
-        n_nodes = np.array([g.n_nodes for g in graphs], dtype=np.int64)
-        n_links = np.array([g.n_links for g in graphs], dtype=np.int64)
-        n_paths = np.array([g.n_paths for g in graphs], dtype=np.int64)
-        node_off = np.concatenate([[0], np.cumsum(n_nodes)[:-1]]) if len(graphs) else np.zeros(0, np.int64)
-        link_off = np.concatenate([[0], np.cumsum(n_links)[:-1]]) if len(graphs) else np.zeros(0, np.int64)
-
-        def cat(arrays: list[np.ndarray], width: int = 0) -> np.ndarray:
-            if arrays:
-                return np.concatenate(arrays)
-            return np.zeros((0, width)) if width else np.zeros(0, dtype=np.int64)
-
-        node_raw = cat([g.node_x for g in graphs], len(NODE_FEATURES))
-        link_raw = cat([g.link_x for g in graphs], len(LINK_FEATURES))
-        path_raw = cat([g.path_x for g in graphs], len(PATH_FEATURES))
-        link_src = cat([g.link_src + o for g, o in zip(graphs, node_off, strict=True)])
-        link_dst = cat([g.link_dst + o for g, o in zip(graphs, node_off, strict=True)])
-        flow_src = cat([g.flow_src + o for g, o in zip(graphs, node_off, strict=True)])
-        flow_dst = cat([g.flow_dst + o for g, o in zip(graphs, node_off, strict=True)])
-        path_links = cat([g.path_links + o for g, o in zip(graphs, link_off, strict=True)])
-        lengths = cat([np.diff(g.path_ptr) for g in graphs])
-        path_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        path_graph = np.repeat(np.arange(len(graphs)), n_paths)
+        splits = any(g.splits for g in graphs)
+        samples = [_sample(g, t, kpis, splits) for g, t in zip(graphs, targets or [None] * len(graphs), strict=True)]
+        sizes = _SIZES | {"flow": [g.n_flows for g in graphs]}
+        stacked = collate(samples, sizes, _INDEX, _POINTER, None if graphs else _empty(kpis))
+        x = stacked.arrays
+        n_nodes, n_links, n_paths, n_flows = (stacked.counts(e) for e in ("node", "link", "path", "flow"))
+        node_raw, link_raw, path_raw = x["node_x"], x["link_x"], x["path_x"]
+        link_src, link_dst, path_ptr, path_links = x["link_src"], x["link_dst"], x["path_ptr"], x["path_links"]
+        lengths = np.diff(path_ptr)
 
         # Pack paths by decreasing length (stable, so equal lengths keep their order).
         order = np.argsort(-lengths, kind="stable")
@@ -194,37 +194,24 @@ class GraphBatch:
         step_link = path_links[path_ptr[step_path] + step_pos] if len(step_path) else np.zeros(0, np.int64)
 
         # Symmetric normalisation of the weighted adjacency with self-loops.
-        n = int(n_nodes.sum())
+        n = int(stacked.offsets["node"][-1])
         w = link_raw[:, _WEIGHT] if len(link_raw) else np.zeros(0)
         deg = 1.0 + np.bincount(link_dst, weights=w, minlength=n)
         gcn_coef = w / np.sqrt(deg[link_src] * deg[link_dst]) if len(w) else np.zeros(0)
 
-        n_flows = np.array([g.n_flows for g in graphs], dtype=np.int64)
-        packets = cat([np.asarray(g.path_packets, dtype=float) for g in graphs], 0) if graphs else np.zeros(0)
+        packets = x["path_packets"]
         parts = delay_parts(path_raw)
-        splits = any(g.splits for g in graphs)
         if splits:  # a path's flow, and the flows' own packets and delay parts
-            flow_off = np.concatenate([[0], np.cumsum(n_flows)[:-1]])
-            path_flow = cat([g.route_flow + o for g, o in zip(graphs, flow_off, strict=True)])
-            path_share = cat([g.route_share for g in graphs], 0)
-            packets = np.bincount(path_flow, weights=packets, minlength=int(n_flows.sum()))
-            flow_parts = [g.flow_parts() for g in graphs]
-            flow_tx, flow_propagation = (cat([p[k] for p in flow_parts], 0) for k in (0, 1))
+            path_flow, path_share = x["path_flow"], x["path_share"]
+            packets = np.bincount(path_flow, weights=packets, minlength=int(stacked.offsets["flow"][-1]))
+            flow_tx, flow_propagation = x["flow_tx_time"], x["flow_propagation"]
         else:
             path_flow, path_share = np.arange(len(packets)), np.ones(len(packets))
             flow_tx, flow_propagation = parts
         y = None
         if targets is not None:
-            y = {}
-            for k in kpis:
-                vals = cat([np.asarray(t[k], dtype=float) for t in targets], 0) if len(targets) else np.zeros(0)
-                y[k] = torch.as_tensor(norm.kpi(k, vals, (flow_tx, flow_propagation)), dtype=dtype)
-            observed = [
-                np.asarray(t["tx_packets"], dtype=float) if "tx_packets" in t else np.full(g.n_flows, np.nan)
-                for g, t in zip(graphs, targets, strict=True)
-            ]
-            tx = cat(observed, 0) if observed else np.zeros(0)
-            packets = np.where(np.isfinite(tx), tx, packets)
+            y = {k: torch.as_tensor(norm.kpi(k, x[k], (flow_tx, flow_propagation)), dtype=dtype) for k in kpis}
+            packets = np.where(np.isfinite(x["tx_packets"]), x["tx_packets"], packets)
 
         def f(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(np.asarray(a, dtype=float), dtype=dtype)
@@ -245,9 +232,9 @@ class GraphBatch:
             path_raw=f(path_raw),
             link_src=i(link_src),
             link_dst=i(link_dst),
-            flow_src=i(flow_src),
-            flow_dst=i(flow_dst),
-            path_graph=i(path_graph),
+            flow_src=i(x["flow_src"]),
+            flow_dst=i(x["flow_dst"]),
+            path_graph=i(stacked.membership("path")),
             path_ptr=i(path_ptr),
             path_links=i(path_links),
             order=i(order),
@@ -269,3 +256,39 @@ class GraphBatch:
             flow_propagation=f(flow_propagation) if splits else propagation,
             y=y,
         )
+
+
+def _sample(g: Graph, targets: Mapping[str, np.ndarray] | None, kpis: Sequence[str], splits: bool) -> dict:
+    """The arrays :meth:`GraphBatch.collate` stacks of one graph and its targets (KPIs under their names)."""
+    out = {
+        "node_x": g.node_x,
+        "link_x": g.link_x,
+        "path_x": g.path_x,
+        "link_src": g.link_src,
+        "link_dst": g.link_dst,
+        "flow_src": g.flow_src,
+        "flow_dst": g.flow_dst,
+        "path_ptr": g.path_ptr,
+        "path_links": g.path_links,
+        "path_packets": np.asarray(g.path_packets, dtype=float),
+    }
+    if splits:  # else every path is its own flow, and the batch needs no map
+        out["path_flow"], out["path_share"] = g.route_flow, g.route_share
+        out["flow_tx_time"], out["flow_propagation"] = g.flow_parts()
+    if targets is not None:
+        out |= {k: np.asarray(targets[k], dtype=float) for k in kpis}
+        observed = "tx_packets" in targets
+        out["tx_packets"] = np.asarray(targets["tx_packets"], dtype=float) if observed else np.full(g.n_flows, np.nan)
+    return out
+
+
+def _empty(kpis: Sequence[str]) -> dict[str, np.ndarray]:
+    """The arrays of :func:`_sample`, none long: what a batch of no graphs holds."""
+    none = np.zeros(0, np.int64)
+    return {
+        "node_x": np.zeros((0, len(NODE_FEATURES))),
+        "link_x": np.zeros((0, len(LINK_FEATURES))),
+        "path_x": np.zeros((0, len(PATH_FEATURES))),
+        **dict.fromkeys(("link_src", "link_dst", "flow_src", "flow_dst", "path_ptr", "path_links"), none),
+        **dict.fromkeys(("path_packets", "tx_packets", *kpis), np.zeros(0)),
+    }
