@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nettwin.te import TEGraph, TEInstance, compute_paths
+from nettwin.testing.solvers import te_instances
 
 
 def triangle(demand: float = 34.0, capacity: float = 10.0) -> TEInstance:
@@ -15,18 +16,7 @@ def triangle(demand: float = 34.0, capacity: float = 10.0) -> TEInstance:
 
 def random_instance(seed: int, n: int = 6, k: int = 3) -> TEInstance:
     """A random connected graph of ``n`` nodes with random capacities and an all-pairs random demand."""
-    rng = np.random.default_rng(seed)
-    names = [f"n{i}" for i in range(n)]
-    links = [(names[i], names[i + 1], float(rng.uniform(5, 20))) for i in range(n - 1)]
-    seen = {(i, i + 1) for i in range(n - 1)}
-    while len(links) < 2 * n:
-        u, v = sorted(rng.choice(n, 2, replace=False).tolist())
-        if (u, v) not in seen:
-            seen.add((u, v))
-            links.append((names[u], names[v], float(rng.uniform(5, 20))))
-    g = TEGraph.from_links(names, links, name=f"rand{seed}")
-    paths = compute_paths(g, k=k)
-    return TEInstance(g, paths, rng.exponential(1.0, paths.n_pairs), f"rand{seed}")
+    return te_instances(1, seed, n, k)[0]
 
 
 # Two routes from a to b: the direct link (10 Gbit/s) and a→c→b (bottleneck 30 Gbit/s). A demand D from a to b

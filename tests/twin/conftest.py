@@ -10,6 +10,7 @@ import pytest
 
 from nettwin.scenario import build_network, parse_scenario
 from nettwin.scenario.network import Network
+from nettwin.testing.twins import synthetic_targets
 
 KPIS = ["delay", "jitter", "throughput", "drops"]
 
@@ -67,18 +68,6 @@ def square_network() -> Network:
             }
         )
     )
-
-
-def synthetic_targets(net: Network) -> dict[str, np.ndarray]:
-    """Plausible KPIs computed from the network (hop counts and rates), so a twin has something to learn."""
-    hops = np.diff(net.path_ptr).astype(float)
-    rate = np.array([f.traffic.mean_rate for f in net.flows])
-    return {
-        "delay": 1e-3 * hops + rate * 1e-9,
-        "jitter": 1e-4 * hops,
-        "throughput": rate * 0.99,
-        "drops": np.round(rate / 1e5),
-    }
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from nettwin.scenario import build_network, dump_scenario, parse_scenario
 from nettwin.scenario.network import Network
 from nettwin.testing._battery import Battery, in_new_process
 
-__all__ = ["check_twin", "twin_data"]
+__all__ = ["check_twin", "twin_data", "synthetic_targets"]
 
 Pairs = list[tuple[Network, dict[str, np.ndarray]]]
 
@@ -67,7 +67,7 @@ def _ring() -> Network:
     )
 
 
-def _targets(net: Network) -> dict[str, np.ndarray]:
+def synthetic_targets(net: Network) -> dict[str, np.ndarray]:
     """Plausible KPIs computed from the network (hop counts and rates), so that a twin has something to learn."""
     hops = np.diff(net.path_ptr).astype(float)
     rate = np.array([f.traffic.mean_rate for f in net.flows])
@@ -83,7 +83,7 @@ def twin_data() -> tuple[list[Network], Pairs]:
     """Tiny inputs for :func:`check_twin`: two networks to predict (a ring of five nodes with four flows, a chain
     of four with three), and three ``(network, KPIs)`` pairs to train on, with KPIs computed from hop counts and
     rates."""
-    pairs = [(n, _targets(n)) for n in (_ring(), _chain("2Mbps"), _chain("3Mbps"))]
+    pairs = [(n, synthetic_targets(n)) for n in (_ring(), _chain("2Mbps"), _chain("3Mbps"))]
     return [_ring(), _chain("2Mbps")], pairs
 
 
