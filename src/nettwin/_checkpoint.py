@@ -48,10 +48,18 @@ __all__ = [
     "check_weights",
     "CheckpointWarning",
     "DIGEST_SINCE",
+    "FORMATS",
 ]
 
 DIGEST_SINCE = 2
 """The first format version (of every nettwin checkpoint format) that carries a digest."""
+
+FORMATS = {
+    "nettwin-twin": ("twin", "nettwin.twin.load_twin or 'nettwin predict'"),
+    "nettwin-te-checkpoint": ("TE solver", "nettwin.te.load_solver or 'nettwin te solve --model'"),
+}
+"""nettwin's checkpoint formats: what each holds and what opens it, so that a reader given a checkpoint of
+another format says which it is."""
 
 
 class CheckpointWarning(NettwinWarning):
@@ -162,7 +170,7 @@ def read_tagged(path: str | Path, fmt: str, version: int, what: str, error: type
         if not ok:
             raise error(_damaged(path, "digest mismatch"))
     if data.get("format") != fmt:
-        raise error(f"{path} is not a nettwin {what} checkpoint (no '{fmt}' format tag)")
+        raise error(_foreign(path, data, fmt, what))
     if not isinstance(found, int) or isinstance(found, bool) or found < 1:
         raise error(_damaged(path, f"format version {short_repr(found)}"))
     if "digest" not in data:
@@ -224,6 +232,22 @@ def read_estimator(
         if not string_keyed(data.get(field)):
             raise error(f"{path}: '{field}' must be a mapping; got {short_repr(data.get(field))}")
     return EstimatorPayload(kind, name, data["params"], data["state"], found)
+
+
+def _foreign(path: Path, data: Mapping[str, Any], fmt: str, what: str) -> str:
+    """Why ``data``, of another format than ``fmt``, is not a ``what`` checkpoint: which one it is, if nettwin's."""
+    other = data.get("format")
+    if not isinstance(other, str) or other not in FORMATS:
+        return f"{path} is not a nettwin {what} checkpoint (no '{fmt}' format tag)"
+    holds, opener = FORMATS[other]
+    # The estimator's name: 'name' in the one layout, 'twin' (twins) or 'kind' (TE solvers) before it.
+    name = next((v for k in ("name", "twin", "kind") if _is_name(v := data.get(k))), None)
+    named = f" ({name})" if name else ""
+    return f"{path} is a nettwin {holds} checkpoint{named}, not a {what} checkpoint; open it with {opener}"
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and value.isidentifier() and len(value) <= 40
 
 
 def _written_by(data: Mapping[str, Any]) -> str:

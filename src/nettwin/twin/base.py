@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nettwin._checkpoint import EstimatorPayload
 from nettwin._estimator import Estimator, check_fitted
 from nettwin.errors import NettwinError, TwinError
 from nettwin.metrics import nmae
@@ -115,6 +116,7 @@ class BaseTwin(Estimator):
         return cls._from_checkpoint(read_checkpoint(path), device, str(path))
 
     @classmethod
-    def _from_checkpoint(cls, data: dict[str, Any], device: str | None, owner: str) -> BaseTwin:
-        """A fitted twin from a checkpoint's fields, each checked before anything is built from it."""
+    def _from_checkpoint(cls, payload: EstimatorPayload, device: str | None, owner: str) -> BaseTwin:
+        """A fitted twin from a checkpoint's name, parameters and state, each checked before anything is built from
+        it."""
         raise TwinError(f"{owner}: a {cls.__name__} has no checkpoints of its own; open it with load_twin")

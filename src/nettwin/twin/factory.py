@@ -31,14 +31,15 @@ def load_twin(path: str | Path, device: str | None = None) -> BaseTwin:
     Raises
     ------
     TwinError
-        If the file is missing, not a twin checkpoint, from a newer format, or names an unknown model.
+        If the file is missing, not a twin checkpoint (another nettwin checkpoint, such as a TE solver's, is named
+        as such), from a newer format, or names an unknown model.
     """
-    data = read_checkpoint(path)
-    kind = data["twin"]
-    if kind in TWINS:
-        return TWINS.get(kind)._from_checkpoint(data, device, str(path))
-    if kind not in model_names():
+    payload = read_checkpoint(path)
+    name = payload.name
+    if name in TWINS:
+        return TWINS.get(name)._from_checkpoint(payload, device, str(path))
+    if name not in model_names():
         raise TwinError(
-            f"{path}: checkpoint of unknown twin model {short_repr(kind)}; this nettwin knows {', '.join(twin_names())}"
+            f"{path}: checkpoint of unknown twin model {short_repr(name)}; this nettwin knows {', '.join(twin_names())}"
         )
-    return Twin._from_checkpoint(data, device, str(path))
+    return Twin._from_checkpoint(payload, device, str(path))

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from nettwin import metrics
-from nettwin._checkpoint import check_weights
-from nettwin._estimator import pick_device
+from nettwin._checkpoint import EstimatorPayload, check_weights
+from nettwin._estimator import pick_device, torch_threads
 from nettwin._validation import Flag, Interval, OneOf, check_known, short_repr, validate_params
 from nettwin.errors import TwinError
 from nettwin.scenario.limits import MAX_SEED
@@ -33,7 +33,6 @@ from nettwin.twin.inputs import as_graph, as_items, default_kpis, is_dataset
 from nettwin.twin.normalise import RELATIVE_KPIS, Normalisation
 from nettwin.twin.ranges import OutsideTrainingWarning, TrainingRanges, describe
 from nettwin.twin.registry import build_model, check_options, display_name, model_names
-from nettwin.twin.threads import torch_threads
 from nettwin.twin.training import STRATEGIES, TrainConfig
 
 __all__ = ["Twin"]
@@ -407,16 +406,16 @@ class Twin(BaseTwin):
         self._check_fitted()
         write_checkpoint(
             path,
+            self.model,
+            {**self.get_params(), "device": None},
             {
-                "twin": self.model,
-                "params": {**self.get_params(), "device": None},
-                "normalisation": self.normalisation_.to_dict(),
                 "models": {
                     name: {"config": m.config(), "state": {k: v.detach().cpu() for k, v in m.state_dict().items()}}
                     for name, m in self.models_.items()
                 },
-                "history": self.history_,
+                "normalisation": self.normalisation_.to_dict(),
                 "ranges": self.ranges_.to_dict() if self.ranges_ is not None else None,
+                "history": self.history_,
                 "meta": {
                     "kpis": self.kpis_,
                     "iqr": self.iqr_,
@@ -427,53 +426,54 @@ class Twin(BaseTwin):
         )
 
     @classmethod
-    def _from_checkpoint(cls, data: dict[str, Any], device: str | None, owner: str) -> Twin:
+    def _from_checkpoint(cls, payload: EstimatorPayload, device: str | None, owner: str) -> Twin:
         """A twin from a checkpoint's fields, each checked before anything is built from it."""
-        if data["twin"] not in model_names():
+        if payload.name not in model_names():
             raise TwinError(
-                f"{owner}: checkpoint of {short_repr(data['twin'])}, not of a learnable twin model; this nettwin knows "
-                f"{', '.join(model_names())}"
+                f"{owner}: checkpoint of {short_repr(payload.name)}, not of a learnable twin model; this nettwin "
+                f"knows {', '.join(model_names())}"
             )
-        given = data["params"]
+        given, state = payload.params, payload.state
         check_known(owner, given, cls.param_names(), TwinError, prefix="params")
         defaults = {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
         params = {**defaults, **given}
         cls._validate(params, owner, "params")
-        if params["model"] != data["twin"]:
-            raise TwinError(f"{owner}: 'params.model' is {params['model']!r} but 'twin' is {data['twin']!r}")
+        if params["model"] != payload.name:
+            raise TwinError(f"{owner}: 'params.model' is {params['model']!r} but 'name' is {payload.name!r}")
         twin = cls(**params)
-        meta = checked_meta(data, owner)
+        meta = checked_meta(state, owner)
         twin.kpis_ = list(meta.get("kpis", twin.kpis or DEFAULT_KPIS))
         expected = set(twin.kpis_) if twin.strategy == "stl" else {twin.strategy}
-        if set(data["models"]) != expected:
+        models = state.get("models", {})
+        if set(models) != expected:
             raise TwinError(
-                f"{owner}: 'models' holds {sorted(data['models'])}, but a {twin.strategy} twin of "
+                f"{owner}: 'state.models' holds {sorted(models)}, but a {twin.strategy} twin of "
                 f"{twin.kpis_} has {sorted(expected)}"
             )
         classes = {}
-        for name, entry in data["models"].items():
-            where = f"models.{name}.config"
+        for name, entry in models.items():
+            where = f"state.models.{name}.config"
             classes[name] = check_options(twin.model, entry["config"], owner, where)
             needed = [name] if twin.strategy == "stl" else twin.kpis_
             lacking = [k for k in needed if k not in entry["config"].get("kpis", [])]
             if lacking:
                 raise TwinError(f"{owner}: '{where}.kpis' lacks '{lacking[0]}'")
-        twin.normalisation_ = Normalisation.from_dict(data.get("normalisation"), owner)
+        twin.normalisation_ = Normalisation.from_dict(state.get("normalisation"), owner, "state.normalisation")
         for key in ("kpi_center", "kpi_scale"):
             lacking = [k for k in twin.kpis_ if k not in getattr(twin.normalisation_, key)]
             if lacking:
-                raise TwinError(f"{owner}: 'normalisation.{key}' has no '{lacking[0]}'")
-        ranges = data.get("ranges")
-        twin.ranges_ = None if ranges is None else TrainingRanges.from_dict(ranges, owner)
+                raise TwinError(f"{owner}: 'state.normalisation.{key}' has no '{lacking[0]}'")
+        ranges = state.get("ranges")
+        twin.ranges_ = None if ranges is None else TrainingRanges.from_dict(ranges, owner, "state.ranges")
         twin.iqr_ = dict(meta.get("iqr", {}))
         twin.n_train_ = meta.get("n_train", 0)
         twin.fit_seconds_ = meta.get("fit_seconds", 0.0)
-        twin.history_ = checked_history(data.get("history", []), owner)
+        twin.history_ = checked_history(state.get("history", []), owner)
         # Only now, every value checked, are models built (and their weights checked before they are loaded).
         dev = pick_device(device)
         twin.models_ = {}
-        for name, entry in data["models"].items():
+        for name, entry in models.items():
             build = functools.partial(classes[name], **entry["config"])  # options checked above, once
-            model = check_weights(build, entry["state"], f"models.{name}.state", owner, TwinError)
+            model = check_weights(build, entry["state"], f"state.models.{name}.state", owner, TwinError)
             twin.models_[name] = model.to(dev).eval()
         return twin

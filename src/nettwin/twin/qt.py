@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nettwin import metrics
+from nettwin._checkpoint import EstimatorPayload
 from nettwin._validation import Check, OneOf, check_known, validate_params
 from nettwin.errors import TwinError
 from nettwin.scenario.network import Network
@@ -118,27 +119,17 @@ class QueueingTwin(BaseTwin):
     def save(self, path: str | Path) -> None:
         """Write the (parameter-only) checkpoint."""
         self._check_fitted()
-        write_checkpoint(
-            path,
-            {
-                "twin": "qt",
-                "params": self.get_params(),
-                "normalisation": None,
-                "models": {},
-                "history": [],
-                "meta": {"kpis": self.kpis_, "iqr": self.iqr_},
-            },
-        )
+        write_checkpoint(path, self.kind, self.get_params(), {"meta": {"kpis": self.kpis_, "iqr": self.iqr_}})
 
     @classmethod
-    def _from_checkpoint(cls, data: dict[str, Any], device: str | None, owner: str) -> QueueingTwin:
+    def _from_checkpoint(cls, payload: EstimatorPayload, device: str | None, owner: str) -> QueueingTwin:
         """The twin of a checkpoint written by :meth:`save`, its parameters and KPIs checked (``device`` unused)."""
-        if data["twin"] != cls.kind:
-            raise TwinError(f"{owner}: a checkpoint of twin {data['twin']!r}, not of queueing theory ('qt')")
-        check_known(owner, data["params"], cls.param_names(), TwinError, prefix="params")
-        validate_params(owner, data["params"], cls._CHECKS, TwinError, prefix="params")
-        meta = checked_meta(data, owner, required=("kpis", "iqr"))
-        twin = cls(**data["params"])
+        if payload.name != cls.kind:
+            raise TwinError(f"{owner}: a checkpoint of twin {payload.name!r}, not of queueing theory ('qt')")
+        check_known(owner, payload.params, cls.param_names(), TwinError, prefix="params")
+        validate_params(owner, payload.params, cls._CHECKS, TwinError, prefix="params")
+        meta = checked_meta(payload.state, owner, required=("kpis", "iqr"))
+        twin = cls(**payload.params)
         twin.kpis_ = list(meta["kpis"])
         twin.iqr_ = dict(meta["iqr"])
         return twin
