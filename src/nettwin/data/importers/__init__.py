@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from nettwin._estimator import Registry
 from nettwin._json import plain
 from nettwin.data.importers.base import Excluded, ExcludedSamplesWarning, ImportedSample, Importer
 from nettwin.data.writer import DatasetWriter
@@ -35,13 +36,13 @@ __all__ = [
 ]
 
 
-IMPORTERS: dict[str, Callable[[], Importer]] = {}
-"""Importer factories by format name."""
+IMPORTERS: Registry[Importer] = Registry("import format", DatasetError)
+"""Importer factories by format name, filled at the end of this module."""
 
 
 def register_importer(name: str, factory: Callable[[], Importer]) -> None:
-    """Make ``nettwin dataset import NAME`` use ``factory()``."""
-    IMPORTERS[name] = factory
+    """Make ``nettwin dataset import NAME`` use ``factory()`` (a name in use is replaced)."""
+    IMPORTERS.register(name, factory, replace=True)
 
 
 def get_importer(name: str) -> Importer:
@@ -54,7 +55,7 @@ def get_importer(name: str) -> Importer:
     """
     if name not in IMPORTERS:
         raise DatasetError(f"unknown import format '{name}'; known: {', '.join(sorted(IMPORTERS))}")
-    return IMPORTERS[name]()
+    return IMPORTERS.create(name)
 
 
 def import_dataset(
