@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +97,8 @@ def split_flow(
         If the counts differ, a share is not positive and finite, or a path is listed twice.
     """
     paths = tuple(tuple(int(link) for link in p) for p in paths)
+    if len(paths) == 1 and len(shares) == 1 and 0.0 < float(shares[0]) < math.inf:
+        return Flow(src, dst, traffic, paths[0], tos)  # the common case, without array work
     weights = np.asarray(shares, dtype=float)
     if len(paths) == 0 or len(paths) != len(weights):
         raise ScenarioError(f"a split flow needs one share per path, got {len(paths)} paths and {len(weights)} shares")
