@@ -10,6 +10,7 @@ __all__ = [
     "TEError",
     "TwinError",
     "NotFittedError",
+    "ManageError",
     "NettwinWarning",
 ]
 
@@ -48,6 +49,10 @@ class TwinError(NettwinError, ValueError):
 
 class NotFittedError(NettwinError, ValueError):
     """A learned model (twin, TE solver, generator) was used before ``fit`` or before loading a checkpoint."""
+
+
+class ManageError(NettwinError, ValueError):
+    """A management task (an SLA, a what-if analysis, a search over configurations) or its option is invalid."""
 
 
 class NettwinWarning(UserWarning):

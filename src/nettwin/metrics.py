@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["describe", "iqr", "nmae", "mre", "relative_gap", "summary"]
+__all__ = ["describe", "iqr", "nmae", "mre", "relative_gap", "summary", "r2", "spearman"]
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
@@ -124,3 +124,43 @@ def mre(pred: np.ndarray, ref: np.ndarray, floor: float = 1e-12) -> float:
     pred, ref = np.asarray(pred, dtype=float), np.asarray(ref, dtype=float)
     keep = ~(np.isfinite(ref) & (ref <= floor))
     return relative_gap(pred[keep], ref[keep])["mre"]
+
+
+def r2(pred: np.ndarray, ref: np.ndarray) -> float:
+    """Coefficient of determination ``1 − Σ(ref − pred)² / Σ(ref − mean ref)²`` over entries where both are finite
+    (NaN when fewer than two are left or ``ref`` is constant there).
+
+    Examples
+    --------
+    >>> r2(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])), r2(np.array([2.0, 2.0]), np.array([1.0, 3.0]))
+    (1.0, 0.0)
+    """
+    pred, ref = np.asarray(pred, dtype=float).ravel(), np.asarray(ref, dtype=float).ravel()
+    ok = np.isfinite(pred) & np.isfinite(ref)
+    if ok.sum() < 2:
+        return float("nan")
+    total = float(np.sum((ref[ok] - ref[ok].mean()) ** 2))
+    if total == 0:
+        return float("nan")
+    return 1.0 - float(np.sum((ref[ok] - pred[ok]) ** 2)) / total
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation over entries where both are finite, ties ranked by their mean rank (NaN when fewer
+    than two are left or either side is constant there).
+
+    Examples
+    --------
+    >>> spearman(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 25.0]))
+    1.0
+    """
+    from scipy.stats import rankdata
+
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 2:
+        return float("nan")
+    ra, rb = rankdata(a[ok]), rankdata(b[ok])
+    if np.std(ra) == 0 or np.std(rb) == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])

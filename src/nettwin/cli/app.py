@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from nettwin.cli import dataset, guard, serve, simulate, te, twin
+from nettwin.cli import dataset, guard, manage, serve, simulate, te, twin
 from nettwin.cli.output import error_line, warning_line
 from nettwin.errors import NettwinError, NettwinWarning
 
@@ -28,6 +28,7 @@ simulate.register(app)
 twin.register(app)
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(te.app, name="te")
+app.add_typer(manage.app, name="manage")
 app.add_typer(serve.app, name="serve")
 
 # typer turns Ctrl-C inside a command into this exit status, the shell convention for death by SIGINT.
