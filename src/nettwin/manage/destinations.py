@@ -1,0 +1,462 @@
+"""Flow destinations chosen by the twin (GLANCE's Alg. 2): sources stay, each flow's destination is searched.
+
+Hill climbing with random restarts: each restart draws ``starts`` random destination lists, keeps the one the twin
+rates best, then moves one flow's destination at a time to the best neighbour (every flow, every other node: the
+whole neighbourhood of one step predicted in one batch) until no neighbour is strictly better. Candidates are built
+with the :class:`~nettwin.scenario.edits.ChangeDestination` edit, so every flow is rerouted by the scenario's own
+routing and no path length is capped. The goal is a :class:`Goal`: per-flow target KPIs (:class:`TargetProfile`),
+every flow within its SLA (:class:`SLAGoal`), or anything else that scores predicted KPIs.
+:func:`choose_destinations` adds what judges the choice: random search at the same number of twin evaluations, and
+the simulated truth of the network before and after (:func:`~nettwin.manage.verify.verify`).
+
+Everything is seeded: the same network, twin, goal and seed give the same destinations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from nettwin._json import plain
+from nettwin.errors import ManageError
+from nettwin.manage.sla import drop_rates, violations
+from nettwin.manage.verify import Verification, verify
+from nettwin.scenario.edits import ChangeDestination, apply_edits
+from nettwin.scenario.network import Network
+from nettwin.sim.kpi import FLOW_KPIS
+
+__all__ = [
+    "Goal",
+    "TargetProfile",
+    "SLAGoal",
+    "DestinationSearch",
+    "SearchResult",
+    "search_destinations",
+    "random_search",
+    "exhaustive_search",
+    "reachable_destinations",
+    "DestinationChoice",
+    "choose_destinations",
+    "with_destinations",
+]
+
+Progress = Callable[[int], None]
+"""Called with the number of configurations the twin has just evaluated."""
+
+UNMET = 10.0
+"""The shortfall counted for a bounded KPI a flow has no value of (it received nothing)."""
+
+
+class Goal(Protocol):
+    """What a destination search aims at: a score of one configuration's predicted per-flow KPIs (SI units), lower
+    is better, 0 perfect."""
+
+    kpis: tuple[str, ...]
+
+    def loss(self, kpis: Mapping[str, np.ndarray]) -> float: ...
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    """Per-flow target KPIs (``{kpi: (F,)}``, SI units, NaN where a flow has none: what
+    :func:`~nettwin.manage.loads.read_targets` reads).
+
+    The loss is the mean relative error of the predicted KPIs against the targets, each flow and KPI with a target
+    counting once; ``floor`` keeps a zero target (no drops) from dividing by zero.
+    """
+
+    targets: Mapping[str, np.ndarray]
+    floor: Mapping[str, float] = field(default_factory=lambda: {"drops": 1.0, "drop_rate": 1e-3})
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise ManageError("targets: no KPI given")
+        unknown = [k for k in self.targets if k not in FLOW_KPIS]
+        if unknown:
+            raise ManageError(f"targets: unknown KPI {unknown[0]!r}; one of {', '.join(FLOW_KPIS)}")
+        object.__setattr__(self, "targets", {k: np.asarray(v, dtype=float) for k, v in self.targets.items()})
+
+    @property
+    def kpis(self) -> tuple[str, ...]:
+        return tuple(self.targets)
+
+    def check(self, network: Network) -> None:
+        """Raise one line if the targets do not give one value per flow of ``network``."""
+        for k, v in self.targets.items():
+            if v.shape != (network.n_flows,):
+                raise ManageError(f"targets.{k}: {v.size} values for {network.n_flows} flows")
+
+    def loss(self, kpis: Mapping[str, np.ndarray]) -> float:
+        errors = []
+        for k, t in self.targets.items():
+            has = np.isfinite(t)
+            value = np.asarray(kpis[k], dtype=float)[has]
+            scale = np.maximum(np.abs(t[has]), self.floor.get(k, 1e-12))
+            errors.append(np.where(np.isfinite(value), np.abs(value - t[has]) / scale, UNMET))
+        both = np.concatenate(errors)
+        return float(both.mean()) if both.size else 0.0
+
+
+@dataclass(frozen=True)
+class SLAGoal:
+    """Every flow within its SLA bounds (``{kpi: (F,)}``, :meth:`~nettwin.manage.sla.SLA.bounds`).
+
+    The loss is the share of bounds missed plus the mean relative shortfall (the negative margins of
+    :func:`~nettwin.manage.sla.violations`), so a configuration that misses fewer bounds always scores better, and
+    among equals the one that misses them by less. ``network`` gives a twin's drop counts their rates
+    (:func:`~nettwin.manage.sla.drop_rates`); destinations leave every flow's traffic, hence its packets, as it is.
+    """
+
+    bounds: Mapping[str, np.ndarray]
+    network: Network
+
+    def __post_init__(self) -> None:
+        bounds = {k: np.asarray(v, dtype=float) for k, v in self.bounds.items()}
+        bounds = {k: v for k, v in bounds.items() if np.isfinite(v).any()}
+        if not bounds:
+            raise ManageError("sla: bounds no KPI of any flow")
+        object.__setattr__(self, "bounds", bounds)
+
+    @property
+    def kpis(self) -> tuple[str, ...]:
+        return tuple("drops" if k == "drop_rate" else k for k in self.bounds)
+
+    def check(self, network: Network) -> None:
+        for k, v in self.bounds.items():
+            if v.shape != (network.n_flows,):
+                raise ManageError(f"sla.{k}: {v.size} bounds for {network.n_flows} flows")
+
+    def loss(self, kpis: Mapping[str, np.ndarray]) -> float:
+        values = dict(kpis)
+        if "drop_rate" in self.bounds and "drop_rate" not in values:
+            values["drop_rate"] = drop_rates(values, self.network)
+        judged = violations(values, self.bounds)
+        margins = np.concatenate([m[~np.isnan(m)] for m in judged.margin.values()])
+        shortfall = np.minimum(np.maximum(-margins, 0.0), UNMET)
+        return float(judged.count / margins.size + shortfall.mean())
+
+
+def reachable_destinations(network: Network) -> list[np.ndarray]:
+    """Per flow, the nodes its source reaches over the network's links, itself excluded (sorted)."""
+    adjacency: list[list[int]] = [[] for _ in range(network.n_nodes)]
+    for s, d in zip(network.link_src.tolist(), network.link_dst.tolist(), strict=True):
+        adjacency[s].append(d)
+    reach: dict[int, np.ndarray] = {}
+    for f in network.flows:
+        if f.src not in reach:
+            seen, stack = {f.src}, [f.src]
+            while stack:
+                for nxt in adjacency[stack.pop()]:
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+            reach[f.src] = np.array(sorted(seen - {f.src}), dtype=int)
+    return [reach[f.src] for f in network.flows]
+
+
+def with_destinations(network: Network, destinations: Sequence[int]) -> Network:
+    """``network`` with flow i sent to node ``destinations[i]`` (rerouted by its routing); unchanged flows kept."""
+    edits = [ChangeDestination(i, int(d)) for i, d in enumerate(destinations) if int(d) != network.flows[i].dst]
+    return apply_edits(network, edits) if edits else network
+
+
+@dataclass
+class SearchResult:
+    """The best configuration a search found and how it got there."""
+
+    network: Network
+    destinations: np.ndarray
+    """(F,) node index of each flow's destination."""
+    loss: float
+    predicted: dict[str, np.ndarray]
+    """The twin's per-flow KPIs (SI) of :attr:`network`."""
+    evaluations: int
+    """Configurations the twin evaluated."""
+    history: list[float] = field(default_factory=list)
+    """The best loss after each evaluated batch (non-increasing)."""
+    restarts: list[dict[str, Any]] = field(default_factory=list)
+    """Per restart: its start's loss, its hill-climbing steps, the loss after each (``trace``) and its final loss."""
+
+
+class _Evaluator:
+    """Scores destination lists with the twin in batches, counting evaluations and keeping the best seen."""
+
+    def __init__(self, network: Network, twin: Any, goal: Goal, batch_size: int, progress: Progress | None) -> None:
+        self.network, self.twin, self.goal = network, twin, goal
+        self.batch_size, self.progress = batch_size, progress
+        self.evaluations = 0
+        self.best: tuple[float, np.ndarray, Network, dict[str, np.ndarray]] | None = None
+        self.history: list[float] = []
+
+    def __call__(
+        self, candidates: Sequence[np.ndarray], nets: list[Network] | None = None
+    ) -> tuple[np.ndarray, list[Network]]:
+        """Losses and networks of ``candidates`` (destination lists; ``nets``: their networks, if built already),
+        predicted batch by batch."""
+        if nets is None:
+            nets = [with_destinations(self.network, c) for c in candidates]
+        preds: list[dict] = []
+        for lo in range(0, len(nets), self.batch_size):
+            chunk = nets[lo : lo + self.batch_size]
+            preds.extend(self.twin.predict(chunk))
+            self.evaluations += len(chunk)
+            if self.progress:
+                self.progress(len(chunk))
+        losses = np.array([self.goal.loss(p) for p in preds])
+        if len(losses):
+            i = int(np.argmin(losses))
+            if self.best is None or losses[i] < self.best[0]:
+                self.best = (float(losses[i]), np.asarray(candidates[i]).copy(), nets[i], preds[i])
+            self.history.append(self.best[0])
+        return losses, nets
+
+    def result(self, restarts: list[dict[str, Any]] | None = None) -> SearchResult:
+        assert self.best is not None
+        loss, dst, net, pred = self.best
+        return SearchResult(net, dst, loss, pred, self.evaluations, list(self.history), restarts or [])
+
+
+def _random_lists(rng: np.random.Generator, reach: list[np.ndarray], count: int) -> list[np.ndarray]:
+    return [np.array([r[rng.integers(len(r))] for r in reach], dtype=int) for _ in range(count)]
+
+
+def _checked(network: Network, twin: Any, goal: Goal) -> list[np.ndarray]:
+    if network.n_flows == 0:
+        raise ManageError("network: has no flows whose destinations to choose")
+    check = getattr(goal, "check", None)
+    if check is not None:
+        check(network)
+    missing = [k for k in goal.kpis if k not in getattr(twin, "kpis_", goal.kpis)]
+    if missing:
+        raise ManageError(f"goal: the twin does not predict {missing[0]!r}; it predicts {', '.join(twin.kpis_)}")
+    reach = reachable_destinations(network)
+    stuck = [i for i, r in enumerate(reach) if len(r) == 0]
+    if stuck:
+        raise ManageError(f"flows[{stuck[0]}]: its source {network.nodes[network.flows[stuck[0]].src]} reaches no node")
+    return reach
+
+
+@dataclass(frozen=True)
+class DestinationSearch:
+    """Hill climbing with random restarts over flow destinations (GLANCE's Alg. 2).
+
+    Parameters
+    ----------
+    restarts : hill climbs, each from the best of its own random start lists (GLANCE: 5).
+    starts : random destination lists drawn per restart (GLANCE: 100).
+    max_steps : steps per climb at most (None: until no neighbour is better).
+    batch_size : configurations per twin call.
+    seed : seed of the random start lists.
+    """
+
+    restarts: int = 5
+    starts: int = 100
+    max_steps: int | None = None
+    batch_size: int = 512
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("restarts", "starts", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ManageError(f"{name}: must be a whole number >= 1, got {value!r}")
+        if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 0):
+            raise ManageError(f"max_steps: must be a whole number >= 0, got {self.max_steps!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ManageError(f"seed: must be a whole number >= 0, got {self.seed!r}")
+
+    def run(self, network: Network, twin: Any, goal: Goal, progress: Progress | None = None) -> SearchResult:
+        """The best destinations found for ``network``'s flows by ``twin``'s predictions against ``goal``."""
+        reach = _checked(network, twin, goal)
+        rng = np.random.default_rng(self.seed)
+        evaluate = _Evaluator(network, twin, goal, self.batch_size, progress)
+        restarts = []
+        for _ in range(self.restarts):
+            starts = _random_lists(rng, reach, self.starts)
+            losses, nets = evaluate(starts)
+            first = int(np.argmin(losses))
+            current, net, loss = starts[first], nets[first], float(losses[first])
+            record: dict[str, Any] = {"start_loss": loss, "steps": 0, "trace": [loss]}
+            while self.max_steps is None or record["steps"] < self.max_steps:
+                moves = [(i, int(d)) for i, r in enumerate(reach) for d in r if d != current[i]]
+                if not moves:
+                    break
+                candidates = []
+                for i, d in moves:
+                    c = current.copy()
+                    c[i] = d
+                    candidates.append(c)
+                # one edit away from the current network: only the moved flow is rerouted
+                losses, nets = evaluate(candidates, [ChangeDestination(i, d).apply(net) for i, d in moves])
+                best = int(np.argmin(losses))
+                if not losses[best] < loss:  # a local optimum: no neighbour is strictly better
+                    break
+                current, net, loss = candidates[best], nets[best], float(losses[best])
+                record["steps"] += 1
+                record["trace"].append(loss)
+            record["loss"] = loss
+            restarts.append(record)
+        return evaluate.result(restarts)
+
+
+def search_destinations(
+    network: Network, twin: Any, goal: Goal, *, progress: Progress | None = None, **params: Any
+) -> SearchResult:
+    """:meth:`DestinationSearch.run` with ``params`` (restarts, starts, max_steps, batch_size, seed)."""
+    return DestinationSearch(**params).run(network, twin, goal, progress)
+
+
+def random_search(
+    network: Network,
+    twin: Any,
+    goal: Goal,
+    evaluations: int,
+    *,
+    seed: int = 0,
+    batch_size: int = 512,
+    progress: Progress | None = None,
+) -> SearchResult:
+    """The best of ``evaluations`` random destination lists (the baseline at an equal twin budget)."""
+    if isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 1:
+        raise ManageError(f"evaluations: must be a whole number >= 1, got {evaluations!r}")
+    reach = _checked(network, twin, goal)
+    evaluate = _Evaluator(network, twin, goal, batch_size, progress)
+    rng = np.random.default_rng(seed)
+    for lo in range(0, evaluations, batch_size):
+        evaluate(_random_lists(rng, reach, min(batch_size, evaluations - lo)))
+    return evaluate.result()
+
+
+def exhaustive_search(
+    network: Network,
+    twin: Any,
+    goal: Goal,
+    *,
+    limit: int = 20_000,
+    batch_size: int = 512,
+    progress: Progress | None = None,
+) -> SearchResult:
+    """The best of every destination list, by the twin; refused in one line above ``limit`` configurations."""
+    reach = _checked(network, twin, goal)
+    total = int(np.prod([len(r) for r in reach], dtype=float))
+    if total > limit:
+        raise ManageError(f"exhaustive search: {total} configurations, more than the limit of {limit}")
+    evaluate = _Evaluator(network, twin, goal, batch_size, progress)
+    grids = np.meshgrid(*reach, indexing="ij")
+    every = np.stack([g.ravel() for g in grids], axis=1)
+    for lo in range(0, len(every), batch_size):
+        evaluate(list(every[lo : lo + batch_size]))
+    return evaluate.result()
+
+
+@dataclass
+class DestinationChoice:
+    """A destination search's choice, the random-search baseline at its budget, and both judged by simulation."""
+
+    original: Network
+    found: SearchResult
+    baseline: SearchResult | None
+    target: dict[str, np.ndarray] | None
+    bounds: dict[str, np.ndarray] | None
+    before: Verification | None = None
+    """The simulated original network (with the twin's prediction of it)."""
+    after: Verification | None = None
+    """The simulated chosen network (with the twin's prediction of it)."""
+    twin: str = ""
+
+    @property
+    def network(self) -> Network:
+        """The chosen configuration."""
+        return self.found.network
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: each flow's source and old and new destination, the search's and the baseline's loss and
+        evaluations, and the verification before and after (per-KPI QoS-failure ratios, ε, R², the twin against
+        the simulated truth)."""
+        nodes = self.original.nodes
+        flows = [
+            {"flow": i, "src": nodes[f.src], "dst_before": nodes[f.dst], "dst_after": nodes[int(d)]}
+            for i, (f, d) in enumerate(zip(self.original.flows, self.found.destinations, strict=True))
+        ]
+        out: dict[str, Any] = {
+            "twin": self.twin,
+            "goal": "target" if self.target is not None else "sla",
+            "flows": flows,
+            "moved": int(sum(r["dst_before"] != r["dst_after"] for r in flows)),
+            "search": {
+                "loss": self.found.loss,
+                "evaluations": self.found.evaluations,
+                "restarts": self.found.restarts,
+            },
+        }
+        if self.baseline is not None:
+            out["random_search"] = {"loss": self.baseline.loss, "evaluations": self.baseline.evaluations}
+        for name, v in (("before", self.before), ("after", self.after)):
+            if v is not None:
+                out[name] = v.to_dict()
+        return plain(out)
+
+
+def choose_destinations(
+    network: Network,
+    twin: Any,
+    *,
+    target: Mapping[str, np.ndarray] | None = None,
+    bounds: Mapping[str, np.ndarray] | None = None,
+    runs: int = 3,
+    verify_seed: int | None = None,
+    baseline: bool = True,
+    progress: Progress | None = None,
+    **search: Any,
+) -> DestinationChoice:
+    """Choose ``network``'s flow destinations for per-flow ``target`` KPIs or SLA ``bounds`` (one of them) with
+    :class:`DestinationSearch` (``search``: restarts, starts, max_steps, batch_size, seed), run random search at the
+    same number of twin evaluations (``baseline``), and simulate the network before and after ``runs`` times
+    (0: no simulation).
+
+    Raises
+    ------
+    ManageError
+        One line naming the bad argument: neither or both goals, targets or bounds not one per flow, a KPI the twin
+        does not predict, a flow whose source reaches no other node, a search parameter out of range.
+    """
+    if (target is None) == (bounds is None):
+        raise ManageError("goal: give per-flow targets or SLA bounds, one of them")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 0:
+        raise ManageError(f"runs: must be a whole number >= 0, got {runs!r}")
+    goal: Goal = TargetProfile(target) if target is not None else SLAGoal(bounds, network)  # type: ignore[arg-type]
+    searcher = DestinationSearch(**search)
+    found = searcher.run(network, twin, goal, progress)
+    base = None
+    if baseline:
+        base = random_search(
+            network,
+            twin,
+            goal,
+            found.evaluations,
+            seed=searcher.seed,
+            batch_size=searcher.batch_size,
+            progress=progress,
+        )
+    choice = DestinationChoice(
+        network,
+        found,
+        base,
+        dict(goal.targets) if isinstance(goal, TargetProfile) else None,
+        dict(goal.bounds) if isinstance(goal, SLAGoal) else None,
+        twin=getattr(twin, "name", type(twin).__name__),
+    )
+    if runs:
+        for name, net, pred in (
+            ("before", network, twin.predict(network)),
+            ("after", found.network, found.predicted),
+        ):
+            setattr(
+                choice,
+                name,
+                verify(net, runs=runs, seed=verify_seed, predicted=pred, target=choice.target, bounds=choice.bounds),
+            )
+    return choice
