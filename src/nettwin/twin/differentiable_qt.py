@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from nettwin.scenario.network import FIFO, SP, Network
-from nettwin.sim.analytic.mm1b import _B2K, _FACT, _SERIES_BELOW
-from nettwin.sim.analytic.model import STARVED, QueueingModel, _as_fifo, estimates
+from nettwin.sim.analytic.mm1b import SERIES_BELOW, SERIES_C, SERIES_DC
+from nettwin.sim.analytic.model import STARVED, QueueingModel, as_fifo, estimates
 
 __all__ = ["QueueingEstimates", "QT_TOL"]
 
@@ -29,8 +29,8 @@ QT_TOL = 1e-12
 """Convergence tolerance of the fixed point (largest change of a blocking probability in an undamped update)."""
 
 _MAX_ITER = 5000
-_C = [b / _FACT[2 * k + 1] for k, b in enumerate(_B2K)]
-_DC = [-(2 * k + 1) * c for k, c in enumerate(_C)]
+_C = SERIES_C.tolist()
+_DC = SERIES_DC.tolist()
 
 
 def _poly(coef: list[float], z: Tensor) -> Tensor:
@@ -42,7 +42,7 @@ def _poly(coef: list[float], z: Tensor) -> Tensor:
 
 def _f(y: Tensor) -> Tensor:
     """1/(e^y − 1) − 1/y, smooth at 0; y ≥ 0 (as :mod:`~nettwin.sim.analytic.mm1b`'s)."""
-    small = y < _SERIES_BELOW
+    small = y < SERIES_BELOW
     ys = torch.where(small, y, 0.0)
     yl = torch.where(small, 1.0, y)
     return torch.where(small, -0.5 + ys * _poly(_C, ys * ys), torch.exp(-yl) / -torch.expm1(-yl) - 1.0 / yl)
@@ -74,7 +74,7 @@ def mm1b_sojourn_mean(lam: Tensor, mu: Tensor, k: Tensor) -> Tensor:
     """Mean sojourn (s) of the packets M/M/1/b queues accept: (1 + the mean number an accepted arrival finds) / μ."""
     x, up = _log_ratio(lam, mu)
     m1 = k  # the number found is a truncated geometric on 0..K−1
-    near = x < _SERIES_BELOW
+    near = x < SERIES_BELOW
     xn = torch.where(near, x, 0.0)
     mean_near = _f(xn) - m1 * _f(xn * m1)
     xf = torch.where(near, 1.0, x)
@@ -109,7 +109,7 @@ class QueueingEstimates:
 
     def __init__(self, network: Network, device: torch.device) -> None:
         inexact = np.nonzero((network.policy != FIFO) & (network.policy != SP))[0]
-        net = _as_fifo(network, inexact) if len(inexact) else network
+        net = as_fifo(network, inexact) if len(inexact) else network
         self.damping = QueueingModel().damping
         self.n_links, self.n_paths = network.n_links, network.n_flows
         lengths = np.diff(net.path_ptr)

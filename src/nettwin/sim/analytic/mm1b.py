@@ -58,14 +58,17 @@ __all__ = [
     "mm1b_sojourn_mean",
     "mm1b_sojourn_var",
     "mm1b_state_probs",
+    "SERIES_C",
+    "SERIES_DC",
+    "SERIES_BELOW",
 ]
 
 # Bernoulli numbers B_2, B_4, ..., B_20 over (2k)!: f(y) = -1/2 + sum_k C_k y^(2k-1) for |y| < 2 pi.
 _B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798, -174611 / 330)
 _FACT = np.cumprod(np.arange(1, 21, dtype=float))
-_C = np.array([b / _FACT[2 * k + 1] for k, b in enumerate(_B2K)])  # C_k = B_2k / (2k)!
-_DC = np.array([-(2 * k + 1) * c for k, c in enumerate(_C)])  # g(y) = -f'(y) = sum_k DC_k y^(2k-2)
-_SERIES_BELOW = 1.0  # the first dropped term is below 1e-16 there; the direct forms lose < 1e-14 above
+SERIES_C = np.array([b / _FACT[2 * k + 1] for k, b in enumerate(_B2K)])  # C_k = B_2k / (2k)!
+SERIES_DC = np.array([-(2 * k + 1) * c for k, c in enumerate(SERIES_C)])  # g(y) = -f'(y) = sum_k DC_k y^(2k-2)
+SERIES_BELOW = 1.0  # the first dropped term is below 1e-16 there; the direct forms lose < 1e-14 above
 
 
 def _poly(coef: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -77,20 +80,20 @@ def _poly(coef: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 def _f(y: np.ndarray) -> np.ndarray:
     """f(y) = 1/(e^y - 1) - 1/y, smooth at 0 (f(0) = -1/2); y >= 0."""
-    small = y < _SERIES_BELOW
+    small = y < SERIES_BELOW
     ys = np.where(small, y, 0.0)
     yl = np.where(small, 1.0, y)
-    series = -0.5 + ys * _poly(_C, ys * ys)
+    series = -0.5 + ys * _poly(SERIES_C, ys * ys)
     direct = np.exp(-yl) / -np.expm1(-yl) - 1.0 / yl
     return np.where(small, series, direct)
 
 
 def _g(y: np.ndarray) -> np.ndarray:
     """g(y) = 1/(4 sinh^2(y/2)) - 1/y^2, smooth at 0 (g(0) = -1/12); y >= 0."""
-    small = y < _SERIES_BELOW
+    small = y < SERIES_BELOW
     ys = np.where(small, y, 0.0)
     yl = np.where(small, 1.0, y)
-    series = _poly(_DC, ys * ys)
+    series = _poly(SERIES_DC, ys * ys)
     direct = np.exp(-yl) / np.expm1(-yl) ** 2 - 1.0 / (yl * yl)
     return np.where(small, series, direct)
 
@@ -100,7 +103,7 @@ def _trunc_geom_moments(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.nd
     m1 = m + 1.0
     y = x * m1
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        near = x < _SERIES_BELOW
+        near = x < SERIES_BELOW
         xn = np.where(near, x, 0.0)
         yn = np.where(near, y, 0.0)
         mean_near = _f(xn) - m1 * _f(yn)

@@ -108,7 +108,7 @@ from nettwin.sim.analytic.mm1b import (
 from nettwin.sim.kpi import aggregate_routes, gamma_mixture_quantile
 from nettwin.sim.result import SimResult
 
-__all__ = ["QueueingModel", "FixedPoint", "Estimates", "estimates", "limitation"]
+__all__ = ["QueueingModel", "FixedPoint", "Estimates", "estimates", "limitation", "as_fifo"]
 
 PERCENTILES = (50, 90, 99)
 
@@ -447,7 +447,7 @@ class Estimates:
     loss: np.ndarray
 
 
-def _as_fifo(network: Network, links: np.ndarray) -> Network:
+def as_fifo(network: Network, links: np.ndarray) -> Network:
     """``network`` with ``links`` made one FIFO queue each, holding the sum of their queues' buffers."""
     merge = np.zeros(network.n_links, dtype=bool)
     merge[links] = True
@@ -478,7 +478,7 @@ def estimates(network: Network, model: QueueingModel | None = None) -> Estimates
         return None
     inexact = np.nonzero((network.policy != FIFO) & (network.policy != SP))[0]
     routes = network.subflows()
-    solvable = _as_fifo(routes, inexact) if len(inexact) else routes
+    solvable = as_fifo(routes, inexact) if len(inexact) else routes
     try:
         _check(solvable)
     except EngineError:
