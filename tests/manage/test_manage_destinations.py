@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
 from nettwin.errors import ManageError
 from nettwin.manage.destinations import (
@@ -23,24 +29,25 @@ from nettwin.twin.factory import make_twin
 KPIS = ["delay", "throughput", "drops"]
 
 
-def _network(nodes: int = 5, flows: int = 3, duration: str = "2s"):
+def _scenario(nodes: int = 5, flows: int = 3, duration: str = "2s") -> dict:
     """A ring of ``nodes`` with one chord, slow links so that destinations matter, ``flows`` flows."""
     names = [f"n{i}" for i in range(nodes)]
     links = [{"src": names[i], "dst": names[(i + 1) % nodes], "capacity": "1Mbps"} for i in range(nodes)]
     links.append({"src": names[0], "dst": names[2], "capacity": "300kbps"})
     rates = ["400kbps", "250kbps", "300kbps", "200kbps"]
-    return build_network(
-        parse_scenario(
-            {
-                "topology": {"nodes": names, "links": links, "defaults": {"delay": "1ms", "buffer": 16}},
-                "flows": [
-                    {"src": names[i], "dst": names[(i + 1) % nodes], "traffic": {"model": "poisson", "rate": rates[i]}}
-                    for i in range(flows)
-                ],
-                "simulation": {"duration": duration, "warmup": "0.2s", "seed": 3},
-            }
-        )
-    )
+    return {
+        "name": "ring",
+        "topology": {"nodes": names, "links": links, "defaults": {"delay": "1ms", "buffer": 16}},
+        "flows": [
+            {"src": names[i], "dst": names[(i + 1) % nodes], "traffic": {"model": "poisson", "rate": rates[i]}}
+            for i in range(flows)
+        ],
+        "simulation": {"duration": duration, "warmup": "0.2s", "seed": 3},
+    }
+
+
+def _network(nodes: int = 5, flows: int = 3, duration: str = "2s"):
+    return build_network(parse_scenario(_scenario(nodes, flows, duration)))
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +162,33 @@ def test_exhaustive_search_refuses_too_many_configurations(twin):
 def test_search_parameters_are_checked_when_made():
     with pytest.raises(ManageError, match="starts: must be a whole number >= 1"):
         DestinationSearch(starts=0)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nettwin", "manage", "destinations", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path):
+    scenario, sla, out = tmp_path / "ring.yaml", tmp_path / "sla.yaml", tmp_path / "out"
+    scenario.write_text(yaml.safe_dump(_scenario(duration="1s")))
+    sla.write_text("all: {delay: 5ms, drop_rate: 1%}\n")
+    args = ["qt", str(scenario), "--sla", str(sla), "--restarts", "2", "--starts", "3", "--runs", "1"]
+    done = _cli(*args, "--out", str(out), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["twin"] == "QT" and report["goal"] == "sla"
+    assert len(report["search"]["restarts"]) == 2
+    assert set(report["after"]["metrics"]["delay"]) >= {"qos_failure", "twin_mre"}
+    assert json.loads((out / "destinations.json").read_text())["flows"] == report["flows"]
+    assert (out / "destinations.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("goal", [[], ["--target", "t.yaml", "--sla", "s.yaml"]])
+def test_cli_wants_one_goal_in_one_line(tmp_path: Path, goal: list[str]):
+    scenario = tmp_path / "ring.yaml"
+    scenario.write_text(yaml.safe_dump(_scenario()))
+    done = _cli("qt", str(scenario), *goal, "--out", str(tmp_path / "out"))
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == ["error: give --target FILE or --sla FILE, one of them"]

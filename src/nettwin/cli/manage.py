@@ -3,7 +3,13 @@ simulation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from nettwin.cli.guard import default_output, out_option
+from nettwin.cli.output import Format, console, print_json, print_table, progress_bar, status
 
 __all__ = ["app"]
 
@@ -11,3 +17,91 @@ app = typer.Typer(
     help="Manage a network with a twin: what-if failures and configuration searches, verified by simulation.",
     no_args_is_help=True,
 )
+
+
+@app.command("destinations")
+def destinations(
+    twin_path: Annotated[
+        str, typer.Argument(metavar="TWIN", help="Twin checkpoint, or 'qt' for queueing theory (no training).")
+    ],
+    scenario: Annotated[Path, typer.Argument(help="Scenario file: the flows whose destinations are chosen.")],
+    target: Annotated[
+        Path | None, typer.Option(help="Per-flow target KPIs (flows: [{flow: 0, delay: 20ms, ...}]).")
+    ] = None,
+    sla: Annotated[Path | None, typer.Option(help="SLA file: every flow within its bounds.")] = None,
+    restarts: Annotated[int, typer.Option(min=1, help="Hill climbs, each from its best random start.")] = 5,
+    starts: Annotated[int, typer.Option(min=1, help="Random destination lists drawn per restart.")] = 100,
+    max_steps: Annotated[int | None, typer.Option(min=0, help="Steps per climb at most (default: no cap).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seeds the random starts and the random-search baseline.")] = 0,
+    runs: Annotated[int, typer.Option(min=0, help="Simulation runs judging before and after (0: none).")] = 3,
+    baseline: Annotated[bool, typer.Option(help="Also run random search at the same number of twin calls.")] = True,
+    out: Annotated[
+        Path | None, out_option("Report directory (default destinations-SCENARIO).", "--out", directory=True)
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Choose each flow's destination (sources fixed) for per-flow targets or an SLA by hill climbing with random
+    restarts through the twin; verify before and after by simulation; write destinations.json and destinations.png."""
+    from nettwin.errors import ManageError
+    from nettwin.manage.destinations import choose_destinations, write_report
+    from nettwin.manage.loads import read_targets
+    from nettwin.manage.sla import load_sla
+    from nettwin.sim import as_network
+    from nettwin.twin import load_twin, make_twin
+
+    if (target is None) == (sla is None):
+        raise ManageError("give --target FILE or --sla FILE, one of them")
+    out = out or default_output(Path(f"destinations-{scenario.stem}"), directory=True)
+    twin = make_twin("qt").fit([]) if twin_path == "qt" else load_twin(twin_path)
+    network = as_network(scenario)
+    targets = read_targets(target, network) if target is not None else None
+    bounds = load_sla(sla).bounds(network) if sla is not None else None
+    with progress_bar("hill climbing", restarts, unit="restarts") as climbed:
+        choice = choose_destinations(
+            network,
+            twin,
+            target=targets,
+            bounds=bounds,
+            runs=0,
+            baseline=False,
+            restarts=restarts,
+            starts=starts,
+            max_steps=max_steps,
+            seed=seed,
+            progress=climbed,
+        )
+    evaluations = choice.found.evaluations
+    if baseline:
+        with progress_bar("random search", evaluations, unit="configurations") as drawn:
+            choice.compare_random(drawn)
+    if runs:
+        with status(f"simulating before and after ({runs} runs each)"):
+            choice.verify(runs)
+    json_path, png_path = write_report(choice, out)
+    if fmt is Format.json:
+        print_json(choice.to_dict())
+        return
+    rows = [
+        [k, *(r.get(c) for c in ("before_simulated", "before_twin", "after_simulated", "after_twin"))]
+        for k, r in choice.failure_ratios().items()
+    ]
+    moved = choice.to_dict()["moved"]
+    caption = (
+        f"{moved} of {network.n_flows} flows moved; twin loss {choice.found.loss:.3g} in {evaluations} evaluations"
+    )
+    if choice.baseline is not None:
+        caption += f" (random search: {choice.baseline.loss:.3g})"
+    print_table(
+        f"{network.name}: destinations by twin {twin.name}, share of flows missing the goal",
+        ["KPI", "before (sim)", "before (twin)", "after (sim)", "after (twin)"],
+        rows,
+        caption=caption,
+    )
+    console.print(f"wrote {json_path}" + (f" and {png_path}" if png_path else ""))
+
+
+def _twin(name: str):  # noqa: ANN202
+    """The twin ``name`` names: ``qt`` (queueing theory, no training), else a checkpoint file."""
+    from nettwin.twin import load_twin, make_twin
+
+    return make_twin("qt").fit([]) if name == "qt" else load_twin(name)

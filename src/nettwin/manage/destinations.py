@@ -14,16 +14,19 @@ Everything is seeded: the same network, twin, goal and seed give the same destin
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from nettwin._json import plain
+from nettwin._files import atomic_write_bytes
+from nettwin._json import plain, write_json
 from nettwin.errors import ManageError
 from nettwin.manage.sla import drop_rates, violations
-from nettwin.manage.verify import Verification, verify
+from nettwin.manage.verify import Verification, qos_failures, verify
 from nettwin.scenario.edits import ChangeDestination, apply_edits
 from nettwin.scenario.network import Network
 from nettwin.sim.kpi import FLOW_KPIS
@@ -40,11 +43,13 @@ __all__ = [
     "reachable_destinations",
     "DestinationChoice",
     "choose_destinations",
+    "write_report",
     "with_destinations",
 ]
 
 Progress = Callable[[int], None]
-"""Called with the number of configurations the twin has just evaluated."""
+"""Called with work just done: a restart finished (hill climbing), configurations evaluated (random and exhaustive
+search)."""
 
 UNMET = 10.0
 """The shortfall counted for a bounded KPI a flow has no value of (it received nothing)."""
@@ -272,7 +277,7 @@ class DestinationSearch:
         """The best destinations found for ``network``'s flows by ``twin``'s predictions against ``goal``."""
         reach = _checked(network, twin, goal)
         rng = np.random.default_rng(self.seed)
-        evaluate = _Evaluator(network, twin, goal, self.batch_size, progress)
+        evaluate = _Evaluator(network, twin, goal, self.batch_size, None)
         restarts = []
         for _ in range(self.restarts):
             starts = _random_lists(rng, reach, self.starts)
@@ -299,6 +304,8 @@ class DestinationSearch:
                 record["trace"].append(loss)
             record["loss"] = loss
             restarts.append(record)
+            if progress:
+                progress(1)
         return evaluate.result(restarts)
 
 
@@ -357,15 +364,46 @@ class DestinationChoice:
     """A destination search's choice, the random-search baseline at its budget, and both judged by simulation."""
 
     original: Network
+    twin: Any
+    goal: Goal
     found: SearchResult
-    baseline: SearchResult | None
-    target: dict[str, np.ndarray] | None
-    bounds: dict[str, np.ndarray] | None
+    search: DestinationSearch
+    baseline: SearchResult | None = None
     before: Verification | None = None
     """The simulated original network (with the twin's prediction of it)."""
     after: Verification | None = None
     """The simulated chosen network (with the twin's prediction of it)."""
-    twin: str = ""
+
+    @property
+    def target(self) -> dict[str, np.ndarray] | None:
+        return dict(self.goal.targets) if isinstance(self.goal, TargetProfile) else None
+
+    @property
+    def bounds(self) -> dict[str, np.ndarray] | None:
+        return dict(self.goal.bounds) if isinstance(self.goal, SLAGoal) else None
+
+    def compare_random(self, progress: Progress | None = None) -> SearchResult:
+        """Random search at the search's number of twin evaluations and seed (kept as :attr:`baseline`)."""
+        budget, search = self.found.evaluations, self.search
+        self.baseline = random_search(
+            self.original,
+            self.twin,
+            self.goal,
+            budget,
+            seed=search.seed,
+            batch_size=search.batch_size,
+            progress=progress,
+        )
+        return self.baseline
+
+    def verify(self, runs: int = 3, seed: int | None = None) -> None:
+        """Simulate the network before and after ``runs`` times (built-in engine, runs 0.. of ``seed``, default the
+        scenario's), each beside the twin's prediction and the goal (kept as :attr:`before` and :attr:`after`)."""
+        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+            raise ManageError(f"runs: must be a whole number >= 1, got {runs!r}")
+        goal = {"target": self.target, "bounds": self.bounds}
+        self.before = verify(self.original, runs=runs, seed=seed, predicted=self.twin.predict(self.original), **goal)
+        self.after = verify(self.network, runs=runs, seed=seed, predicted=self.found.predicted, **goal)
 
     @property
     def network(self) -> Network:
@@ -382,7 +420,7 @@ class DestinationChoice:
             for i, (f, d) in enumerate(zip(self.original.flows, self.found.destinations, strict=True))
         ]
         out: dict[str, Any] = {
-            "twin": self.twin,
+            "twin": getattr(self.twin, "name", type(self.twin).__name__),
             "goal": "target" if self.target is not None else "sla",
             "flows": flows,
             "moved": int(sum(r["dst_before"] != r["dst_after"] for r in flows)),
@@ -396,8 +434,27 @@ class DestinationChoice:
             out["random_search"] = {"loss": self.baseline.loss, "evaluations": self.baseline.evaluations}
         for name, v in (("before", self.before), ("after", self.after)):
             if v is not None:
-                out[name] = v.to_dict()
+                out[name] = v.to_dict() | {"predicted_qos_failure": self.predicted_failures(v)}
         return plain(out)
+
+    def predicted_failures(self, verification: Verification) -> dict[str, float | None]:
+        """Per KPI, the share of flows the twin predicts to miss the goal in a verified network (the simulated
+        share is ``verification.metrics()[kpi]['qos_failure']``)."""
+        return qos_failures(verification.predicted, self.target, self.bounds)
+
+    def failure_ratios(self) -> dict[str, dict[str, float | None]]:
+        """Per KPI judged: the QoS-failure ratio simulated before and after, and the twin's prediction of each."""
+        out: dict[str, dict[str, float | None]] = {}
+        for name, v in (("before", self.before), ("after", self.after)):
+            if v is None:
+                continue
+            simulated, predicted = v.metrics(), self.predicted_failures(v)
+            for k in v.kpis:
+                if simulated[k]["qos_failure"] is not None:
+                    row = out.setdefault(k, {})
+                    row[f"{name}_simulated"] = simulated[k]["qos_failure"]
+                    row[f"{name}_twin"] = predicted.get(k)
+        return out
 
 
 def choose_destinations(
@@ -410,12 +467,14 @@ def choose_destinations(
     verify_seed: int | None = None,
     baseline: bool = True,
     progress: Progress | None = None,
+    baseline_progress: Progress | None = None,
     **search: Any,
 ) -> DestinationChoice:
     """Choose ``network``'s flow destinations for per-flow ``target`` KPIs or SLA ``bounds`` (one of them) with
     :class:`DestinationSearch` (``search``: restarts, starts, max_steps, batch_size, seed), run random search at the
     same number of twin evaluations (``baseline``), and simulate the network before and after ``runs`` times
-    (0: no simulation).
+    (0: no simulation). ``progress`` hears of each restart finished, ``baseline_progress`` of the configurations
+    random search evaluated.
 
     Raises
     ------
@@ -429,34 +488,60 @@ def choose_destinations(
         raise ManageError(f"runs: must be a whole number >= 0, got {runs!r}")
     goal: Goal = TargetProfile(target) if target is not None else SLAGoal(bounds, network)  # type: ignore[arg-type]
     searcher = DestinationSearch(**search)
-    found = searcher.run(network, twin, goal, progress)
-    base = None
+    choice = DestinationChoice(network, twin, goal, searcher.run(network, twin, goal, progress), searcher)
     if baseline:
-        base = random_search(
-            network,
-            twin,
-            goal,
-            found.evaluations,
-            seed=searcher.seed,
-            batch_size=searcher.batch_size,
-            progress=progress,
-        )
-    choice = DestinationChoice(
-        network,
-        found,
-        base,
-        dict(goal.targets) if isinstance(goal, TargetProfile) else None,
-        dict(goal.bounds) if isinstance(goal, SLAGoal) else None,
-        twin=getattr(twin, "name", type(twin).__name__),
-    )
+        choice.compare_random(baseline_progress)
     if runs:
-        for name, net, pred in (
-            ("before", network, twin.predict(network)),
-            ("after", found.network, found.predicted),
-        ):
-            setattr(
-                choice,
-                name,
-                verify(net, runs=runs, seed=verify_seed, predicted=pred, target=choice.target, bounds=choice.bounds),
-            )
+        choice.verify(runs, verify_seed)
     return choice
+
+
+def write_report(choice: DestinationChoice, out: str | Path) -> tuple[Path, Path | None]:
+    """Write ``destinations.json`` (:meth:`DestinationChoice.to_dict`) and, when the choice was simulated,
+    ``destinations.png`` (per KPI, the share of flows missing the goal before and after, simulated and by the twin)
+    into the folder ``out``; returns both paths (None for a plot not drawn)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out / "destinations.json", out / "destinations.png"
+    write_json(json_path, choice.to_dict())
+    ratios = choice.failure_ratios()
+    if not ratios:
+        return json_path, None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kpis = list(ratios)
+    bars = [
+        ("before_simulated", "before, simulated"),
+        ("before_twin", "before, twin"),
+        ("after_simulated", "after, simulated"),
+        ("after_twin", "after, twin"),
+    ]
+    width = 0.8 / len(bars)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(kpis), 3.8))
+    x = np.arange(len(kpis))
+    for j, (key, label) in enumerate(bars):
+        values = [100 * (ratios[k].get(key) or 0.0) for k in kpis]
+        ax.bar(
+            x + (j - 1.5) * width,
+            values,
+            width,
+            label=label,
+            hatch="//" if key.endswith("twin") else None,
+            color=f"C{0 if key.startswith('before') else 1}",
+            alpha=0.55 if key.endswith("twin") else 1.0,
+        )
+    ax.set_xticks(x, kpis)
+    ax.set_ylabel("flows missing the goal (%)")
+    runs = choice.after.to_dict()["runs"] if choice.after is not None else 0
+    twin = getattr(choice.twin, "name", type(choice.twin).__name__)
+    ax.set_title(f"{choice.original.name}: destinations by twin {twin}, simulated {runs} runs", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(png_path, buf.getvalue())
+    return json_path, png_path
