@@ -9,6 +9,8 @@ import pytest
 
 from nettwin.errors import ManageError
 from nettwin.manage.loads import read_targets, resolve_targets, scaled_targets, search_loads
+from nettwin.scenario import dump_scenario
+from nettwin.scenario.edits import to_scenario
 from nettwin.testing.twins import twin_data
 from nettwin.twin import Twin
 
@@ -46,7 +48,7 @@ def test_a_rate_never_exceeds_its_bottleneck(setup):
     twin, net = setup
     # a throughput far above any link's capacity pulls every rate up to its bound
     targets = {"throughput": np.full(net.n_flows, 1e9)}
-    found = search_loads(twin, net, targets, restarts=2, steps=20, lr=0.5, high=1e4)
+    found = search_loads(twin, net, targets, restarts=2, steps=20, lr=0.5, high=1e4, within_training=False)
     bottleneck = np.array([min(net.capacity[list(p)].min() for p in f.routes) for f in net.flows])
     assert np.all(found.rate <= bottleneck * (1 + 1e-9))
 
@@ -124,3 +126,34 @@ def test_the_found_configuration_is_verified_by_simulation(setup):
     m = report.metrics()["throughput"]
     assert m["eps"] is not None and m["eps_bm"] is not None and m["r2"] is not None
     json.dumps({"search": found.to_dict(), "verification": report.to_dict()})
+
+
+def test_parameters_stay_within_what_the_twin_saw_in_training(setup):
+    twin, net = setup
+    seen = twin.ranges_.bounds["path.rate"]
+    targets = {"throughput": np.full(net.n_flows, 1e9)}
+    inside = search_loads(twin, net, targets, restarts=2, steps=20, lr=0.5, high=1e3)
+    assert np.all(inside.rate <= seen[1] * (1 + 1e-9))
+    anywhere = search_loads(twin, net, targets, restarts=2, steps=20, lr=0.5, high=1e3, within_training=False)
+    assert np.any(anywhere.rate > seen[1] * 1.01)
+
+
+def test_the_command_writes_a_table_json_and_a_plot(setup, tmp_path, run_main):
+    twin, net = setup
+    ckpt = tmp_path / "glance.pt"
+    twin.save(ckpt)
+    scenario = tmp_path / "ring.yaml"
+    scenario.write_text(json.dumps(dump_scenario(to_scenario(net))))
+    out = tmp_path / "report"
+    args = ["manage", "loads", str(ckpt), str(scenario), "--target", "1.3", "--kpis", "delay,throughput"]
+    result = run_main(*args, "--restarts", "2", "--steps", "3", "--runs", "2", "--out", str(out))
+    assert result.code == 0, result.stderr
+    assert "ε_gen" in result.stdout and "throughput" in result.stdout
+    report = json.loads((out / "loads.json").read_text())
+    assert set(report["verification"]["metrics"]) == {"delay", "throughput"}
+    assert (out / "loads.png").read_bytes()[:4] == b"\x89PNG"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("flows: [{flow: 0, delay: soon}]")
+    result = run_main("manage", "loads", str(ckpt), str(scenario), "--target", str(bad), "--out", str(out))
+    assert result.code != 0 and len(result.stderr.strip().splitlines()) == 1
+    assert "flows[0].delay" in result.stderr

@@ -19,6 +19,77 @@ app = typer.Typer(
 )
 
 
+@app.command("loads")
+def loads(
+    twin_path: Annotated[Path, typer.Argument(metavar="TWIN", help="Learned twin checkpoint (from 'nettwin train').")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario file: the flows and paths kept.")],
+    target: Annotated[
+        str,
+        typer.Option(
+            help="Target file (flows: [{flow: 0, delay: 20ms, ...}]) or a number: the twin's KPIs at the "
+            "flows' rates times it."
+        ),
+    ],
+    kpis: Annotated[str | None, typer.Option(help="Comma-separated KPIs to aim at (default: all targeted).")] = None,
+    restarts: Annotated[int, typer.Option(min=1, help="Settings searched at once (restart 0: the own traffic).")] = 8,
+    steps: Annotated[int, typer.Option(min=0, help="Adam steps.")] = 200,
+    lr: Annotated[float, typer.Option(min=0.0, help="Adam learning rate (log-parameter units).")] = 0.05,
+    low: Annotated[float, typer.Option(help="Lowest rate/period, as a factor of the flow's own.")] = 0.01,
+    high: Annotated[float, typer.Option(help="Highest rate/period factor (rates also capped by capacity).")] = 10.0,
+    periods: Annotated[bool, typer.Option(help="Also search on/off flows' mean on and off periods.")] = True,
+    within_training: Annotated[
+        bool, typer.Option(help="Keep rates and periods within those the twin was trained on.")
+    ] = True,
+    runs: Annotated[int, typer.Option(min=1, help="Simulation runs verifying the result (built-in engine).")] = 3,
+    seed: Annotated[int, typer.Option(min=0, help="Seeds the random restarts.")] = 0,
+    out: Annotated[
+        Path | None, out_option("Report directory (default loads-SCENARIO).", "--out", directory=True)
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Find traffic (rates, on/off periods) whose KPIs meet a target profile, by gradient descent through the twin;
+    verify by simulation; write loads.json and loads.png."""
+    from nettwin.manage.loads import resolve_targets, search_loads, write_report
+    from nettwin.sim import as_network
+    from nettwin.twin import load_twin
+
+    out = out or default_output(Path(f"loads-{scenario.stem}"), directory=True)
+    twin = load_twin(twin_path)
+    network = as_network(scenario)
+    wanted = [k.strip() for k in kpis.split(",") if k.strip()] if kpis else None
+    targets = resolve_targets(target, twin, network, wanted)
+    with progress_bar("searching loads", steps, unit="steps", enabled=steps > 0) as advance:
+        found = search_loads(
+            twin,
+            network,
+            targets,
+            restarts=restarts,
+            steps=steps,
+            lr=lr,
+            low=low,
+            high=high,
+            periods=periods,
+            within_training=within_training,
+            seed=seed,
+            progress=lambda done, total: advance(),
+        )
+    with status(f"simulating the result ({runs} runs)"):
+        verification = found.verify(runs=runs)
+    json_path, png_path = write_report(found, verification, out)
+    if fmt is Format.json:
+        print_json({"search": found.to_dict(), "verification": verification.to_dict()})
+        return
+    figures = verification.metrics()
+    rows = [[k, *(figures[k][m] for m in ("eps", "eps_bm", "r2", "twin_mre", "qos_failure"))] for k in targets]
+    print_table(
+        f"{network.name}: loads for the target, verified by {runs} simulation runs",
+        ["KPI", "ε_gen", "ε_bm", "R²", "twin MRE", "QoS failures"],
+        rows,
+        caption=f"loss {found.start_loss:.3g} → {found.loss:.3g} (IQR-normalised squared error)",
+    )
+    console.print(f"wrote {json_path} and {png_path}")
+
+
 @app.command("destinations")
 def destinations(
     twin_path: Annotated[

@@ -10,9 +10,10 @@ target, the loss is
           {\mathrm{IQR}_k}\Big)^2
 
 (the twin's training IQRs put KPIs of different units on one scale). The parameters live in log space, relative to
-the network's own, and are projected after each Adam step onto their bounds: ``low``·own to ``high``·own, and a
-flow's rate never above the smallest capacity on its paths. Several restarts run as one batch (restart 0 from the
-network's own traffic, the others from seeded random points around it); the best is kept.
+the network's own, and are projected after each Adam step onto their bounds: ``low``·own to ``high``·own, within
+the values the twin saw in training, and a flow's rate never above the smallest capacity on its paths. Several
+restarts run as one batch (restart 0 from the network's own traffic, the others from seeded random points around
+it); the best is kept.
 
 Examples
 --------
@@ -36,6 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from nettwin._files import atomic_write_bytes
+from nettwin._json import write_json
 from nettwin.errors import ManageError, NettwinError
 from nettwin.manage.verify import Verification, verify
 from nettwin.scenario import build_network
@@ -47,7 +50,7 @@ from nettwin.sim.kpi import FLOW_KPIS
 from nettwin.twin import Twin
 from nettwin.twin.differentiable import DifferentiableTwin
 
-__all__ = ["LoadSearch", "read_targets", "scaled_targets", "search_loads", "resolve_targets"]
+__all__ = ["LoadSearch", "write_report", "read_targets", "scaled_targets", "search_loads", "resolve_targets"]
 
 Progress = Callable[[int, int], None]
 
@@ -216,6 +219,7 @@ def search_loads(
     low: float = 0.01,
     high: float = 10.0,
     periods: bool = True,
+    within_training: bool = True,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> LoadSearch:
@@ -231,6 +235,9 @@ def search_loads(
     low, high : each parameter's bounds as factors of its own value (a rate is also kept at or below the smallest
         capacity on its flow's paths).
     periods : also search the on/off flows' mean on and off periods.
+    within_training : also keep each parameter within the values the twin saw in training (its ``ranges_``: the
+        paths' rates, the on/off periods), where that range meets the factors' bounds: outside it a twin's
+        gradients lead to traffic it cannot predict.
     seed : seeds the random restarts (same seed, same result).
     progress : called as ``progress(step, steps)`` after each step.
 
@@ -253,6 +260,17 @@ def search_loads(
     base = torch.stack([torch.where(own[n] > 0, own[n], 1.0) for n in names])  # (P, F)
     lo = torch.full_like(base, math.log(low))
     hi = torch.full_like(base, math.log(high))
+    ranges = getattr(twin, "ranges_", None)
+    if within_training and ranges is not None:
+        for i, n in enumerate(names):
+            seen = ranges.bounds.get(f"path.{n}")
+            if seen is None or not seen[0] > 0:
+                continue
+            lo_i = torch.maximum(lo[i], torch.log(seen[0] / base[i]))
+            hi_i = torch.minimum(hi[i], torch.log(seen[1] / base[i]))
+            # where the twin never saw a value within the factors, they alone bound the parameter
+            keep = lo_i <= hi_i
+            lo[i], hi[i] = torch.where(keep, lo_i, lo[i]), torch.where(keep, hi_i, hi[i])
     bottleneck = torch.tensor(
         [min(float(network.capacity[list(p)].min()) for p in fl.routes) for fl in network.flows],
         dtype=dtype,
@@ -338,6 +356,48 @@ def with_traffic(network: Network, rate: np.ndarray, tau_on: np.ndarray, tau_off
         traffic = type(fl.traffic).model_validate({**fl.traffic.model_dump(), **update})
         flows.append(spec.model_copy(update={"traffic": traffic}))
     return build_network(scenario.model_copy(update={"flows": flows}))
+
+
+def write_report(found: LoadSearch, verification: Verification, out: str | Path) -> tuple[Path, Path]:
+    """Write ``loads.json`` (the search and its verification) and ``loads.png`` (per KPI, each flow's target
+    against the simulated mean, with the twin's prediction) into the folder ``out``; returns both paths."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out / "loads.json", out / "loads.png"
+    write_json(json_path, {"search": found.to_dict(), "verification": verification.to_dict()})
+    kpis = list(found.targets)
+    fig, axes = plt.subplots(1, len(kpis), figsize=(4.2 * len(kpis), 4.0), squeeze=False)
+    figures = verification.metrics()
+    for ax, k in zip(axes[0], kpis, strict=True):
+        target = found.targets[k]
+        ax.errorbar(target, verification.mean(k), yerr=verification.spread(k), fmt="o", ms=4, label="simulated")
+        ax.plot(target, found.predicted[k], "x", ms=5, label="twin")
+        finite = np.concatenate([v[np.isfinite(v)] for v in (target, verification.mean(k), found.predicted[k])])
+        if len(finite):
+            ax.plot([finite.min(), finite.max()], [finite.min(), finite.max()], "k--", lw=0.8)
+        m = figures[k]
+        ax.set_title(f"{k}: R² {_fmt(m['r2'])}, ε {_fmt(m['eps'])} (ε_bm {_fmt(m['eps_bm'])})", fontsize=9)
+        ax.set_xlabel(f"target ({FLOW_KPIS[k] or '-'})")
+        ax.set_ylabel(f"achieved ({FLOW_KPIS[k] or '-'})")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{found.network.name}: target vs achieved ({verification.to_dict()['runs']} runs)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(png_path, buf.getvalue())
+    return json_path, png_path
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _parse_kpi(kpi: str, value: Any) -> float:
