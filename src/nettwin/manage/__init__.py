@@ -1,11 +1,30 @@
 """Managing a network with a twin: search configurations through the twin's predictions, judge them by simulation.
 
 - :mod:`nettwin.manage.sla`: per-flow bounds on delay, jitter, drop rate and throughput, and who misses them.
+- :mod:`nettwin.manage.loads`: traffic (rates, on/off periods) searched by gradient descent through a learned twin
+  towards a target KPI profile (GLANCE's eq. 4).
 - :mod:`nettwin.manage.verify`: re-simulating a proposed configuration and GLANCE's figures (ε, ε_bm, R², QoS-failure
   ratios) beside the twin's prediction.
+- :mod:`nettwin.manage.whatif`: every single link and node failure, and sampled k-link failures, judged by a twin and
+  ranked by criticality; the ranking checked against simulation on request.
 """
 
+from nettwin.manage.loads import LoadSearch, read_targets, search_loads
 from nettwin.manage.sla import SLA, load_sla, parse_sla, violations
 from nettwin.manage.verify import Verification, verify
+from nettwin.manage.whatif import WhatIf, failures, whatif
 
-__all__ = ["SLA", "load_sla", "parse_sla", "violations", "Verification", "verify"]
+__all__ = [
+    "LoadSearch",
+    "read_targets",
+    "search_loads",
+    "SLA",
+    "load_sla",
+    "parse_sla",
+    "violations",
+    "Verification",
+    "verify",
+    "WhatIf",
+    "failures",
+    "whatif",
+]
