@@ -3,13 +3,14 @@ simulation."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nettwin.cli.guard import default_output, out_option
-from nettwin.cli.output import Format, console, print_json, print_table, progress_bar, status
+from nettwin.cli.output import Format, console, print_json, print_table, progress_bar, progress_callback, status
 
 __all__ = ["app"]
 
@@ -176,3 +177,90 @@ def _twin(name: str):  # noqa: ANN202
     from nettwin.twin import load_twin, make_twin
 
     return make_twin("qt").fit([]) if name == "qt" else load_twin(name)
+
+
+@app.command()
+def whatif(
+    twin: Annotated[str, typer.Argument(help="Twin checkpoint, or 'qt' for the queueing-theory twin.")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    sla: Annotated[Path | None, typer.Option("--sla", help="SLA file (YAML or JSON); see docs/manage.md.")] = None,
+    k: Annotated[int, typer.Option("--k", min=2, help="Links in each sampled multi-link failure.")] = 2,
+    samples: Annotated[int, typer.Option(min=0, help="Sampled k-link failures.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the sampled failures.")] = 0,
+    nodes: Annotated[bool, typer.Option("--nodes/--no-nodes", help="Also fail each node.")] = True,
+    directed: Annotated[
+        bool, typer.Option("--directed", help="Fail each direction of a link on its own, not both as one.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--verify", help="Simulate every failure and compare the twin's ranking with it.")
+    ] = False,
+    within_training: Annotated[
+        bool, typer.Option(help="Keep rates and periods within those the twin was trained on.")
+    ] = True,
+    runs: Annotated[int, typer.Option(min=1, help="Simulation runs per failure with --verify.")] = 3,
+    top: Annotated[int, typer.Option(min=1, help="Failures shown in the table.")] = 10,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    out: Annotated[
+        Path | None, out_option("Write whatif.json and whatif.png into this directory.", directory=True)
+    ] = None,
+) -> None:
+    """Fail every link and node of SCENARIO (and sampled k-link sets), judge each with a twin, rank by criticality."""
+    from nettwin._json import write_json
+    from nettwin.errors import ManageError
+    from nettwin.manage.sla import load_sla
+    from nettwin.manage.whatif import plot_criticality
+    from nettwin.manage.whatif import whatif as run_whatif
+    from nettwin.sim import as_network
+
+    model = _twin(twin)
+    network = as_network(scenario)
+    agreement = load_sla(sla) if sla is not None else None
+    with contextlib.ExitStack() as stack:
+        bars = {
+            stage: stack.enter_context(progress_callback(title, "networks"))
+            for stage, title in (("twin", "predicting failures"), ("simulation", "simulating failures"))
+        }
+        report = run_whatif(
+            model,
+            network,
+            sla=agreement,
+            nodes=nodes,
+            k=k,
+            samples=samples,
+            seed=seed,
+            bidirectional=not directed,
+            runs=runs if check else 0,
+            progress=lambda stage, done, total: bars[stage](done, total),
+        )
+    payload = report.to_dict()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "whatif.json", payload)
+        plot_criticality(report, out / "whatif.png")
+    if fmt is Format.json:
+        print_json(payload)
+        return
+    if not payload["ranking"]:
+        raise ManageError("no failures were judged")
+    columns = ["rank", "failure", "kind", "lost", "SLA missed", "Δ delay ms"]
+    if check:
+        columns += ["sim rank", "sim lost+SLA", "sim Δ delay ms"]
+    rows = []
+    for r in payload["ranking"][:top]:
+        row = [r["rank"], r["failure"], r["kind"], len(r["lost_flows"]), len(r["sla_flows_missing"])]
+        row.append(round(r["mean_delay_increase"] * 1e3, 2))
+        if check:
+            s = r["simulated"]
+            row += [s["rank"], s["flows_hurt"], round(s["mean_delay_increase"] * 1e3, 2)]
+        rows.append(row)
+    speed = payload["speed"]
+    caption = f"{payload['failures']} failures; twin {speed['twin_configs_per_s']:.0f} networks/s"
+    if check:
+        a = payload["agreement"]
+        caption += f"; simulation {speed['sim_configs_per_s']:.1f} networks/s ({runs} runs each)"
+        caption += f"; Spearman {_figure(a['spearman'])}, SLA violations found {_figure(a['violations_found'])}"
+    print_table(f"{network.name}: most critical failures ({report.twin})", columns, rows, caption)
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
