@@ -59,6 +59,8 @@ def test_entries_naming_missing_flows_or_nodes_are_refused_by_name():
     assert lines[0] == "flows[0].flow: no flow 7 (the network has flows 0..2)"
     assert "flows[1].src" in lines[1] and "'z'" in lines[1]
     assert lines[2] == "flows[2]: no flow goes from c"
+    with pytest.raises(ManageError, match=r"^sla.yaml: flows\[0\].flow: no flow 7"):
+        parse_sla({"flows": [{"flow": 7, "delay": "1ms"}]}, "sla.yaml").bounds(_network())
 
 
 def test_sla_file_errors_name_the_file(tmp_path):

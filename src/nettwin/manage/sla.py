@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, model_validator
 
 from nettwin._json import plain
 from nettwin.errors import ManageError, ScenarioError
@@ -104,6 +104,8 @@ class SLA(StrictModel):
 
     all: Bounds = Bounds()
     flows: list[FlowBounds] = []
+    _source: str = PrivateAttr(default="")
+    """The file the SLA was read from, named in errors."""
 
     def bounds(self, network: Network) -> dict[str, np.ndarray]:
         """Per-flow bounds of ``network``'s flows: ``{kpi: (F,) array}`` for each KPI of :data:`SLA_KPIS`, SI units,
@@ -131,7 +133,8 @@ class SLA(StrictModel):
             for k, v in entry.given().items():
                 out[k][chosen] = v
         if problems:
-            raise ManageError("\n".join(problems))
+            prefix = f"{self._source}: " if self._source else ""
+            raise ManageError("\n".join(prefix + p for p in problems))
         return out
 
 
@@ -169,9 +172,11 @@ def parse_sla(data: Any, source: str = "") -> SLA:
     if not isinstance(data, dict):
         raise ManageError(f"{prefix}an SLA is a mapping with 'all' and/or 'flows', got {type(data).__name__}")
     try:
-        return SLA.model_validate(data)
+        sla = SLA.model_validate(data)
     except ValidationError as err:
         raise ManageError(format_validation_error(err, prefix)) from None
+    sla._source = source
+    return sla
 
 
 def load_sla(path: str | Path) -> SLA:
