@@ -1,5 +1,7 @@
 """Managing a network with a twin: search configurations through the twin's predictions, judge them by simulation.
 
+- :mod:`nettwin.manage.destinations`: flow destinations chosen by hill climbing with random restarts through a twin
+  (GLANCE's Alg. 2) for per-flow targets or SLAs, against random search at an equal number of twin evaluations.
 - :mod:`nettwin.manage.sla`: per-flow bounds on delay, jitter, drop rate and throughput, and who misses them.
 - :mod:`nettwin.manage.loads`: traffic (rates, on/off periods) searched by gradient descent through a learned twin
   towards a target KPI profile (GLANCE's eq. 4).
@@ -9,12 +11,15 @@
   ranked by criticality; the ranking checked against simulation on request.
 """
 
+from nettwin.manage.destinations import DestinationChoice, choose_destinations
 from nettwin.manage.loads import LoadSearch, read_targets, search_loads
 from nettwin.manage.sla import SLA, load_sla, parse_sla, violations
 from nettwin.manage.verify import Verification, verify
 from nettwin.manage.whatif import WhatIf, failures, whatif
 
 __all__ = [
+    "DestinationChoice",
+    "choose_destinations",
     "LoadSearch",
     "read_targets",
     "search_loads",
