@@ -50,7 +50,15 @@ from nettwin.sim.kpi import FLOW_KPIS
 from nettwin.twin import Twin
 from nettwin.twin.differentiable import DifferentiableTwin
 
-__all__ = ["LoadSearch", "write_report", "read_targets", "scaled_targets", "search_loads", "resolve_targets"]
+__all__ = [
+    "LoadSearch",
+    "write_report",
+    "with_traffic",
+    "read_targets",
+    "scaled_targets",
+    "search_loads",
+    "resolve_targets",
+]
 
 Progress = Callable[[int, int], None]
 
