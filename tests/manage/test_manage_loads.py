@@ -157,3 +157,14 @@ def test_the_command_writes_a_table_json_and_a_plot(setup, tmp_path, run_main):
     result = run_main("manage", "loads", str(ckpt), str(scenario), "--target", str(bad), "--out", str(out))
     assert result.code != 0 and len(result.stderr.strip().splitlines()) == 1
     assert "flows[0].delay" in result.stderr
+
+
+def test_refused_settings_are_one_line_before_any_progress(setup, tmp_path, run_main):
+    twin, net = setup
+    ckpt = tmp_path / "glance.pt"
+    twin.save(ckpt)
+    scenario = tmp_path / "ring.yaml"
+    scenario.write_text(json.dumps(dump_scenario(to_scenario(net))))
+    result = run_main("manage", "loads", str(ckpt), str(scenario), "--target", "1.1", "--low", "0")
+    assert result.code != 0
+    assert result.stderr.strip().splitlines() == ["error: bounds: need 0 < low <= 1 <= high, got low=0.0, high=10.0"]

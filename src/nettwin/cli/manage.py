@@ -59,7 +59,7 @@ def loads(
     network = as_network(scenario)
     wanted = [k.strip() for k in kpis.split(",") if k.strip()] if kpis else None
     targets = resolve_targets(target, twin, network, wanted)
-    with progress_bar("searching loads", steps, unit="steps", enabled=steps > 0) as advance:
+    with progress_callback("searching loads", unit="steps") as progress:  # opens once the settings are accepted
         found = search_loads(
             twin,
             network,
@@ -72,7 +72,7 @@ def loads(
             periods=periods,
             within_training=within_training,
             seed=seed,
-            progress=lambda done, total: advance(),
+            progress=progress,
         )
     with status(f"simulating the result ({runs} runs)"):
         verification = found.verify(runs=runs)

@@ -202,7 +202,7 @@ def scaled_targets(
     f = DifferentiableTwin(twin, network)
     with torch.no_grad():
         pred = f(rate=f.parameters()["rate"] * scale)
-    return _kept({k: pred[k].cpu().numpy() for k in twin.kpis_}, kpis, "the twin")
+    return _kept({k: pred[k].cpu().numpy() for k in twin.kpis_}, kpis, f"target scale {scale:g}")
 
 
 def resolve_targets(
