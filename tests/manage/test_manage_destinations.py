@@ -192,3 +192,21 @@ def test_cli_wants_one_goal_in_one_line(tmp_path: Path, goal: list[str]):
     done = _cli("qt", str(scenario), *goal, "--out", str(tmp_path / "out"))
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == ["error: give --target FILE or --sla FILE, one of them"]
+
+
+def test_simulation_picks_among_the_restarts_optima(twin):
+    net = _network(duration="1s")
+    target = _target(net, twin, [3, 4, 0])
+    choice = choose_destinations(net, twin, target=target, runs=0, baseline=False, restarts=4, starts=1, seed=3)
+    optima = choice.found.optima
+    assert len(optima) == 4 and [loss for _, _, loss in optima] == [r["loss"] for r in choice.found.restarts]
+    choice.select_by_simulation(runs=1)
+    rows = choice.selection
+    distinct = {tuple(d.tolist()) for d, _, _ in optima}
+    assert len(rows) == len(distinct)
+    [chosen] = [r for r in rows if r["chosen"]]
+    assert chosen["simulated_loss"] == min(r["simulated_loss"] for r in rows)
+    dst, network, loss = optima[chosen["restart"]]
+    assert choice.network is network and np.array_equal(choice.found.destinations, dst)
+    assert choice.found.loss == loss and choice.to_dict()["selection"] == rows
+    assert choice.goal.loss(twin.predict(choice.network)) == pytest.approx(loss)

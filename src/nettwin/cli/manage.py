@@ -107,6 +107,12 @@ def destinations(
     seed: Annotated[int, typer.Option(min=0, help="Seeds the random starts and the random-search baseline.")] = 0,
     runs: Annotated[int, typer.Option(min=0, help="Simulation runs judging before and after (0: none).")] = 3,
     baseline: Annotated[bool, typer.Option(help="Also run random search at the same number of twin calls.")] = True,
+    select_runs: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Pick among the restarts' optima by this many simulation runs each (0: the twin's best)."
+        ),
+    ] = 0,
     out: Annotated[
         Path | None, out_option("Report directory (default destinations-SCENARIO).", "--out", directory=True)
     ] = None,
@@ -146,6 +152,10 @@ def destinations(
     if baseline:
         with progress_bar("random search", evaluations, unit="configurations") as drawn:
             choice.compare_random(drawn)
+    if select_runs:
+        distinct = len({tuple(dst.tolist()) for dst, _, _ in choice.found.optima})
+        with progress_bar("simulating the optima", distinct, unit="configurations") as simulated:
+            choice.select_by_simulation(select_runs, progress=simulated)
     if runs:
         with status(f"simulating before and after ({runs} runs each)"):
             choice.verify(runs)
