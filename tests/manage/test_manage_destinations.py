@@ -174,12 +174,26 @@ def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path):
     scenario, sla, out = tmp_path / "ring.yaml", tmp_path / "sla.yaml", tmp_path / "out"
     scenario.write_text(yaml.safe_dump(_scenario(duration="1s")))
     sla.write_text("all: {delay: 5ms, drop_rate: 1%}\n")
-    args = ["qt", str(scenario), "--sla", str(sla), "--restarts", "2", "--starts", "3", "--runs", "1"]
+    args = [
+        "qt",
+        str(scenario),
+        "--sla",
+        str(sla),
+        "--restarts",
+        "2",
+        "--starts",
+        "3",
+        "--runs",
+        "1",
+        "--select-runs",
+        "1",
+    ]
     done = _cli(*args, "--out", str(out), "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["twin"] == "QT" and report["goal"] == "sla"
     assert len(report["search"]["restarts"]) == 2
+    assert sum(row["chosen"] for row in report["selection"]) == 1
     assert set(report["after"]["metrics"]["delay"]) >= {"qos_failure", "twin_mre"}
     assert json.loads((out / "destinations.json").read_text())["flows"] == report["flows"]
     assert (out / "destinations.png").read_bytes()[:4] == b"\x89PNG"

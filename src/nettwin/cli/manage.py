@@ -173,6 +173,8 @@ def destinations(
     )
     if choice.baseline is not None:
         caption += f" (random search: {choice.baseline.loss:.3g})"
+    if choice.selection is not None:
+        caption += f"; chosen by simulation among {len(choice.selection)} restart optima"
     print_table(
         f"{network.name}: destinations by twin {twin.name}, share of flows missing the goal",
         ["KPI", "before (sim)", "before (twin)", "after (sim)", "after (twin)"],
