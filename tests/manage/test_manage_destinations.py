@@ -187,6 +187,7 @@ def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path):
         "1",
         "--select-runs",
         "1",
+        "--exhaustive",
     ]
     done = _cli(*args, "--out", str(out), "--format", "json")
     assert done.returncode == 0, done.stderr
@@ -194,6 +195,8 @@ def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path):
     assert report["twin"] == "QT" and report["goal"] == "sla"
     assert len(report["search"]["restarts"]) == 2
     assert sum(row["chosen"] for row in report["selection"]) == 1
+    assert report["exhaustive"]["evaluations"] == 4**3
+    assert report["search"]["regret"] >= 0 and report["random_search"]["regret"] >= 0
     assert set(report["after"]["metrics"]["delay"]) >= {"qos_failure", "twin_mre"}
     assert json.loads((out / "destinations.json").read_text())["flows"] == report["flows"]
     assert (out / "destinations.png").read_bytes()[:4] == b"\x89PNG"
@@ -224,3 +227,24 @@ def test_simulation_picks_among_the_restarts_optima(twin):
     assert choice.network is network and np.array_equal(choice.found.destinations, dst)
     assert choice.found.loss == loss and choice.to_dict()["selection"] == rows
     assert choice.goal.loss(twin.predict(choice.network)) == pytest.approx(loss)
+
+
+def test_exhaustive_comparison_gives_regrets(twin):
+    net = _network()
+    choice = choose_destinations(net, twin, target=_target(net, twin, [3, 4, 0]), runs=0, restarts=2, starts=3, seed=0)
+    optimum = choice.compare_exhaustive()
+    out = choice.to_dict()
+    assert out["exhaustive"] == {"loss": optimum.loss, "evaluations": 64}
+    assert out["search"]["regret"] == pytest.approx(choice.found.loss - optimum.loss) and out["search"]["regret"] >= 0
+    assert out["random_search"]["regret"] == pytest.approx(choice.baseline.loss - optimum.loss)
+
+
+def test_cli_refuses_an_exhaustive_search_too_large_before_searching(tmp_path: Path):
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("all: {delay: 30ms}\n")
+    examples = Path(__file__).parents[2] / "examples"
+    done = _cli("qt", str(examples / "nsfnet.yaml"), "--sla", str(sla), "--exhaustive", "--out", str(tmp_path / "o"))
+    assert done.returncode != 0 and "hill climbing" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: --exhaustive: 3937376385699289 destination lists, more than 100000 to enumerate"
+    ]

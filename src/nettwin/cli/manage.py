@@ -91,6 +91,10 @@ def loads(
     console.print(f"wrote {json_path} and {png_path}")
 
 
+EXHAUSTIVE_LIMIT = 100_000
+"""Destination lists ``manage destinations --exhaustive`` enumerates at most."""
+
+
 @app.command("destinations")
 def destinations(
     twin_path: Annotated[
@@ -107,6 +111,10 @@ def destinations(
     seed: Annotated[int, typer.Option(min=0, help="Seeds the random starts and the random-search baseline.")] = 0,
     runs: Annotated[int, typer.Option(min=0, help="Simulation runs judging before and after (0: none).")] = 3,
     baseline: Annotated[bool, typer.Option(help="Also run random search at the same number of twin calls.")] = True,
+    exhaustive: Annotated[
+        bool,
+        typer.Option("--exhaustive", help="Also evaluate every destination list by the twin (small networks): regret."),
+    ] = False,
     select_runs: Annotated[
         int,
         typer.Option(
@@ -121,7 +129,7 @@ def destinations(
     """Choose each flow's destination (sources fixed) for per-flow targets or an SLA by hill climbing with random
     restarts through the twin; verify before and after by simulation; write destinations.json and destinations.png."""
     from nettwin.errors import ManageError
-    from nettwin.manage.destinations import choose_destinations, write_report
+    from nettwin.manage.destinations import choose_destinations, destination_lists, write_report
     from nettwin.manage.loads import read_targets
     from nettwin.manage.sla import load_sla
     from nettwin.sim import as_network
@@ -134,6 +142,9 @@ def destinations(
     network = as_network(scenario)
     targets = read_targets(target, network) if target is not None else None
     bounds = load_sla(sla).bounds(network) if sla is not None else None
+    total = destination_lists(network)
+    if exhaustive and total > EXHAUSTIVE_LIMIT:
+        raise ManageError(f"--exhaustive: {total} destination lists, more than {EXHAUSTIVE_LIMIT} to enumerate")
     with progress_bar("hill climbing", restarts, unit="restarts") as climbed:
         choice = choose_destinations(
             network,
@@ -152,6 +163,9 @@ def destinations(
     if baseline:
         with progress_bar("random search", evaluations, unit="configurations") as drawn:
             choice.compare_random(drawn)
+    if exhaustive:
+        with progress_bar("exhaustive search", total, unit="configurations") as enumerated:
+            choice.compare_exhaustive(EXHAUSTIVE_LIMIT, progress=enumerated)
     if select_runs:
         distinct = len({tuple(dst.tolist()) for dst, _, _ in choice.found.optima})
         with progress_bar("simulating the optima", distinct, unit="configurations") as simulated:
@@ -173,6 +187,8 @@ def destinations(
     )
     if choice.baseline is not None:
         caption += f" (random search: {choice.baseline.loss:.3g})"
+    if choice.optimum is not None:
+        caption += f"; exhaustive optimum {choice.optimum.loss:.3g} ({choice.optimum.evaluations} evaluations)"
     if choice.selection is not None:
         caption += f"; chosen by simulation among {len(choice.selection)} restart optima"
     print_table(

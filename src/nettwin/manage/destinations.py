@@ -46,6 +46,7 @@ __all__ = [
     "choose_destinations",
     "write_report",
     "with_destinations",
+    "destination_lists",
 ]
 
 Progress = Callable[[int], None]
@@ -161,6 +162,11 @@ def reachable_destinations(network: Network) -> list[np.ndarray]:
                         stack.append(nxt)
             reach[f.src] = np.array(sorted(seen - {f.src}), dtype=int)
     return [reach[f.src] for f in network.flows]
+
+
+def destination_lists(network: Network) -> int:
+    """How many destination lists ``network``'s flows have (what :func:`exhaustive_search` enumerates)."""
+    return int(np.prod([len(r) for r in reachable_destinations(network)], dtype=float))
 
 
 def with_destinations(network: Network, destinations: Sequence[int]) -> Network:
@@ -355,7 +361,7 @@ def exhaustive_search(
 ) -> SearchResult:
     """The best of every destination list, by the twin; refused in one line above ``limit`` configurations."""
     reach = _checked(network, twin, goal)
-    total = int(np.prod([len(r) for r in reach], dtype=float))
+    total = destination_lists(network)
     if total > limit:
         raise ManageError(f"exhaustive search: {total} configurations, more than the limit of {limit}")
     evaluate = _Evaluator(network, twin, goal, batch_size, progress)
@@ -380,6 +386,8 @@ class DestinationChoice:
     """The simulated original network (with the twin's prediction of it)."""
     after: Verification | None = None
     """The simulated chosen network (with the twin's prediction of it)."""
+    optimum: SearchResult | None = None
+    """The best destination lists by the twin, from :meth:`compare_exhaustive`."""
     selection: list[dict[str, Any]] | None = None
     """Per distinct restart optimum simulated by :meth:`select_by_simulation`: its twin and simulated loss."""
 
@@ -390,6 +398,14 @@ class DestinationChoice:
     @property
     def bounds(self) -> dict[str, np.ndarray] | None:
         return dict(self.goal.bounds) if isinstance(self.goal, SLAGoal) else None
+
+    def compare_exhaustive(self, limit: int = 20_000, progress: Progress | None = None) -> SearchResult:
+        """Every destination list evaluated by the twin (refused above ``limit``), kept as :attr:`optimum`: the
+        search's and random search's regret are their twin losses above its loss."""
+        self.optimum = exhaustive_search(
+            self.original, self.twin, self.goal, limit=limit, batch_size=self.search.batch_size, progress=progress
+        )
+        return self.optimum
 
     def compare_random(self, progress: Progress | None = None) -> SearchResult:
         """Random search at the search's number of twin evaluations and seed (kept as :attr:`baseline`)."""
@@ -475,6 +491,12 @@ class DestinationChoice:
             out["selection"] = self.selection
         if self.baseline is not None:
             out["random_search"] = {"loss": self.baseline.loss, "evaluations": self.baseline.evaluations}
+        if self.optimum is not None:
+            best = self.optimum.loss
+            out["exhaustive"] = {"loss": best, "evaluations": self.optimum.evaluations}
+            out["search"]["regret"] = self.found.loss - best
+            if self.baseline is not None:
+                out["random_search"]["regret"] = self.baseline.loss - best
         for name, v in (("before", self.before), ("after", self.after)):
             if v is not None:
                 out[name] = v.to_dict() | {"predicted_qos_failure": self.predicted_failures(v)}
