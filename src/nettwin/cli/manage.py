@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nettwin.cli.guard import default_output, out_option
 from nettwin.cli.output import Format, console, print_json, print_table, progress_bar, progress_callback, status
+
+if TYPE_CHECKING:
+    from nettwin.twin import BaseTwin
 
 __all__ = ["app"]
 
@@ -133,12 +136,11 @@ def destinations(
     from nettwin.manage.loads import read_targets
     from nettwin.manage.sla import load_sla
     from nettwin.sim import as_network
-    from nettwin.twin import load_twin, make_twin
 
     if (target is None) == (sla is None):
         raise ManageError("give --target FILE or --sla FILE, one of them")
     out = out or default_output(Path(f"destinations-{scenario.stem}"), directory=True)
-    twin = make_twin("qt").fit([]) if twin_path == "qt" else load_twin(twin_path)
+    twin = _twin(twin_path)
     network = as_network(scenario)
     targets = read_targets(target, network) if target is not None else None
     bounds = load_sla(sla).bounds(network) if sla is not None else None
@@ -200,7 +202,7 @@ def destinations(
     console.print(f"wrote {json_path}" + (f" and {png_path}" if png_path else ""))
 
 
-def _twin(name: str):  # noqa: ANN202
+def _twin(name: str) -> BaseTwin:
     """The twin ``name`` names: ``qt`` (queueing theory, no training), else a checkpoint file."""
     from nettwin.twin import load_twin, make_twin
 
