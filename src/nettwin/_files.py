@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "is_temporary", "remove_temporaries"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "png_bytes",
+    "atomic_write_png",
+    "is_temporary",
+    "remove_temporaries",
+]
 
 _TEMPORARY = re.compile(r"\..+\.[0-9]+\.[0-9a-f]+\.tmp")
 """Name of the temporary file of an atomic write: ``.<name>.<writer pid>.<random hex>.tmp``."""
@@ -54,6 +63,23 @@ def _write(path: Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def png_bytes(fig: Any, dpi: float | None = None) -> bytes:
+    """A matplotlib figure as PNG bytes; the figure is closed (pyplot keeps every open figure alive)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def atomic_write_png(path: str | Path, fig: Any, dpi: float | None = None) -> Path:
+    """Write a matplotlib figure as a PNG file atomically (:func:`png_bytes`); returns the path."""
+    path = Path(path)
+    atomic_write_bytes(path, png_bytes(fig, dpi))
+    return path
 
 
 def is_temporary(path: str | Path) -> bool:

@@ -15,7 +15,6 @@ Everything is seeded: the same network, twin, goal and seed give the same destin
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from nettwin._files import atomic_write_bytes
+from nettwin._files import atomic_write_png
 from nettwin._json import plain, write_json
 from nettwin.errors import ManageError
 from nettwin.manage.sla import drop_rates, violations
@@ -609,8 +608,5 @@ def write_report(choice: DestinationChoice, out: str | Path) -> tuple[Path, Path
     ax.set_title(f"{choice.original.name}: destinations by twin {twin}, simulated {runs} runs", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(png_path, buf.getvalue())
+    atomic_write_png(png_path, fig, dpi=110)
     return json_path, png_path

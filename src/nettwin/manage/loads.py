@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nettwin._files import atomic_write_bytes
+from nettwin._files import atomic_write_png
 from nettwin._json import write_json
 from nettwin.errors import ManageError, NettwinError
 from nettwin.manage.verify import Verification, verify
@@ -369,7 +369,6 @@ def with_traffic(network: Network, rate: np.ndarray, tau_on: np.ndarray, tau_off
 def write_report(found: LoadSearch, verification: Verification, out: str | Path) -> tuple[Path, Path]:
     """Write ``loads.json`` (the search and its verification) and ``loads.png`` (per KPI, each flow's target
     against the simulated mean, with the twin's prediction) into the folder ``out``; returns both paths."""
-    import io
 
     import matplotlib
 
@@ -397,10 +396,7 @@ def write_report(found: LoadSearch, verification: Verification, out: str | Path)
         ax.legend(fontsize=8)
     fig.suptitle(f"{found.network.name}: target vs achieved ({verification.to_dict()['runs']} runs)")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(png_path, buf.getvalue())
+    atomic_write_png(png_path, fig, dpi=110)
     return json_path, png_path
 
 

@@ -14,7 +14,6 @@ twin predicted.
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 import time
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nettwin import metrics
-from nettwin._files import atomic_write_bytes
+from nettwin._files import atomic_write_png
 from nettwin._json import plain
 from nettwin.errors import ManageError, ScenarioError
 from nettwin.manage.sla import SLA, drop_rates, violations
@@ -431,9 +430,4 @@ def plot_criticality(report: WhatIf, path: str | Path, top: int = 15) -> Path:
         ax.set_xlabel("flows hurt (lost or missing their SLA)")
         ax.set_title(f"{net.name}: most critical failures — {report.twin}")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return atomic_write_png(path, fig)

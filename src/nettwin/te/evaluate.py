@@ -9,7 +9,6 @@ for learned solvers). Peak memory is the largest resident set size of the proces
 
 from __future__ import annotations
 
-import io
 import os
 import resource
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nettwin._files import atomic_write_bytes
+from nettwin._files import atomic_write_png
 from nettwin.errors import TEError
 from nettwin.metrics import summary
 from nettwin.te.base import TESolver
@@ -201,9 +200,4 @@ def plot_cdf(evaluation: Evaluation, path: str | Path, title: str = "") -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return atomic_write_png(path, fig)

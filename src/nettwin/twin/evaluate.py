@@ -24,7 +24,7 @@ import numpy as np
 import nettwin
 from nettwin import metrics
 from nettwin._estimator import torch_threads
-from nettwin._files import atomic_write_bytes
+from nettwin._files import atomic_write_bytes, png_bytes
 from nettwin._json import write_json
 from nettwin.errors import TwinError
 from nettwin.metrics import mre, nmae
@@ -283,7 +283,6 @@ def write_report(report: Mapping[str, Any], out: str | Path) -> tuple[Path, Path
 
 
 def _figure(report: Mapping[str, Any]) -> bytes:
-    import io
 
     import matplotlib
 
@@ -339,7 +338,4 @@ def _figure(report: Mapping[str, Any]) -> bytes:
         ax2.legend(fontsize=8)
         ax2.grid(alpha=0.3)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig, dpi=110)
