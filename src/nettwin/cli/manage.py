@@ -202,6 +202,62 @@ def destinations(
     console.print(f"wrote {json_path}" + (f" and {png_path}" if png_path else ""))
 
 
+@app.command("routing")
+def routing(
+    twin_path: Annotated[
+        str, typer.Argument(metavar="TWIN", help="Twin checkpoint, or 'qt' for queueing theory (no training).")
+    ],
+    scenario: Annotated[Path, typer.Argument(help="Scenario file: the flows to route.")],
+    sla: Annotated[Path, typer.Option(help="SLA file: the per-flow bounds to meet.")],
+    k: Annotated[int, typer.Option("--k", min=1, help="Candidate paths per flow (k shortest, TE's).")] = 4,
+    restarts: Annotated[int, typer.Option(min=1, help="Local searches (the first from shortest paths).")] = 3,
+    seed: Annotated[int, typer.Option(min=0, help="Seeds the random starts of restarts after the first.")] = 0,
+    runs: Annotated[int, typer.Option(min=0, help="Simulation runs judging each routing (0: none).")] = 3,
+    out: Annotated[
+        Path | None, out_option("Report directory (default routing-SCENARIO).", "--out", directory=True)
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+) -> None:
+    """Choose one of k candidate paths per flow so that the SLA holds (else its worst margin is largest) by local
+    search through the twin; compare with shortest paths and the min-MLU TE split by simulation; write routing.json
+    and routing.png."""
+    from nettwin.manage.routing import compare_routings, search_routes, write_report
+    from nettwin.manage.sla import load_sla
+    from nettwin.sim import as_network
+
+    out = out or default_output(Path(f"routing-{scenario.stem}"), directory=True)
+    model = _twin(twin_path)
+    network = as_network(scenario)
+    bounds = load_sla(sla).bounds(network)
+    with progress_bar("local search", restarts, unit="restarts") as searched:
+        found = search_routes(network, model, bounds, k=k, restarts=restarts, seed=seed, progress=searched)
+    with status(f"simulating the three routings ({runs} runs each)"):
+        comparison = compare_routings(network, model, bounds, runs=runs, search=found)
+    json_path, png_path = write_report(comparison, out)
+    if fmt is Format.json:
+        print_json(comparison.to_dict())
+        return
+    figures = comparison.figures()
+    columns = ["routing", "MLU", "twin missed", "twin worst margin", "twin delay ms"]
+    if runs:
+        columns += ["sim missed", "sim worst margin", "sim delay ms"]
+    rows = []
+    for name, f in figures.items():
+        row = [name, round(f["mlu"], 3), f["twin_violations"], _figure(f["twin_worst_margin"])]
+        row.append(_figure(f["twin_mean_delay"] and f["twin_mean_delay"] * 1e3))
+        if runs:
+            row += [f["violations"], _figure(f["worst_margin"]), _figure(f["mean_delay"] * 1e3)]
+        rows.append(row)
+    search = comparison.search
+    print_table(
+        f"{network.name}: routings judged against the SLA ({model.name})",
+        columns,
+        rows,
+        caption=f"chosen by local search: {search.evaluations} twin evaluations, k={k}, {restarts} restarts",
+    )
+    console.print(f"wrote {json_path} and {png_path}")
+
+
 def _twin(name: str) -> BaseTwin:
     """The twin ``name`` names: ``qt`` (queueing theory, no training), else a checkpoint file."""
     from nettwin.twin import load_twin, make_twin
