@@ -2,6 +2,8 @@
 
 - :mod:`nettwin.manage.destinations`: flow destinations chosen by hill climbing with random restarts through a twin
   (GLANCE's Alg. 2) for per-flow targets or SLAs, against random search at an equal number of twin evaluations.
+- :mod:`nettwin.manage.routing`: QoS-aware routing, one of k candidate paths per flow chosen by local search through a
+  twin for per-flow SLAs, judged by simulation beside shortest paths and the min-MLU TE split.
 - :mod:`nettwin.manage.sla`: per-flow bounds on delay, jitter, drop rate and throughput, and who misses them.
 - :mod:`nettwin.manage.loads`: traffic (rates, on/off periods) searched by gradient descent through a learned twin
   towards a target KPI profile (GLANCE's eq. 4).
@@ -15,6 +17,7 @@
 
 from nettwin.manage.destinations import DestinationChoice, choose_destinations
 from nettwin.manage.loads import LoadSearch, read_targets, search_loads
+from nettwin.manage.routing import RoutingComparison, compare_routings, search_routes
 from nettwin.manage.sla import SLA, load_sla, parse_sla, violations
 from nettwin.manage.upgrades import UpgradePlan, plan_upgrades
 from nettwin.manage.verify import Verification, verify
@@ -26,6 +29,9 @@ __all__ = [
     "LoadSearch",
     "read_targets",
     "search_loads",
+    "RoutingComparison",
+    "compare_routings",
+    "search_routes",
     "SLA",
     "load_sla",
     "parse_sla",
