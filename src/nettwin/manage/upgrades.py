@@ -29,7 +29,7 @@ from nettwin._json import plain, write_json
 from nettwin.errors import ManageError, ScenarioError
 from nettwin.manage.sla import SLA, violations
 from nettwin.manage.verify import verify
-from nettwin.manage.whatif import _pairs, _with_drop_rate
+from nettwin.manage.whatif import link_units, with_drop_rate
 from nettwin.scenario.edits import ChangeLink, Edits
 from nettwin.scenario.network import Network
 
@@ -52,7 +52,7 @@ class Upgrade:
 
 def _units(network: Network) -> list[Upgrade]:
     units = []
-    for (u, v), links in _pairs(network, bidirectional=True):
+    for (u, v), links in link_units(network, bidirectional=True):
         both = len({int(network.link_src[i]) for i in links}) > 1
         units.append(Upgrade(f"{network.nodes[u]}{'–' if both else '→'}{network.nodes[v]}", links))
     return units
@@ -216,7 +216,7 @@ def plan_upgrades(
     goal = _Objective(objective, bounds, names)
 
     def predict(nets: list[Network]) -> list[dict[str, np.ndarray]]:
-        return [_with_drop_rate(p, n, names) for p, n in zip(twin.predict(nets), nets, strict=True)]
+        return [with_drop_rate(p, n, names) for p, n in zip(twin.predict(nets), nets, strict=True)]
 
     start = time.perf_counter()
     base_kpis = predict([network])[0]

@@ -33,7 +33,7 @@ from nettwin.manage.verify import verify
 from nettwin.scenario.edits import Edit, Edits, FailLink, FailNode, stranded_flows
 from nettwin.scenario.network import Network
 
-__all__ = ["Failure", "failures", "WhatIf", "whatif", "plot_criticality"]
+__all__ = ["Failure", "failures", "WhatIf", "whatif", "plot_criticality", "link_units", "with_drop_rate"]
 
 BATCH = 64
 """Failed networks the twin predicts per call."""
@@ -50,7 +50,7 @@ class Failure:
     links: tuple[int, ...]
 
 
-def _pairs(network: Network, bidirectional: bool) -> list[tuple[tuple[int, int], tuple[int, ...]]]:
+def link_units(network: Network, bidirectional: bool) -> list[tuple[tuple[int, int], tuple[int, ...]]]:
     """The failure units among the network's links: node pairs ``(u, v)`` with the links between them (both
     directions of a bidirectional link as one unit, unless ``bidirectional`` is False)."""
     units: dict[tuple[int, int], list[int]] = {}
@@ -92,7 +92,7 @@ def failures(
     """
     if samples < 0:
         raise ManageError(f"samples: must be at least 0, got {samples}")
-    units = _pairs(network, bidirectional)
+    units = link_units(network, bidirectional)
     if samples and not 2 <= k <= len(units):
         raise ManageError(f"k: must be between 2 and {len(units)} (the links that can fail), got {k}")
     out = []
@@ -284,7 +284,9 @@ def _flow_index(base: Network, failed: Network) -> np.ndarray:
     return np.array([position[int(fid)] for fid in failed.flow_id.tolist()], dtype=np.int64)
 
 
-def _with_drop_rate(kpis: dict[str, np.ndarray], network: Network, kpi_names: Sequence[str]) -> dict[str, np.ndarray]:
+def with_drop_rate(kpis: dict[str, np.ndarray], network: Network, kpi_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The predicted KPIs of ``kpi_names`` as float arrays, with ``drop_rate`` derived from predicted drops when it
+    is asked for and the twin does not predict it."""
     out = {k: np.asarray(v, dtype=float) for k, v in kpis.items() if k in kpi_names}
     if "drop_rate" in kpi_names and "drop_rate" not in out:
         out["drop_rate"] = drop_rates(kpis, network)
@@ -357,7 +359,7 @@ def whatif(
     everything_index = [np.arange(network.n_flows), *index]
     everything_lost = [np.zeros(0, dtype=np.int64), *lost]
     judged = [
-        _judge(_with_drop_rate(p, n, names), idx, gone, network.n_flows, bounds)
+        _judge(with_drop_rate(p, n, names), idx, gone, network.n_flows, bounds)
         for p, n, idx, gone in zip(preds, everything, everything_index, everything_lost, strict=True)
     ]
     report = WhatIf(
@@ -369,7 +371,7 @@ def whatif(
         for i, (n, idx, gone, p) in enumerate(zip(everything, everything_index, everything_lost, preds, strict=True)):
             if n.n_flows:
                 b = {name: v[idx] for name, v in bounds.items()} if bounds is not None else None
-                v = verify(n, runs=runs, predicted=_with_drop_rate(p, n, names), bounds=b, kpis=names)
+                v = verify(n, runs=runs, predicted=with_drop_rate(p, n, names), bounds=b, kpis=names)
                 sims.append(_judge({name: v.mean(name) for name in names}, idx, gone, network.n_flows, bounds))
                 check = {name: m["twin_mre"] for name, m in v.metrics().items()}
             else:
