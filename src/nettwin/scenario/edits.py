@@ -225,13 +225,8 @@ class RestoreNode(Edit):
 
 
 @dataclass(frozen=True)
-class ChangeLink(Edit):
-    """Set the ``capacity`` (bit/s or ``"10Mbps"``), ``delay`` (s or ``"2ms"``), ``buffer`` (packets; one-queue
-    links only) or ``weight`` of the link ``src→dst`` (and ``dst→src`` with ``bidirectional``); None keeps a value.
-
-    Flows keep their paths unless routing weighs the changed attribute (``weight: inverse_capacity``, ``delay`` or
-    ``weight``), when the flows it moves are rerouted.
-    """
+class _LinkEdit(Edit):
+    """The link ``src→dst`` (and ``dst→src`` with ``bidirectional``) and the attributes an edit gives it."""
 
     src: NodeRef
     dst: NodeRef
@@ -240,6 +235,16 @@ class ChangeLink(Edit):
     buffer: int | str | None = None
     weight: float | None = None
     bidirectional: bool = False
+
+
+@dataclass(frozen=True)
+class ChangeLink(_LinkEdit):
+    """Set the ``capacity`` (bit/s or ``"10Mbps"``), ``delay`` (s or ``"2ms"``), ``buffer`` (packets; one-queue
+    links only) or ``weight`` of the link ``src→dst`` (and ``dst→src`` with ``bidirectional``); None keeps a value.
+
+    Flows keep their paths unless routing weighs the changed attribute (``weight: inverse_capacity``, ``delay`` or
+    ``weight``), when the flows it moves are rerouted.
+    """
 
     def apply(self, network: Network) -> Network:
         state = _state(network)
@@ -279,18 +284,10 @@ class ChangeLink(Edit):
 
 
 @dataclass(frozen=True)
-class AddLink(Edit):
+class AddLink(_LinkEdit):
     """Add a one-queue link ``src→dst`` (and ``dst→src`` with ``bidirectional``); attributes left out take the
     scenario format's defaults (10 Mbps, 1 ms, 32 packets, weight 1). It gets the next unused link id(s), and the
     flows routing now sends over it take it."""
-
-    src: NodeRef
-    dst: NodeRef
-    capacity: float | str | None = None
-    delay: float | str | None = None
-    buffer: int | str | None = None
-    weight: float | None = None
-    bidirectional: bool = False
 
     def apply(self, network: Network) -> Network:
         state = _state(network)
@@ -616,7 +613,7 @@ def _number(parse, value: object, where: str) -> float:
         raise ScenarioError(f"{where}: {err}") from err
 
 
-def _link_values(edit: ChangeLink | AddLink, what: str) -> dict[str, float]:
+def _link_values(edit: _LinkEdit, what: str) -> dict[str, float]:
     """The link attributes ``edit`` gives, in SI, checked as the scenario format checks them."""
     values: dict[str, float] = {}
     if edit.capacity is not None:
