@@ -80,21 +80,25 @@ def _assert_routing_current(net):
         np.testing.assert_allclose(net.flows[i].route_shares, shares)
 
 
+_LINK_ARRAYS = (
+    "link_src",
+    "link_dst",
+    "capacity",
+    "delay",
+    "buffer",
+    "weight",
+    "policy",
+    "queue_ptr",
+    "queue_buffer",
+    "queue_weight",
+)
+"""The per-link and per-queue arrays of a network."""
+
+
 def _assert_same(a, b, ids=True):
     """Two networks carry the same links, attributes, queues and flows."""
     assert a.nodes == b.nodes
-    for key in (
-        "link_src",
-        "link_dst",
-        "capacity",
-        "delay",
-        "buffer",
-        "weight",
-        "policy",
-        "queue_ptr",
-        "queue_buffer",
-        "queue_weight",
-    ):
+    for key in _LINK_ARRAYS:
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
     if ids:
         np.testing.assert_array_equal(a.link_id, b.link_id)
@@ -111,21 +115,7 @@ def _assert_same(a, b, ids=True):
 
 
 def _snapshot(net):
-    return {
-        k: getattr(net, k).copy()
-        for k in (
-            "link_src",
-            "link_dst",
-            "capacity",
-            "delay",
-            "buffer",
-            "weight",
-            "policy",
-            "queue_ptr",
-            "queue_buffer",
-            "queue_weight",
-        )
-    }, net.flows
+    return {k: getattr(net, k).copy() for k in _LINK_ARRAYS}, net.flows
 
 
 # ----------------------------------------------------------------------------------------------------- failures
