@@ -40,17 +40,17 @@ def test_serve_without_the_service_extra_says_how_to_install_it(
         assert done.stderr.strip() == "error: nettwin serve needs uvicorn: pip install 'nettwin[service]'"
 
 
-def test_bad_settings_are_one_line(run_main, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
-    monkeypatch.setenv("NETTWIN_WORKERS", "many")
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"NETTWIN_WORKERS": "many"}, "error: NETTWIN_WORKERS: expected a whole number, got 'many'"),
+        ({"NETTWIN_WORKERS": "0"}, "error: workers must be at least 1, got 0"),
+        ({"NETTWIN_TENANT_JOBS": "4.5"}, "error: NETTWIN_TENANT_JOBS: expected a whole number, got '4.5'"),
+        ({"NETTWIN_TENANT_JOBS": "0"}, "error: tenant_jobs must be at least 1, got 0"),
+    ],
+)
+def test_bad_settings_are_one_line(run_main, monkeypatch: pytest.MonkeyPatch, tmp_path, settings, message) -> None:  # noqa: ANN001
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
     done = run_main("serve", "--data-dir", str(tmp_path))
-    assert (done.code, done.stderr.strip()) == (1, "error: NETTWIN_WORKERS: expected a whole number, got 'many'")
-    monkeypatch.setenv("NETTWIN_WORKERS", "0")
-    done = run_main("serve", "--data-dir", str(tmp_path))
-    assert (done.code, done.stderr.strip()) == (1, "error: workers must be at least 1, got 0")
-    monkeypatch.setenv("NETTWIN_WORKERS", "1")
-    monkeypatch.setenv("NETTWIN_TENANT_JOBS", "4.5")
-    done = run_main("serve", "--data-dir", str(tmp_path))
-    assert (done.code, done.stderr.strip()) == (1, "error: NETTWIN_TENANT_JOBS: expected a whole number, got '4.5'")
-    monkeypatch.setenv("NETTWIN_TENANT_JOBS", "0")
-    done = run_main("serve", "--data-dir", str(tmp_path))
-    assert (done.code, done.stderr.strip()) == (1, "error: tenant_jobs must be at least 1, got 0")
+    assert (done.code, done.stderr.strip()) == (1, message)

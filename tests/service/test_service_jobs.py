@@ -23,6 +23,14 @@ from nettwin.sim import simulate
 from nettwin.sim.builtin import WIRELESS_MESSAGE
 
 
+def _wireless() -> dict:
+    """A scenario the built-in engine refuses (it models wired links only)."""
+    return tiny(
+        topology={"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless"},
+        flows=[{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "50kbps"}}],
+    )
+
+
 def _store(client: TestClient, key: str, scenario: dict[str, Any]) -> str:
     answer = client.post("/scenarios", json=scenario, headers=bearer(key))
     assert answer.status_code in (200, 201), answer.text
@@ -165,11 +173,7 @@ def test_jobs_a_killed_server_left_running(servers: Servers, keys: dict[str, str
 
 def test_a_job_the_engine_refuses_fails_with_its_message(client: TestClient, keys: dict[str, str]) -> None:
     key = keys["acme-member"]
-    wireless = tiny(
-        topology={"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless"},
-        flows=[{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "50kbps"}}],
-    )
-    job_id = _submit(client, key, _store(client, key, wireless), engine="builtin")
+    job_id = _submit(client, key, _store(client, key, _wireless()), engine="builtin")
     job = _wait_for(client, key, job_id, "succeeded", "failed")
     assert job["status"] == "failed" and job["result_hash"] is None
     assert job["error"] == WIRELESS_MESSAGE
@@ -234,11 +238,7 @@ def test_job_events_follow_a_job_while_it_runs(
 
 def test_job_events_report_a_failure(client: TestClient, keys: dict[str, str]) -> None:
     key = keys["acme-member"]
-    wireless = tiny(
-        topology={"grid": {"rows": 2, "cols": 2, "spacing": 30}, "medium": "wireless"},
-        flows=[{"src": 0, "dst": 3, "traffic": {"model": "cbr", "rate": "50kbps"}}],
-    )
-    job_id = _submit(client, key, _store(client, key, wireless), engine="builtin")
+    job_id = _submit(client, key, _store(client, key, _wireless()), engine="builtin")
     name, data = _events(client, key, job_id)[-1]
     assert name == "failed" and data["error"] == WIRELESS_MESSAGE and data["result_hash"] is None
 
