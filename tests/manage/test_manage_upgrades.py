@@ -132,3 +132,9 @@ def test_cli_refuses_a_bad_objective_in_one_line(tmp_path: Path):
     done = _cli("qt", str(scenario), "--objective", "sla")
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == ["error: objective sla: give an SLA"]
+
+
+def test_sla_bounding_what_the_twin_does_not_predict_is_refused(network):
+    delay_only = make_twin("qt", kpis=["delay"]).fit([])
+    with pytest.raises(ManageError, match="the SLA bounds jitter, which the twin does not predict"):
+        plan_upgrades(delay_only, network, objective="sla", sla=parse_sla({"all": {"jitter": "1ms"}}), budget=1)

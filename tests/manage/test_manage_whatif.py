@@ -119,3 +119,9 @@ def test_cli_writes_table_json_and_png(tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["kinds"] == {"link": 4, "node": 0, "links": 2}
     np.testing.assert_equal(len(json.loads(res.stdout)["ranking"]), 6)
+
+
+def test_sla_bounding_what_the_twin_does_not_predict_is_refused(network):
+    delay_only = make_twin("qt", kpis=["delay"]).fit([])
+    with pytest.raises(ManageError, match="the SLA bounds jitter, which the twin does not predict"):
+        whatif(delay_only, network, sla=parse_sla({"all": {"jitter": "1ms"}}))

@@ -29,7 +29,7 @@ from nettwin._json import plain, write_json
 from nettwin.errors import ManageError, ScenarioError
 from nettwin.manage.sla import SLA, violations
 from nettwin.manage.verify import verify
-from nettwin.manage.whatif import link_units, with_drop_rate
+from nettwin.manage.whatif import kpi_names, link_units, with_drop_rate
 from nettwin.scenario.edits import ChangeLink, Edits
 from nettwin.scenario.network import Network
 
@@ -206,13 +206,9 @@ def plan_upgrades(
     if not units:
         raise ManageError("the network has no links to upgrade")
     bounds = sla.bounds(network) if sla is not None else None
-    bounded = [k for k, b in (bounds or {}).items() if np.isfinite(b).any()]
-    names = tuple(dict.fromkeys([*twin.kpis_, *bounded]))
+    names = kpi_names(twin, bounds)
     if "delay" not in names:
         raise ManageError(f"the twin does not predict delay (it predicts {', '.join(twin.kpis_)})")
-    missing = [b for b in bounded if b not in twin.kpis_ and not (b == "drop_rate" and "drops" in twin.kpis_)]
-    if missing:
-        raise ManageError(f"the SLA bounds {', '.join(missing)}, which the twin does not predict")
     goal = _Objective(objective, bounds, names)
 
     def predict(nets: list[Network]) -> list[dict[str, np.ndarray]]:

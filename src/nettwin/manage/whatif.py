@@ -33,7 +33,7 @@ from nettwin.manage.verify import verify
 from nettwin.scenario.edits import Edit, Edits, FailLink, FailNode, stranded_flows
 from nettwin.scenario.network import Network
 
-__all__ = ["Failure", "failures", "WhatIf", "whatif", "plot_criticality", "link_units", "with_drop_rate"]
+__all__ = ["Failure", "failures", "WhatIf", "whatif", "plot_criticality", "link_units", "with_drop_rate", "kpi_names"]
 
 BATCH = 64
 """Failed networks the twin predicts per call."""
@@ -293,6 +293,22 @@ def with_drop_rate(kpis: dict[str, np.ndarray], network: Network, kpi_names: Seq
     return out
 
 
+def kpi_names(twin: Any, bounds: dict[str, np.ndarray] | None) -> tuple[str, ...]:
+    """The KPIs to judge by: those ``twin`` predicts and those ``bounds`` (an SLA's per-flow bounds) bound, with
+    ``drop_rate`` derivable from predicted drops.
+
+    Raises
+    ------
+    ManageError
+        If the bounds name a KPI the twin does not predict.
+    """
+    bounded = [k for k, b in (bounds or {}).items() if np.isfinite(b).any()]
+    missing = [b for b in bounded if b not in twin.kpis_ and not (b == "drop_rate" and "drops" in twin.kpis_)]
+    if missing:
+        raise ManageError(f"the SLA bounds {', '.join(missing)}, which the twin does not predict")
+    return tuple(dict.fromkeys([*twin.kpis_, *bounded]))
+
+
 def whatif(
     twin: Any,
     network: Network,
@@ -326,13 +342,9 @@ def whatif(
     if not found:
         raise ManageError("no failures to try: the network has no links")
     bounds = sla.bounds(network) if sla is not None else None
-    bounded = [name for name, b in (bounds or {}).items() if np.isfinite(b).any()]
-    names = tuple(dict.fromkeys([*twin.kpis_, *bounded]))
+    names = kpi_names(twin, bounds)
     if "delay" not in names:
         raise ManageError(f"the twin does not predict delay, which ranks failures (it predicts {', '.join(names)})")
-    missing = [b for b in bounded if b not in names or (b == "drop_rate" and "drops" not in twin.kpis_)]
-    if missing:
-        raise ManageError(f"the SLA bounds {', '.join(missing)}, which the twin does not predict")
 
     nets: list[Network] = []
     for f in found:
