@@ -429,6 +429,15 @@ def test_a_rerouted_flow_needs_its_class_queue_on_its_new_path():
         FailLink(0, 2).apply(net)
 
 
+def test_an_added_flow_is_named_by_its_index_when_its_class_has_no_queue():
+    net = build_network(load_scenario(EXAMPLES / "qos.yaml"))
+    flow = {"src": 2, "dst": 5, "path": [2, 5], "tos": 3, "traffic": POISSON}
+    with pytest.raises(
+        ScenarioError, match=rf"^flows\[{net.n_flows}\]\.tos: class 3 needs queue 3, but link San Diego→Houston "
+    ):
+        AddFlow(flow).apply(net)
+
+
 # ---------------------------------------------------------------------------------------------- to_scenario
 
 

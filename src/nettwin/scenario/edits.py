@@ -974,18 +974,12 @@ def _set_flow(network: Network, state: EditState, i: int, flow: Flow, pinned: Ro
     flows = (*network.flows[:i], flow, *network.flows[i + 1 :])
     state = dataclasses.replace(state, pinned=(*state.pinned[:i], pinned, *state.pinned[i + 1 :]))
     if network.scheduled:
-        try:
-            check_classes((flow,), network)
-        except ScenarioError as err:
-            raise ScenarioError(str(err).replace("flows[0]", f"flows[{i}]")) from err
+        check_classes((flow,), network, i)
     return _with_flows(network, state, flows)
 
 
 def _with_flows(network: Network, state: EditState, flows: tuple[Flow, ...]) -> Network:
     if network.scheduled and len(flows) > network.n_flows:
-        try:
-            check_classes(flows[-1:], network)
-        except ScenarioError as err:
-            raise ScenarioError(str(err).replace("flows[0]", f"flows[{len(flows) - 1}]")) from err
+        check_classes(flows[-1:], network, len(flows) - 1)
     state = dataclasses.replace(state, flows=flows, link_src=network.link_src)
     return dataclasses.replace(network, flows=flows, scenario=None, edit_state=state)

@@ -632,12 +632,12 @@ def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
     )
 
 
-def check_classes(flows: tuple[Flow, ...], links: Links) -> None:
+def check_classes(flows: tuple[Flow, ...], links: Links, first: int = 0) -> None:
     """Every scheduled (non-FIFO) port on a flow's path must have a queue for the flow's class: one line per flow
-    that finds one without."""
+    that finds one without, naming ``flows[i]`` from ``i = first``."""
     queues = np.diff(links.queue_ptr)
     problems = []
-    for i, f in enumerate(flows):
+    for i, f in enumerate(flows, first):
         short = [ln for p in f.routes for ln in p if links.policy[ln] != FIFO and queues[ln] <= f.tos]
         if short:
             ln = short[0]
