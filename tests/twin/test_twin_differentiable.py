@@ -124,18 +124,6 @@ def _classes(second: str = "wfq") -> Network:
     )
 
 
-def _targets(net: Network) -> dict[str, np.ndarray]:
-    """KPIs that grow with the flows' loads, so that a twin has something to learn."""
-    hops = np.array([len(r) for f in net.flows for r in f.routes[:1]], dtype=float)
-    rate = np.array([f.traffic.mean_rate for f in net.flows])
-    return {
-        "delay": 1e-3 * hops + rate * 1e-8,
-        "jitter": 1e-4 * hops + rate * 1e-9,
-        "throughput": rate * 0.99,
-        "drops": np.round(rate / 1e5),
-    }
-
-
 def _variant(net: Network, rate: np.ndarray, capacity: np.ndarray, tau_on: float, tau_off: float) -> Network:
     """``net`` with these flow rates, link capacities and (on/off flows) periods: what a setting describes."""
     flows = []
@@ -153,7 +141,7 @@ NETWORKS = {"diamond": _diamond, "laws": _laws, "sp-wfq": _classes, "sp-sp": lam
 @pytest.fixture(scope="module")
 def train(builders):
     nets = [builders.ring(), builders.chain(capacity="2Mbps"), *(make() for make in NETWORKS.values())]
-    return [(n, _targets(n)) for n in nets]
+    return [(n, builders.targets(n)) for n in nets]
 
 
 @pytest.fixture(scope="module")
