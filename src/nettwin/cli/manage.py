@@ -280,9 +280,6 @@ def whatif(
     check: Annotated[
         bool, typer.Option("--verify", help="Simulate every failure and compare the twin's ranking with it.")
     ] = False,
-    within_training: Annotated[
-        bool, typer.Option(help="Keep rates and periods within those the twin was trained on.")
-    ] = True,
     runs: Annotated[int, typer.Option(min=1, help="Simulation runs per failure with --verify.")] = 3,
     top: Annotated[int, typer.Option(min=1, help="Failures shown in the table.")] = 10,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
