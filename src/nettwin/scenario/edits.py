@@ -711,8 +711,6 @@ def _make_flow(
     if network.routing.split == "flow" and len(paths) > 1:
         pick = flow_hash_path(shares, network.simulation.seed, fid)
         paths, shares = (paths[pick],), (1.0,)
-    if len(paths) == 1:
-        return Flow(s, t, traffic, tuple(paths[0]), tos)
     try:
         return split_flow(s, t, traffic, paths, shares, tos)
     except ScenarioError as err:
