@@ -523,7 +523,7 @@ def to_scenario(network: Network) -> Scenario:
                         f"to_scenario: flow {i} uses the second of parallel links {_link_name(network, link)}; a "
                         "scenario's path names nodes, so it cannot say which"
                     )
-        paths = [[names[f.src], *(names[network.link_dst[link]] for link in p)] for p in f.routes]
+        paths = [[names[n] for n in nodes] for nodes in network.route_nodes(i)]
         if f.splits:
             spec["paths"] = [{"path": p, "share": s} for p, s in zip(paths, f.route_shares, strict=True)]
         else:

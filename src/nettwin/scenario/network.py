@@ -196,6 +196,11 @@ class Network:
         f = self.flows[flow]
         return (f.src, *(int(self.link_dst[link]) for link in f.path))
 
+    def route_nodes(self, flow: int) -> tuple[tuple[int, ...], ...]:
+        """Node indices visited by each of ``flow``'s :attr:`~Flow.routes`, source first."""
+        f = self.flows[flow]
+        return tuple((f.src, *(int(self.link_dst[link]) for link in p)) for p in f.routes)
+
     @cached_property
     def multipath(self) -> bool:
         """Whether some flow splits its packets over several paths."""

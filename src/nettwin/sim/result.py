@@ -74,9 +74,7 @@ class SimResult:
                 "share": network.route_share.copy(),
                 **{c: np.asarray(routes[c]) for c in ROUTE_COLUMNS},  # type: ignore[index]
             }
-            route_paths = tuple(
-                (f.src, *(int(network.link_dst[link]) for link in path)) for f in network.flows for path in f.routes
-            )
+            route_paths = tuple(nodes for i in range(network.n_flows) for nodes in network.route_nodes(i))
         return cls(
             flow_src=np.array([f.src for f in network.flows], dtype=np.int64),
             flow_dst=np.array([f.dst for f in network.flows], dtype=np.int64),
