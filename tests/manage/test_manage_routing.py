@@ -45,11 +45,6 @@ def network():
     return build_network(parse_scenario(_scenario()))
 
 
-@pytest.fixture(scope="module")
-def twin():
-    return make_twin("qt").fit([])
-
-
 def _bounds(network, sla=None):
     return parse_sla(sla or {"all": {"delay": "30ms"}}).bounds(network)
 
@@ -62,8 +57,8 @@ def test_candidates_are_te_paths_shortest_first(network):
     assert [list(r) for r in routed.flows[0].routes] == [cands.links[0][1]]
 
 
-def test_search_finds_the_detour_and_simulation_confirms(network, twin):
-    report = compare_routings(network, twin, _bounds(network), k=4, restarts=2, seed=0, runs=2)
+def test_search_finds_the_detour_and_simulation_confirms(network, qt):
+    report = compare_routings(network, qt, _bounds(network), k=4, restarts=2, seed=0, runs=2)
     assert report.search.choice.tolist() == [1, 0]
     assert report.search.violations == 0 and report.search.worst_margin > 0
     # every restart's trace only improves: fewer bounds missed, or as many with a larger worst margin
@@ -80,20 +75,20 @@ def test_search_finds_the_detour_and_simulation_confirms(network, twin):
     assert report.to_dict()["paths"]["chosen"][0] == [["a", "c", "b"]]
 
 
-def test_same_seed_same_routing(network, twin):
+def test_same_seed_same_routing(network, qt):
     bounds = _bounds(network, {"all": {"delay": "10ms"}})  # infeasible: the search maximises the worst margin
-    a = search_routes(network, twin, bounds, restarts=3, seed=5)
-    b = search_routes(network, twin, bounds, restarts=3, seed=5)
+    a = search_routes(network, qt, bounds, restarts=3, seed=5)
+    b = search_routes(network, qt, bounds, restarts=3, seed=5)
     assert a.choice.tolist() == b.choice.tolist() and a.worst_margin == b.worst_margin
     assert [r["start"].tolist() for r in a.restarts] == [r["start"].tolist() for r in b.restarts]
     assert a.violations >= 1 and np.isfinite(a.worst_margin)
 
 
-def test_bad_inputs_are_refused_in_one_line(network, twin):
+def test_bad_inputs_are_refused_in_one_line(network, qt):
     with pytest.raises(ManageError, match="restarts: must be at least 1"):
-        search_routes(network, twin, _bounds(network), restarts=0)
+        search_routes(network, qt, _bounds(network), restarts=0)
     with pytest.raises(ManageError, match="sla: bounds no KPI"):
-        search_routes(network, twin, _bounds(network, {"flows": []}))
+        search_routes(network, qt, _bounds(network, {"flows": []}))
     with pytest.raises(ManageError, match="candidate paths: .*k"):
         candidate_paths(network, k=0)
     delay_only = make_twin("qt", kpis=["delay"]).fit([])

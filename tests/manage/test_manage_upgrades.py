@@ -42,11 +42,6 @@ def network():
     return build_network(parse_scenario(SCENARIO))
 
 
-@pytest.fixture(scope="module")
-def qt():
-    return make_twin("qt").fit([])
-
-
 def test_the_bottleneck_is_upgraded_first_and_simulation_confirms_it(network, qt):
     report = plan_upgrades(qt, network, budget=1, runs=2)
     assert report.plan.upgrades == ["a–b"]

@@ -43,11 +43,6 @@ def network():
     return build_network(parse_scenario(SCENARIO))
 
 
-@pytest.fixture(scope="module")
-def qt():
-    return make_twin("qt").fit([])
-
-
 def test_failures_list_links_once_nodes_and_distinct_samples(network):
     found = failures(network, k=2, samples=50, seed=3)
     kinds = [f.kind for f in found]
