@@ -126,8 +126,7 @@ def ecmp_paths(
             ok = tight & ((there < here) | (hops[next_node] < hops[here_node]))
             bounds = np.searchsorted(here_node[ok], np.arange(n_nodes + 1))
             next_hops[d] = order[ok].tolist(), bounds.tolist()
-        kept, bounds = next_hops[d]
-        nh = _Slices(kept, bounds)
+        kept, bounds = next_hops[d]  # node u's next hops: kept[bounds[u] : bounds[u + 1]]
         paths: list[tuple[int, ...]] = []
         shares: list[float] = []
         stack: list[tuple[int, tuple[int, ...], float]] = [(s, (), 1.0)]
@@ -142,20 +141,10 @@ def ecmp_paths(
                         "raise routing.max_paths or route by shortest_path"
                     )
                 continue
-            options = nh[node]
+            options = kept[bounds[node] : bounds[node + 1]]
             stack.extend((int(link_dst[link]), (*path, link), share / len(options)) for link in reversed(options))
         found.append((tuple(paths), tuple(shares)))
     return found
-
-
-class _Slices:
-    """``slices[i]``: the items of ``items`` from ``bounds[i]`` to ``bounds[i + 1]``."""
-
-    def __init__(self, items: list[int], bounds: list[int]) -> None:
-        self.items, self.bounds = items, bounds
-
-    def __getitem__(self, i: int) -> list[int]:
-        return self.items[self.bounds[i] : self.bounds[i + 1]]
 
 
 def _distances(
