@@ -138,12 +138,19 @@ def test_parameters_stay_within_what_the_twin_saw_in_training(setup):
     assert np.any(anywhere.rate > seen[1] * 1.01)
 
 
-def test_the_command_writes_a_table_json_and_a_plot(setup, tmp_path, run_main):
+@pytest.fixture
+def files(setup, tmp_path):
+    """The twin's checkpoint and the ring's scenario file, as the command takes them."""
     twin, net = setup
     ckpt = tmp_path / "glance.pt"
     twin.save(ckpt)
     scenario = tmp_path / "ring.yaml"
     scenario.write_text(json.dumps(dump_scenario(to_scenario(net))))
+    return ckpt, scenario
+
+
+def test_the_command_writes_a_table_json_and_a_plot(files, tmp_path, run_main):
+    ckpt, scenario = files
     out = tmp_path / "report"
     args = ["manage", "loads", str(ckpt), str(scenario), "--target", "1.3", "--kpis", "delay,throughput"]
     result = run_main(*args, "--restarts", "2", "--steps", "3", "--runs", "2", "--out", str(out))
@@ -159,12 +166,8 @@ def test_the_command_writes_a_table_json_and_a_plot(setup, tmp_path, run_main):
     assert "flows[0].delay" in result.stderr
 
 
-def test_refused_settings_are_one_line_before_any_progress(setup, tmp_path, run_main):
-    twin, net = setup
-    ckpt = tmp_path / "glance.pt"
-    twin.save(ckpt)
-    scenario = tmp_path / "ring.yaml"
-    scenario.write_text(json.dumps(dump_scenario(to_scenario(net))))
+def test_refused_settings_are_one_line_before_any_progress(files, run_main):
+    ckpt, scenario = files
     result = run_main("manage", "loads", str(ckpt), str(scenario), "--target", "1.1", "--low", "0")
     assert result.code != 0
     assert result.stderr.strip().splitlines() == ["error: bounds: need 0 < low <= 1 <= high, got low=0.0, high=10.0"]
