@@ -373,9 +373,7 @@ class ChangeDestination(Edit):
         f = network.flows[i]
         t = _node(network, self.dst, f"{what}.dst")
         _check_ends(network, state, f.src, t, what)
-        routes = _route(network, [(f.src, t)], what)[0]
-        flow = _make_flow(network, f.src, t, f.traffic, f.tos, routes, int(state.flow_id[i]))
-        return _set_flow(network, state, i, flow, None)
+        return _set_routed(network, state, i, t, what)
 
 
 @dataclass(frozen=True)
@@ -393,10 +391,8 @@ class ChangePaths(Edit):
         i = _flow(network, self.flow, what)
         state = _state(network)
         f = network.flows[i]
-        fid = int(state.flow_id[i])
         if self.paths is None:
-            flow = _make_flow(network, f.src, f.dst, f.traffic, f.tos, _route(network, [(f.src, f.dst)], what)[0], fid)
-            return _set_flow(network, state, i, flow, None)
+            return _set_routed(network, state, i, f.dst, what)
         for k, p in enumerate(self.paths):
             if isinstance(p, str) or not isinstance(p, Sequence):
                 raise ScenarioError(f"{what}.paths[{k}]: a path is a list of nodes, got {p!r}")
@@ -405,7 +401,7 @@ class ChangePaths(Edit):
             resolve_path(p, f.src, f.dst, network.nodes, where, f"{what}.paths[{k}]") for k, p in enumerate(self.paths)
         )
         shares = tuple(self.shares) if self.shares is not None else (1.0,) * len(paths)
-        flow = _make_flow(network, f.src, f.dst, f.traffic, f.tos, (paths, shares), fid, what)
+        flow = _make_flow(network, f.src, f.dst, f.traffic, f.tos, (paths, shares), int(state.flow_id[i]), what)
         return _set_flow(network, state, i, flow, _to_ids(state, (flow.routes, flow.route_shares)))
 
 
@@ -974,6 +970,14 @@ def _set_flow(network: Network, state: EditState, i: int, flow: Flow, pinned: Ro
     if network.scheduled:
         check_classes((flow,), network, i)
     return _with_flows(network, state, flows)
+
+
+def _set_routed(network: Network, state: EditState, i: int, dst: int, what: str) -> Network:
+    """``network`` with flow ``i`` sent to ``dst`` on the paths routing gives it (unpinned)."""
+    f = network.flows[i]
+    routes = _route(network, [(f.src, dst)], what)[0]
+    flow = _make_flow(network, f.src, dst, f.traffic, f.tos, routes, int(state.flow_id[i]))
+    return _set_flow(network, state, i, flow, None)
 
 
 def _with_flows(network: Network, state: EditState, flows: tuple[Flow, ...]) -> Network:
