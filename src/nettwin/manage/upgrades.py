@@ -258,20 +258,18 @@ def plan_upgrades(
         report.runs = runs
         # Every step of the front is simulated: its first and last are the network before and the plan.
         judged = [*steps, *(r.network for r in rivals)]
+        simulated = []
         for i, net in enumerate(judged):
             v = verify(net, runs=runs, bounds=bounds, kpis=names)
             per_run = [goal.score({k: v.runs[k][r] for k in names})[0] for r in range(runs)]
-            simulated = goal.score({k: v.mean(k) for k in names})[0], float(np.std(per_run))
-            if i < len(steps):
-                front[i]["simulated"], front[i]["simulated_std"] = simulated
-            if i == 0:
-                report.before.simulated, report.before.simulated_std = simulated
-            if i == len(steps) - 1:
-                plan.simulated, plan.simulated_std = simulated
-            if i >= len(steps):
-                rivals[i - len(steps)].simulated, rivals[i - len(steps)].simulated_std = simulated
+            simulated.append((goal.score({k: v.mean(k) for k in names})[0], float(np.std(per_run))))
             if progress is not None:
                 progress("simulation", i + 1, len(judged))
+        for point, (mean, std) in zip(front, simulated[: len(steps)], strict=True):
+            point["simulated"], point["simulated_std"] = mean, std
+        results = [report.before, plan, *rivals]
+        for result, (mean, std) in zip(results, [simulated[0], *simulated[len(steps) - 1 :]], strict=True):
+            result.simulated, result.simulated_std = mean, std
     return report
 
 
