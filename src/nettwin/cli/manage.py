@@ -4,6 +4,7 @@ simulation."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -265,6 +266,15 @@ def _twin(name: str) -> BaseTwin:
     return make_twin("qt").fit([]) if name == "qt" else load_twin(name)
 
 
+@contextlib.contextmanager
+def _staged_progress(stages: dict[str, tuple[str, str]]) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``progress(stage, done, total)`` callback with one bar per stage (``{stage: (title, unit)}``), each opening
+    at its stage's first call."""
+    with contextlib.ExitStack() as stack:
+        bars = {stage: stack.enter_context(progress_callback(title, unit)) for stage, (title, unit) in stages.items()}
+        yield lambda stage, done, total: bars[stage](done, total)
+
+
 @app.command()
 def whatif(
     twin: Annotated[str, typer.Argument(help="Twin checkpoint, or 'qt' for the queueing-theory twin.")],
@@ -298,11 +308,8 @@ def whatif(
     model = _twin(twin)
     network = as_network(scenario)
     agreement = load_sla(sla) if sla is not None else None
-    with contextlib.ExitStack() as stack:
-        bars = {
-            stage: stack.enter_context(progress_callback(title, "networks"))
-            for stage, title in (("twin", "predicting failures"), ("simulation", "simulating failures"))
-        }
+    stages = {"twin": ("predicting failures", "networks"), "simulation": ("simulating failures", "networks")}
+    with _staged_progress(stages) as progress:
         report = run_whatif(
             model,
             network,
@@ -313,7 +320,7 @@ def whatif(
             seed=seed,
             bidirectional=not directed,
             runs=runs if check else 0,
-            progress=lambda stage, done, total: bars[stage](done, total),
+            progress=progress,
         )
     payload = report.to_dict()
     if out is not None:
@@ -377,14 +384,8 @@ def upgrades(
     model = _twin(twin)
     network = as_network(scenario)
     agreement = load_sla(sla) if sla is not None else None
-    with contextlib.ExitStack() as stack:
-        bars = {
-            stage: stack.enter_context(progress_callback(title, unit))
-            for stage, title, unit in (
-                ("twin", "greedy upgrades", "steps"),
-                ("simulation", "simulating plans", "networks"),
-            )
-        }
+    stages = {"twin": ("greedy upgrades", "steps"), "simulation": ("simulating plans", "networks")}
+    with _staged_progress(stages) as progress:
         report = plan_upgrades(
             model,
             network,
@@ -394,7 +395,7 @@ def upgrades(
             sla=agreement,
             runs=runs,
             seed=seed,
-            progress=lambda stage, done, total: bars[stage](done, total),
+            progress=progress,
         )
     paths = write_report(report, out) if out is not None else None
     if fmt is Format.json:
