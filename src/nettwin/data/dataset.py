@@ -81,13 +81,14 @@ class Sample:
         there the paths are the same.
         """
         scenario, paths = self.scenario, self.paths
-        if len(paths) == len(scenario.flows):
-            # paths hold node indices; a flow names nodes as the scenario format reads them (a number is a name where
-            # the topology names nodes by numbers, e.g. a topohub network of AS numbers)
-            nodes = build_links(scenario.topology).nodes
-            routes = self._get("routes")
-            scenario = pin_routes(scenario, nodes, paths, routes, routes and self._get("route_shares"))
-        return build_network(scenario)
+        if len(paths) != len(scenario.flows):
+            return build_network(scenario)
+        # paths hold node indices; a flow names nodes as the scenario format reads them (a number is a name where
+        # the topology names nodes by numbers, e.g. a topohub network of AS numbers)
+        links = build_links(scenario.topology)
+        routes = self._get("routes")
+        scenario = pin_routes(scenario, links.nodes, paths, routes, routes and self._get("route_shares"))
+        return build_network(scenario, links=links)
 
     @property
     def seed(self) -> int | None:

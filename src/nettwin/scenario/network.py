@@ -549,20 +549,21 @@ def _check_wireless_capacity(topo: TopologySpec) -> None:
             )
 
 
-def build_network(scenario: Scenario, base_dir: Path | None = None) -> Network:
+def build_network(scenario: Scenario, base_dir: Path | None = None, links: Links | None = None) -> Network:
     """Resolve a scenario: read its topology, apply link defaults and overrides, and route its flows.
 
     Parameters
     ----------
     scenario : the validated scenario.
     base_dir : directory relative topology file paths are read from (the scenario file's directory).
+    links : the scenario's topology already resolved (:func:`build_links`), so that it is not read again.
 
     Raises
     ------
     ScenarioError
         With one line per problem found (unknown nodes, src == dst, broken explicit paths, unreachable pairs, ...).
     """
-    links = build_links(scenario.topology, base_dir)
+    links = build_links(scenario.topology, base_dir) if links is None else links
     nodes, where = links.nodes, links.index
 
     problems: list[ScenarioError] = []
