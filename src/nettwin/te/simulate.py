@@ -91,8 +91,8 @@ class SplitSimulation:
         out = []
         for i, f in enumerate(net.flows):
             paths = []
-            for k, (p, share) in enumerate(zip(f.routes, f.route_shares, strict=True)):
-                path = {"nodes": [net.nodes[f.src], *(net.nodes[net.link_dst[link]] for link in p)], "share": share}
+            for k, (p, share) in enumerate(zip(net.route_nodes(i), f.route_shares, strict=True)):
+                path = {"nodes": [net.nodes[n] for n in p], "share": share}
                 if per_route is not None:
                     path.update({key: _number(v[first[i] + k]) for key, v in per_route.items()})
                 paths.append(path)
