@@ -370,9 +370,10 @@ def whatif(
     twin_seconds = time.perf_counter() - start
     everything_index = [np.arange(network.n_flows), *index]
     everything_lost = [np.zeros(0, dtype=np.int64), *lost]
+    preds = [with_drop_rate(p, n, names) for p, n in zip(preds, everything, strict=True)]
     judged = [
-        _judge(with_drop_rate(p, n, names), idx, gone, network.n_flows, bounds)
-        for p, n, idx, gone in zip(preds, everything, everything_index, everything_lost, strict=True)
+        _judge(p, idx, gone, network.n_flows, bounds)
+        for p, idx, gone in zip(preds, everything_index, everything_lost, strict=True)
     ]
     report = WhatIf(
         network, found, names, judged[0], judged[1:], getattr(twin, "name", "twin"), twin_seconds, bool(bounds)
@@ -383,7 +384,7 @@ def whatif(
         for i, (n, idx, gone, p) in enumerate(zip(everything, everything_index, everything_lost, preds, strict=True)):
             if n.n_flows:
                 b = {name: v[idx] for name, v in bounds.items()} if bounds is not None else None
-                v = verify(n, runs=runs, predicted=with_drop_rate(p, n, names), bounds=b, kpis=names)
+                v = verify(n, runs=runs, predicted=p, bounds=b, kpis=names)
                 sims.append(_judge({name: v.mean(name) for name in names}, idx, gone, network.n_flows, bounds))
                 check = {name: m["twin_mre"] for name, m in v.metrics().items()}
             else:
