@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,17 +101,12 @@ def test_bad_options_are_refused_in_one_line(network, qt, options, message):
     assert str(err.value) == message
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nettwin", "manage", "upgrades", *args], capture_output=True, text=True, timeout=300
-    )
-
-
-def test_cli_writes_json_and_plot(tmp_path: Path):
+def test_cli_writes_json_and_plot(tmp_path: Path, run_main):
     scenario, out = tmp_path / "line.yaml", tmp_path / "out"
     scenario.write_text(yaml.safe_dump(SCENARIO))
-    done = _cli("qt", str(scenario), "--budget", "2", "--runs", "1", "--format", "json", "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    args = ("qt", str(scenario), "--budget", "2", "--runs", "1", "--format", "json", "--out", str(out))
+    done = run_main("manage", "upgrades", *args)
+    assert done.code == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["plan"]["upgrades"][0] == "a–b" and len(report["front"]) == 3
     assert [b["rule"] for b in report["baselines"]] == ["utilisation", "degree", "random"]
@@ -121,11 +114,11 @@ def test_cli_writes_json_and_plot(tmp_path: Path):
     assert (out / "upgrades.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_cli_refuses_a_bad_objective_in_one_line(tmp_path: Path):
+def test_cli_refuses_a_bad_objective_in_one_line(tmp_path: Path, run_main):
     scenario = tmp_path / "line.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO))
-    done = _cli("qt", str(scenario), "--objective", "sla")
-    assert done.returncode != 0
+    done = run_main("manage", "upgrades", "qt", str(scenario), "--objective", "sla")
+    assert done.code != 0
     assert done.stderr.strip().splitlines() == ["error: objective sla: give an SLA"]
 
 
