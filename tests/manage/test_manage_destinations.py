@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -164,13 +162,13 @@ def test_search_parameters_are_checked_when_made():
         DestinationSearch(starts=0)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nettwin", "manage", "destinations", *args], capture_output=True, text=True, timeout=300
-    )
+@pytest.fixture
+def cli(run_main):
+    """``cli(ARGS)`` runs ``nettwin manage destinations ARGS`` in this process."""
+    return lambda *args: run_main("manage", "destinations", *args)
 
 
-def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path):
+def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path, cli):
     scenario, sla, out = tmp_path / "ring.yaml", tmp_path / "sla.yaml", tmp_path / "out"
     scenario.write_text(yaml.safe_dump(_scenario(duration="1s")))
     sla.write_text("all: {delay: 5ms, drop_rate: 1%}\n")
@@ -189,8 +187,8 @@ def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path):
         "1",
         "--exhaustive",
     ]
-    done = _cli(*args, "--out", str(out), "--format", "json")
-    assert done.returncode == 0, done.stderr
+    done = cli(*args, "--out", str(out), "--format", "json")
+    assert done.code == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["twin"] == "QT" and report["goal"] == "sla"
     assert len(report["search"]["restarts"]) == 2
@@ -203,11 +201,11 @@ def test_cli_writes_json_and_plot_for_an_sla(tmp_path: Path):
 
 
 @pytest.mark.parametrize("goal", [[], ["--target", "t.yaml", "--sla", "s.yaml"]])
-def test_cli_wants_one_goal_in_one_line(tmp_path: Path, goal: list[str]):
+def test_cli_wants_one_goal_in_one_line(tmp_path: Path, goal: list[str], cli):
     scenario = tmp_path / "ring.yaml"
     scenario.write_text(yaml.safe_dump(_scenario()))
-    done = _cli("qt", str(scenario), *goal, "--out", str(tmp_path / "out"))
-    assert done.returncode != 0
+    done = cli("qt", str(scenario), *goal, "--out", str(tmp_path / "out"))
+    assert done.code != 0
     assert done.stderr.strip().splitlines() == ["error: give --target FILE or --sla FILE, one of them"]
 
 
@@ -239,12 +237,12 @@ def test_exhaustive_comparison_gives_regrets(twin):
     assert out["random_search"]["regret"] == pytest.approx(choice.baseline.loss - optimum.loss)
 
 
-def test_cli_refuses_an_exhaustive_search_too_large_before_searching(tmp_path: Path):
+def test_cli_refuses_an_exhaustive_search_too_large_before_searching(tmp_path: Path, cli):
     sla = tmp_path / "sla.yaml"
     sla.write_text("all: {delay: 30ms}\n")
     examples = Path(__file__).parents[2] / "examples"
-    done = _cli("qt", str(examples / "nsfnet.yaml"), "--sla", str(sla), "--exhaustive", "--out", str(tmp_path / "o"))
-    assert done.returncode != 0 and "hill climbing" not in done.stderr
+    done = cli("qt", str(examples / "nsfnet.yaml"), "--sla", str(sla), "--exhaustive", "--out", str(tmp_path / "o"))
+    assert done.code != 0 and "hill climbing" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         "error: --exhaustive: 3937376385699289 destination lists, more than 100000 to enumerate"
     ]
