@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,17 +94,18 @@ def test_bad_inputs_are_refused_in_one_line(network, qt):
         search_routes(network, delay_only, _bounds(network, {"all": {"jitter": "5ms"}}))
 
 
-def test_cli_writes_table_json_and_plot(network, tmp_path):
+def test_cli_writes_table_json_and_plot(tmp_path, run_main):
     scenario, sla = tmp_path / "s.yaml", tmp_path / "sla.yaml"
     scenario.write_text(yaml.safe_dump(_scenario()))
     sla.write_text("all: {delay: 30ms}\n")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "nettwin", "manage", "routing", "qt", str(scenario), "--sla", str(sla)]
-    run = subprocess.run([*cmd, "--runs", "1", "--out", str(out), "--format", "json"], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
+    cmd = ["manage", "routing", "qt", str(scenario), "--sla", str(sla)]
+    run = run_main(*cmd, "--runs", "1", "--out", str(out), "--format", "json")
+    assert run.code == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["options"]["chosen"]["violations"] == 0
     assert json.loads(Path(out / "routing.json").read_text())["search"]["choice"] == [1, 0]
-    assert (out / "routing.png").stat().st_size > 0
-    bad = subprocess.run([*cmd[:-1], str(tmp_path / "missing.yaml")], capture_output=True, text=True)
-    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert (out / "routing.png").read_bytes()[:4] == b"\x89PNG"
+    missing = tmp_path / "missing.yaml"
+    bad = run_main(*cmd[:-1], str(missing))
+    assert bad.code != 0 and bad.stderr.strip().splitlines() == [f"error: {missing}: no such file"]
