@@ -275,10 +275,7 @@ class RoutingComparison:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready report: each option's figures and paths, the search, the verifications."""
         paths = {
-            name: [
-                [[net.nodes[f.src], *(net.nodes[net.link_dst[link]] for link in route)] for route in f.routes]
-                for f in net.flows
-            ]
+            name: [[[net.nodes[n] for n in route] for route in net.route_nodes(i)] for i in range(net.n_flows)]
             for name, net in self.networks.items()
         }
         return plain(
